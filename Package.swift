@@ -1,0 +1,43 @@
+// swift-tools-version:5.9
+import PackageDescription
+
+// On Linux every matrix product goes through OpenBLAS (Debian's libopenblas-dev);
+// on Apple platforms TensorKit uses Accelerate instead and the shim is not needed.
+#if os(Linux)
+let blas: [Target.Dependency] = ["CBLAS"]
+#else
+let blas: [Target.Dependency] = []
+#endif
+
+// Kernels run without overflow/bounds traps in release; user-input code keeps the default checks.
+let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+
+var targets: [Target] = [
+    .target(name: "TensorKit", dependencies: blas, swiftSettings: fast),
+    .target(name: "ModelFormats", dependencies: ["TensorKit"]),
+    .target(name: "Tokenizers"),
+    .target(name: "ChatTemplates"),
+    .target(name: "Models", dependencies: ["TensorKit", "ModelFormats"]),
+    .target(name: "SteerCLI",
+            dependencies: ["TensorKit", "ModelFormats", "Tokenizers", "ChatTemplates", "Models"]),
+    .executableTarget(name: "steer", dependencies: ["SteerCLI"]),
+    .testTarget(name: "TensorKitTests", dependencies: ["TensorKit"]),
+    .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats"]),
+    .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
+    .testTarget(name: "ChatTemplatesTests", dependencies: ["ChatTemplates"]),
+    .testTarget(name: "ModelsTests", dependencies: ["Models", "ModelFormats"]),
+    .testTarget(name: "SteerCLITests", dependencies: ["SteerCLI"]),
+]
+#if os(Linux)
+targets.append(.systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]))
+#endif
+
+let package = Package(
+    name: "Steer",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "steer", targets: ["steer"]),
+        .library(name: "SteerKit", targets: ["TensorKit", "ModelFormats", "Tokenizers", "ChatTemplates", "Models"]),
+    ],
+    targets: targets
+)

@@ -1,0 +1,4 @@
+import Foundation
+import SteerCLI
+
+exit(SteerCLI.main(Array(CommandLine.arguments.dropFirst())))

@@ -1,0 +1,6 @@
+import XCTest
+@testable import ChatTemplates
+
+final class ChatTemplatesSmokeTests: XCTestCase {
+    func testModuleLoads() { XCTAssertTrue(true) }
+}

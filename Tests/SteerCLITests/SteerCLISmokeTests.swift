@@ -1,0 +1,6 @@
+import XCTest
+@testable import SteerCLI
+
+final class SteerCLISmokeTests: XCTestCase {
+    func testModuleLoads() { XCTAssertTrue(true) }
+}
