@@ -1,0 +1,70 @@
+import Foundation
+import TensorKit
+
+/// Settings of one generation run.
+public struct GenerationOptions {
+    public var maxNewTokens: Int
+    public var temperature: Float
+    public var topK: Int
+    public var topP: Float
+    public var seed: UInt64
+    /// Stop a row when it emits one of these (the EOS token is kept in the output).
+    public var eosTokenIds: Set<Int>
+    /// Stop a row when the decoded continuation contains one of these (needs `decode`).
+    public var stopStrings: [String]
+    public var decode: (([Int]) -> String)?
+
+    public init(maxNewTokens: Int = 64, temperature: Float = 0, topK: Int = 0, topP: Float = 1, seed: UInt64 = 0,
+                eosTokenIds: Set<Int> = [], stopStrings: [String] = [], decode: (([Int]) -> String)? = nil) {
+        self.maxNewTokens = maxNewTokens; self.temperature = temperature; self.topK = topK; self.topP = topP
+        self.seed = seed; self.eosTokenIds = eosTokenIds; self.stopStrings = stopStrings; self.decode = decode
+    }
+}
+
+public enum FinishReason: String, Sendable, Codable {
+    case eos, stop, length
+}
+
+public struct GenerationResult {
+    /// New tokens per prompt (EOS included when it ended the row).
+    public var tokens: [[Int]]
+    public var finishReasons: [FinishReason]
+}
+
+extension LanguageModel {
+    /// Generates continuations of `prompts` (token ids, used as given: a forced assistant prefix is
+    /// just more prompt) as one left-padded batch with a KV cache. `onToken(row, token)` streams.
+    public func generate(_ prompts: [[Int]], options: GenerationOptions, hooks: Hooks? = nil,
+                         onToken: ((Int, Int) -> Void)? = nil) throws -> GenerationResult {
+        guard options.maxNewTokens >= 0 else { throw ModelError.badInput("max new tokens must be ≥ 0") }
+        let batch = prompts.count
+        var out = Array(repeating: [Int](), count: batch)
+        var reasons = Array(repeating: FinishReason.length, count: batch)
+        if options.maxNewTokens == 0 { return GenerationResult(tokens: out, finishReasons: reasons) }
+        var (cache, logits) = try prefill(prompts, hooks: hooks, logits: .last, reserve: options.maxNewTokens)
+        var sampler = Sampler(temperature: options.temperature, topK: options.topK, topP: options.topP, seed: options.seed)
+        var done = Array(repeating: false, count: batch)
+        let vocab = config.vocabSize
+        for step in 0..<options.maxNewTokens {
+            guard let l = logits else { break }
+            var next = [Int](repeating: 0, count: batch)
+            for b in 0..<batch where !done[b] {
+                let t = sampler.pick(l.pointer + b * vocab, count: vocab)
+                next[b] = t
+                out[b].append(t)
+                onToken?(b, t)
+                if options.eosTokenIds.contains(t) {
+                    done[b] = true; reasons[b] = .eos
+                } else if !options.stopStrings.isEmpty, let decode = options.decode {
+                    let text = decode(out[b])
+                    if options.stopStrings.contains(where: { text.contains($0) }) { done[b] = true; reasons[b] = .stop }
+                }
+            }
+            if done.allSatisfy({ $0 }) || step == options.maxNewTokens - 1 { break }
+            // Finished rows keep running on a dummy token; their outputs are ignored.
+            logits = try forward(next.map { [$0] }, cache: cache, hooks: hooks, logits: .last)
+        }
+        _ = cache
+        return GenerationResult(tokens: out, finishReasons: reasons)
+    }
+}

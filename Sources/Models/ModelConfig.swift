@@ -1,0 +1,139 @@
+import Foundation
+import TensorKit
+
+/// The architecture of a decoder-only transformer, normalised across families and across the
+/// v4 and v5 styles of transformers' `config.json`. Family files fill it from their config.
+public struct ModelConfig: Sendable {
+    public var modelType: String
+    public var vocabSize: Int
+    public var hiddenSize: Int
+    public var intermediateSize: Int
+    public var numLayers: Int
+    public var numHeads: Int
+    public var numKVHeads: Int
+    public var headDim: Int
+    public var normEps: Float
+    /// Gemma stores RMSNorm weights as `w` and scales by `1 + w`.
+    public var normWeightOffset: Float = 0
+    public var activation: Kernels.Activation = .silu
+    public var rope: RoPE
+    public var tieWordEmbeddings: Bool
+    /// Gemma multiplies embeddings by `sqrt(hidden_size)`.
+    public var embeddingScale: Float?
+    /// Multiplier of `q·k` (1/sqrt(head_dim) unless the family says otherwise).
+    public var attentionScale: Float
+    public var attentionSoftcap: Float?
+    public var finalLogitSoftcap: Float?
+    /// Sliding-window size per layer (nil = full attention).
+    public var slidingWindows: [Int?]
+    /// Gemma-2's extra norms after attention and after the MLP.
+    public var sandwichNorms = false
+    /// Qwen-3's RMSNorm on each query and key head before RoPE.
+    public var qkNorm = false
+    /// Dtype the checkpoint declares (`torch_dtype` in v4, `dtype` in v5), if any.
+    public var declaredDType: String?
+    public var bosTokenId: Int?
+    public var eosTokenIds: [Int] = []
+    /// Which config style the file used ("v4" or "v5"), for `steer info`.
+    public var configStyle: String = "v4"
+
+    public var qDim: Int { numHeads * headDim }
+    public var kvDim: Int { numKVHeads * headDim }
+}
+
+/// Reading the keys that most Hugging Face families share (Llama-style names).
+extension ConfigReader {
+    /// Decodes the Llama-style shared fields; families adjust the result.
+    func llamaStyleConfig(defaultTied: Bool, defaultEps: Double = 1e-6, defaultTheta: Double = 10000) throws -> ModelConfig {
+        let hidden = try positiveInt("hidden_size")
+        let heads = try positiveInt("num_attention_heads")
+        let kvHeads = try optionalInt("num_key_value_heads") ?? heads
+        guard kvHeads > 0, heads % kvHeads == 0 else {
+            throw fail("num_key_value_heads", "\(kvHeads) does not divide num_attention_heads \(heads)")
+        }
+        let headDim = try optionalInt("head_dim") ?? (hidden / heads)
+        guard headDim > 0, headDim % 2 == 0 else { throw fail("head_dim", "must be a positive even number") }
+        let layers = try positiveInt("num_hidden_layers")
+        // v5 moved partial_rotary_factor into rope_parameters.
+        let partial = Float(try optionalObject("rope_parameters")?.optionalDouble("partial_rotary_factor")
+            ?? optionalDouble("partial_rotary_factor") ?? 1)
+        let rope = try ropeConfig(headDim: headDim, partialRotaryFactor: partial, defaultTheta: defaultTheta)
+        return ModelConfig(
+            modelType: try optionalString("model_type") ?? "?",
+            vocabSize: try positiveInt("vocab_size"),
+            hiddenSize: hidden,
+            intermediateSize: try positiveInt("intermediate_size"),
+            numLayers: layers,
+            numHeads: heads,
+            numKVHeads: kvHeads,
+            headDim: headDim,
+            normEps: Float(try optionalDouble("rms_norm_eps") ?? defaultEps),
+            rope: rope,
+            tieWordEmbeddings: try optionalBool("tie_word_embeddings") ?? defaultTied,
+            attentionScale: 1 / Float(headDim).squareRoot(),
+            slidingWindows: Array(repeating: nil, count: layers),
+            declaredDType: try optionalString("dtype") ?? optionalString("torch_dtype"),
+            bosTokenId: try optionalInt("bos_token_id"),
+            eosTokenIds: try intList("eos_token_id"),
+            configStyle: has("rope_parameters") || has("dtype") || has("layer_types") ? "v5" : "v4"
+        )
+    }
+
+    /// RoPE from either `rope_theta` + `rope_scaling` (v4, `type` or `rope_type`) or `rope_parameters` (v5).
+    func ropeConfig(headDim: Int, partialRotaryFactor: Float, defaultTheta: Double) throws -> RoPE {
+        var params: ConfigReader? = try optionalObject("rope_parameters")
+        // v5 may nest parameters per attention type (Gemma-3 style); all supported families use one set.
+        if let p = params, let full = try p.optionalObject("full_attention") { params = full }
+        let scaling = try params ?? optionalObject("rope_scaling")
+        let theta = try params?.optionalDouble("rope_theta") ?? optionalDouble("rope_theta") ?? defaultTheta
+        let kind = try scaling?.optionalString("rope_type") ?? scaling?.optionalString("type") ?? "default"
+        let key = params == nil ? "rope_scaling" : "rope_parameters"
+        let ropeScaling: RoPE.Scaling
+        switch kind {
+        case "default":
+            ropeScaling = .none
+        case "linear":
+            guard let s = scaling else { throw fail(key, "missing") }
+            ropeScaling = .linear(factor: Float(try s.double("factor")))
+        case "llama3":
+            guard let s = scaling else { throw fail(key, "missing") }
+            ropeScaling = .llama3(factor: Float(try s.double("factor")),
+                                  lowFreqFactor: Float(try s.double("low_freq_factor")),
+                                  highFreqFactor: Float(try s.double("high_freq_factor")),
+                                  originalMaxPositions: try s.int("original_max_position_embeddings"))
+        case "longrope", "su":
+            guard let s = scaling else { throw fail(key, "missing") }
+            let half = Int(Float(headDim) * partialRotaryFactor) / 2
+            guard let short = try s.optionalDoubleArray("short_factor"), let long = try s.optionalDoubleArray("long_factor"),
+                  short.count == half, long.count == half else {
+                throw fail(key, "longrope needs short_factor and long_factor of length \(half)")
+            }
+            let maxPos = try int("max_position_embeddings")
+            let original = try optionalInt("original_max_position_embeddings")
+                ?? s.optionalInt("original_max_position_embeddings") ?? maxPos
+            let factor = Double(maxPos) / Double(original)
+            let attention = try s.optionalDouble("attention_factor")
+                ?? (factor <= 1 ? 1 : (1 + log(factor) / log(Double(original))).squareRoot())
+            ropeScaling = .longrope(short: short.map(Float.init), long: long.map(Float.init),
+                                    originalMaxPositions: original, attentionFactor: Float(attention))
+        default:
+            throw ModelError.unsupportedFeature(path: path, feature: "rope type '\(kind)' (supported: default, linear, llama3, longrope)")
+        }
+        return RoPE(headDim: headDim, partialRotaryFactor: partialRotaryFactor, base: Float(theta), scaling: ropeScaling)
+    }
+
+    /// Per-layer sliding windows from v5 `layer_types`, if present.
+    func layerTypeWindows(layers: Int, window: Int?) throws -> [Int?]? {
+        guard let types = try optionalStringArray("layer_types") else { return nil }
+        guard types.count == layers else { throw fail("layer_types", "has \(types.count) entries for \(layers) layers") }
+        return try types.map { t in
+            switch t {
+            case "full_attention": return nil
+            case "sliding_attention":
+                guard let w = window else { throw fail("sliding_window", "layer_types has sliding layers but no window") }
+                return w
+            default: throw fail("layer_types", "unknown layer type '\(t)'")
+            }
+        }
+    }
+}

@@ -1,0 +1,61 @@
+import Foundation
+import TensorKit
+
+/// Builds a `LanguageModel` from a Hugging Face folder: `config.json`, weights, `generation_config.json`.
+public enum ModelLoader {
+    /// Reads `config.json` and returns the family and its normalised config.
+    public static func readConfig(directory: URL) throws -> (family: ModelFamily.Type, config: ModelConfig) {
+        let reader = try ConfigReader(contentsOf: directory.appendingPathComponent("config.json"))
+        guard let type = try reader.optionalString("model_type") else {
+            throw ModelError.badConfig(path: reader.path, key: "model_type", reason: "missing")
+        }
+        let family = try ModelRegistry.family(for: type)
+        var config = try family.config(reader)
+        config.modelType = type
+        // generation_config.json's EOS ids win over config.json's, as in transformers' generate().
+        let genURL = directory.appendingPathComponent("generation_config.json")
+        if FileManager.default.fileExists(atPath: genURL.path) {
+            let gen = try ConfigReader(contentsOf: genURL)
+            let eos = try gen.intList("eos_token_id")
+            if !eos.isEmpty { config.eosTokenIds = eos }
+            if let bos = try gen.optionalInt("bos_token_id") { config.bosTokenId = bos }
+        }
+        return (family, config)
+    }
+
+    /// Loads the model strictly: every tensor the family needs must be present with the right shape,
+    /// and every tensor in the checkpoint must be used (or be a known ignorable buffer).
+    public static func load(directory: URL, source: TensorSource, precision: WeightPrecision = .f32) throws -> LanguageModel {
+        let (family, config) = try readConfig(directory: directory)
+        let model = try build(family: family, config: config, source: source, precision: precision)
+        model.directory = directory
+        return model
+    }
+
+    public static func build(family: ModelFamily.Type, config: ModelConfig, source: TensorSource,
+                             precision: WeightPrecision) throws -> LanguageModel {
+        let w = WeightLoader(source: source, precision: precision)
+        let embedding = try w.matrix(family.embeddingName, rows: config.vocabSize, cols: config.hiddenSize)
+        var layers: [LayerWeights] = []
+        var missing: [String] = []
+        for l in 0..<config.numLayers {
+            do { layers.append(try family.layer(l, config: config, weights: w)) } catch ModelError.missingTensors(_, let names) {
+                missing += names
+            }
+        }
+        if !w.contains(family.finalNormName) { missing.append(family.finalNormName) }
+        let hasHead = w.contains(family.lmHeadName)
+        if !config.tieWordEmbeddings && !hasHead { missing.append(family.lmHeadName) }
+        if !missing.isEmpty { throw ModelError.missingTensors(folder: source.location, names: missing) }
+        let finalNorm = try w.vector(family.finalNormName, count: config.hiddenSize)
+        var head: Matrix?
+        if hasHead {
+            let h = try w.matrix(family.lmHeadName, rows: config.vocabSize, cols: config.hiddenSize)
+            // A tied checkpoint that also stores the head (some exporters do) keeps using the embedding.
+            head = config.tieWordEmbeddings ? nil : h
+        }
+        let unexpected = w.unusedNames().filter { !family.isIgnorable($0) }
+        if !unexpected.isEmpty { throw ModelError.unexpectedTensors(folder: source.location, names: unexpected) }
+        return LanguageModel(config: config, embedding: embedding, lmHead: head, finalNorm: finalNorm, layers: layers)
+    }
+}

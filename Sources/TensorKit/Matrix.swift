@@ -1,0 +1,115 @@
+import Foundation
+
+/// A weight matrix `W[rows × cols]` (rows = output features, cols = input features, as in
+/// `torch.nn.Linear.weight`), stored as Float32, or as bf16/f16 converted on use.
+/// The storage may point into a memory-mapped file; `owner` keeps that mapping alive.
+public final class Matrix: @unchecked Sendable {
+    public enum Storage {
+        case f32(UnsafePointer<Float>)
+        case bf16(UnsafePointer<UInt16>)
+        case f16(UnsafePointer<UInt16>)
+    }
+
+    public let rows: Int
+    public let cols: Int
+    public let storage: Storage
+    private let owner: AnyObject?
+
+    public init(rows: Int, cols: Int, storage: Storage, owner: AnyObject?) {
+        self.rows = rows
+        self.cols = cols
+        self.storage = storage
+        self.owner = owner
+    }
+
+    /// An owned Float32 matrix.
+    public convenience init(rows: Int, cols: Int, buffer: FloatBuffer) {
+        precondition(buffer.count == rows * cols, "Matrix: buffer size does not match shape")
+        self.init(rows: rows, cols: cols, storage: .f32(UnsafePointer(buffer.pointer)), owner: buffer)
+    }
+
+    public var isFloat32: Bool { if case .f32 = storage { return true } else { return false } }
+
+    /// Row `r` as Float32 into `out[0..<cols]`.
+    @inlinable
+    public func row(_ r: Int, into out: UnsafeMutablePointer<Float>) {
+        switch storage {
+        case .f32(let p): out.update(from: p + r * cols, count: cols)
+        case .bf16(let p): Half.bf16ToFloat(p + r * cols, out, count: cols)
+        case .f16(let p): Half.f16ToFloat(p + r * cols, out, count: cols)
+        }
+    }
+
+    /// A Float32 copy of the whole matrix.
+    public func toFloat32() -> FloatBuffer {
+        let out = FloatBuffer(count: rows * cols)
+        Parallel.forEach(rows, cost: cols) { r in row(r, into: out.pointer + r * cols) }
+        return out
+    }
+
+    /// `y[m × ldy][:, 0..<rows] = x[m × cols] · Wᵀ` (written at `y`, row stride `ldy`), optionally `+ bias`.
+    /// Float32 weights go straight to `sgemm`; half weights are converted in row blocks (or,
+    /// for a few input rows, read directly by a threaded dot-product kernel, which is memory-bound anyway).
+    public func apply(_ x: UnsafePointer<Float>, m: Int, into y: UnsafeMutablePointer<Float>, ldy: Int,
+                      bias: UnsafePointer<Float>? = nil) {
+        switch storage {
+        case .f32(let w):
+            BLAS.sgemm(transB: true, m: m, n: rows, k: cols, a: x, lda: cols, b: w, ldb: cols, c: y, ldc: ldy)
+        case .bf16, .f16:
+            if m <= 4 {
+                halfGEMV(x, m: m, into: y, ldy: ldy)
+            } else {
+                let block = max(1, min(rows, (1 << 20) / max(1, cols)))
+                let tmp = FloatBuffer(count: block * cols)
+                var r0 = 0
+                while r0 < rows {
+                    let n = min(block, rows - r0)
+                    Parallel.forEach(n, cost: cols) { i in row(r0 + i, into: tmp.pointer + i * cols) }
+                    BLAS.sgemm(transB: true, m: m, n: n, k: cols, a: x, lda: cols, b: tmp.pointer, ldb: cols,
+                               c: y + r0, ldc: ldy)
+                    r0 += n
+                }
+            }
+        }
+        if let bias {
+            for i in 0..<m {
+                let yr = y + i * ldy
+                for j in 0..<rows { yr[j] += bias[j] }
+            }
+        }
+    }
+
+    private func halfGEMV(_ x: UnsafePointer<Float>, m: Int, into y: UnsafeMutablePointer<Float>, ldy: Int) {
+        let cols = self.cols
+        let isBF16: Bool
+        let base: UnsafePointer<UInt16>
+        switch storage {
+        case .bf16(let p): isBF16 = true; base = p
+        case .f16(let p): isBF16 = false; base = p
+        case .f32: return
+        }
+        let blocks = (rows + 63) / 64
+        Parallel.forEach(blocks, cost: 64 * cols * m) { b in
+            let tmp = UnsafeMutablePointer<Float>.allocate(capacity: cols)
+            defer { tmp.deallocate() }
+            for r in (b * 64)..<min(rows, b * 64 + 64) {
+                if isBF16 { Half.bf16ToFloat(base + r * cols, tmp, count: cols) }
+                else { Half.f16ToFloat(base + r * cols, tmp, count: cols) }
+                for i in 0..<m { y[i * ldy + r] = Kernels.dot(x + i * cols, tmp, cols) }
+            }
+        }
+    }
+}
+
+/// Scalar half-precision conversions used by the kernels (bulk, threaded versions live in DTypeConversion).
+public enum Half {
+    @inlinable public static func bf16ToFloat(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { dst[i] = Float(bitPattern: UInt32(src[i]) << 16) }
+    }
+
+    @inlinable public static func f16ToFloat(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, count: Int) {
+        #if arch(x86_64) || arch(arm64)
+        for i in 0..<count { dst[i] = Float(Float16(bitPattern: src[i])) }
+        #endif
+    }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import ModelFormats
+@testable import Models
+
+/// A fixture model folder from scripts/make_model_fixtures.py and transformers' outputs for it.
+struct FixtureModel {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("Fixtures/models")
+    static let names = ["llama", "llama_bf16", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3", "qwen"]
+
+    let name: String
+    let directory: URL
+    let reference: SafeTensorsFile
+
+    init(_ name: String) throws {
+        self.name = name
+        directory = Self.root.appendingPathComponent(name)
+        reference = try SafeTensorsFile(url: directory.appendingPathComponent("reference.safetensors"))
+    }
+
+    func load(_ precision: WeightPrecision = .f32) throws -> LanguageModel {
+        try ModelLoader.load(directory: directory, precision: precision)
+    }
+
+    func floats(_ key: String) throws -> [Float] { try reference.floats(key) }
+    func shape(_ key: String) throws -> [Int] { try reference.tensorInfo(key).shape }
+
+    func ints(_ key: String) throws -> [Int] {
+        let raw = try reference.rawBytes(key)
+        let info = try reference.tensorInfo(key)
+        precondition(info.dtype.rawValue == "I64", "\(key) is not I64")
+        return (0..<(raw.count / 8)).map { Int(raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self)) }
+    }
+}
+
+/// Largest absolute difference between two equal-length arrays.
+func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
+    precondition(a.count == b.count, "length \(a.count) vs \(b.count)")
+    var m: Float = 0
+    for i in 0..<a.count { m = max(m, abs(a[i] - b[i])) }
+    return a.contains(where: \.isNaN) || b.contains(where: \.isNaN) ? .nan : m
+}

@@ -1,6 +1,0 @@
-import XCTest
-@testable import SteerCLI
-
-final class SteerCLISmokeTests: XCTestCase {
-    func testModuleLoads() { XCTAssertTrue(true) }
-}
