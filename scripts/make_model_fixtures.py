@@ -459,9 +459,35 @@ def load_hf(folder: Path):
     return AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32, attn_implementation="eager").eval()
 
 
+_ST_DTYPES = {torch.float32: "F32", torch.int64: "I64", torch.bfloat16: "BF16"}
+
+
+def write_safetensors_deterministic(path: Path, tensors: dict, metadata: dict) -> None:
+    """safetensors' own writer orders `__metadata__` by a hash map, so the bytes change from run to run.
+    Write the (simple, documented) format directly with sorted keys: u64 little-endian header length, JSON
+    header padded with spaces to a multiple of 8, then the tensors' little-endian bytes in header order."""
+    header, blobs, offset = {}, [], 0
+    if metadata:
+        header["__metadata__"] = {k: str(metadata[k]) for k in sorted(metadata)}
+    for name in sorted(tensors):
+        t = tensors[name].contiguous()
+        raw = t.view(torch.uint8).numpy().tobytes() if t.numel() else b""
+        header[name] = {"dtype": _ST_DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    h = json.dumps(header, separators=(",", ":")).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(len(h).to_bytes(8, "little"))
+        f.write(h)
+        for b in blobs:
+            f.write(b)
+    back = load_file(str(path))
+    assert set(back) == set(tensors) and all(torch.equal(back[k], tensors[k]) for k in tensors), path
+
+
 def write_reference(folder: Path, tensors: dict, meta: dict) -> None:
-    out = {k: v.contiguous() for k, v in sorted(tensors.items())}
-    save_file(out, str(folder / "reference.safetensors"), metadata={k: str(v) for k, v in meta.items()})
+    write_safetensors_deterministic(folder / "reference.safetensors", tensors, meta)
 
 
 def provenance() -> dict:
