@@ -40,8 +40,8 @@ public struct ChatTemplate {
         if let eosToken { context["eos_token"] = .string(eosToken) }
         for (k, v) in extra { context[k] = v }
         context["messages"] = ChatTemplate.normalize(messages)
-        context["tools"] = tools ?? .none
-        context["documents"] = documents ?? .none
+        context["tools"] = tools ?? TemplateValue.none
+        context["documents"] = documents ?? TemplateValue.none
         context["add_generation_prompt"] = .bool(addGenerationPrompt)
         return try render(context, now: now)
     }
@@ -90,13 +90,13 @@ enum Globals {
         })
         s.vars["namespace"] = .function(TemplateFunction("namespace") { args, kwargs in
             var attrs = TemplateObject()
-            if case .object(let o) = args.first ?? .none { for (k, v) in o.pairs { attrs[k] = v } }
+            if case .object(let o) = args.first ?? TemplateValue.none { for (k, v) in o.pairs { attrs[k] = v } }
             for (k, v) in kwargs { attrs[k] = v }
             return .namespace(TemplateNamespace(attrs))
         })
         s.vars["dict"] = .function(TemplateFunction("dict") { args, kwargs in
             var o = TemplateObject()
-            switch args.first ?? .none {
+            switch args.first ?? TemplateValue.none {
             case .object(let src): for (k, v) in src.pairs { o[k] = v }
             case .array(let pairs), .tuple(let pairs):
                 for p in pairs { if let kv = p.sequence, kv.count == 2 { o[PythonFormat.str(kv[0])] = kv[1] } }

@@ -70,6 +70,10 @@ extension Interpreter {
                 if a.isUndefined { throw undefinedError(l) }
                 if b.isUndefined { throw undefinedError(r) }
             }
+            if op == "+", case .string(let x) = a, case .string(let y) = b, isMarkup(l) || isMarkup(r) {
+                // markupsafe: `Markup + str` escapes the plain side (transformers' templates hit this with `|safe`).
+                return .string((isMarkup(l) ? x : PythonFormat.htmlEscape(x)) + (isMarkup(r) ? y : PythonFormat.htmlEscape(y)))
+            }
             return try Operators.binary(op, a, b)
         case .and(let l, let r):
             let a = try eval(l, scope)
@@ -80,6 +84,16 @@ extension Interpreter {
         case .conditional(let cond, let then, let otherwise):
             if try eval(cond, scope).truthy { return try eval(then, scope) }
             return try otherwise.map { try eval($0, scope) } ?? .undefined
+        }
+    }
+
+    /// Whether an expression yields a `Markup` string (from `safe`/`escape`, or `+` on one). Tracked statically:
+    /// a markup value stored in a variable is treated as a plain string.
+    func isMarkup(_ e: Expr) -> Bool {
+        switch e.kind {
+        case .filter(_, let name, _): return ["safe", "e", "escape", "forceescape"].contains(name)
+        case .binary("+", let l, let r): return isMarkup(l) || isMarkup(r)
+        default: return false
         }
     }
 

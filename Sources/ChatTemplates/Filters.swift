@@ -53,14 +53,14 @@ extension Interpreter {
         let a = args
         func bool(_ i: Int, _ n: String, _ d: Bool = false) -> Bool { a.value(i, n)?.truthy ?? d }
         func stringArg(_ i: Int, _ n: String) -> String? {
-            if case .string(let s) = a.value(i, n) ?? .none { return s }
+            if case .string(let s) = a.value(i, n) ?? TemplateValue.none { return s }
             return nil
         }
         switch name {
         case "tojson":
             let ensureASCII = bool(0, "ensure_ascii")
             var indent: String?
-            switch a.value(1, "indent") ?? .none {
+            switch a.value(1, "indent") ?? TemplateValue.none {
             case .int(let n): indent = String(repeating: " ", count: max(0, n))
             case .string(let s): indent = s
             default: indent = nil
@@ -167,7 +167,9 @@ extension Interpreter {
     }
 
     private func applyCollectionFilter(_ name: String, _ v: TemplateValue, _ a: CallArgs, _ scope: Scope) throws -> TemplateValue {
-        let items = try iterate(v, SourcePos(line: 0, column: 0))
+        // Jinja's map/select/reject start with `if value:`, so None or an empty value gives nothing.
+        let lazy = ["map", "select", "reject", "selectattr", "rejectattr"].contains(name)
+        let items = lazy && !v.truthy ? [] : try iterate(v, SourcePos(line: 0, column: 0))
         let caseSensitive = a.value(name == "sort" ? 1 : 0, "case_sensitive")?.truthy ?? false
         switch name {
         case "map":
@@ -178,12 +180,12 @@ extension Interpreter {
                     return r.isUndefined ? (dflt ?? r) : r
                 })
             }
-            guard case .string(let filter) = a.positional.first ?? .none else { return .array(items) }
+            guard case .string(let filter) = a.positional.first ?? TemplateValue.none else { return .array(items) }
             let rest = CallArgs(positional: Array(a.positional.dropFirst()), keyword: a.keyword)
             return .array(try items.map { try applyFilter(filter, $0, rest, scope) })
         case "select", "reject":
             let keep = name == "select"
-            guard case .string(let test) = a.positional.first ?? .none else {
+            guard case .string(let test) = a.positional.first ?? TemplateValue.none else {
                 return .array(items.filter { $0.truthy == keep })
             }
             let rest = Array(a.positional.dropFirst())
@@ -203,7 +205,7 @@ extension Interpreter {
             let byValue = (a.value(1, "by").map { PythonFormat.str($0) } ?? "key") == "value"
             let pairs: [TemplateValue] = o.pairs.map { .tuple([.string($0.0), $0.1]) }
             return .array(try sorted(pairs, by: { p in
-                self.sortKey(p.sequence?[byValue ? 1 : 0] ?? .none, caseSensitive: caseSensitive)
+                self.sortKey(p.sequence?[byValue ? 1 : 0] ?? TemplateValue.none, caseSensitive: caseSensitive)
             }, reverse: a.value(2, "reverse")?.truthy ?? false))
         case "sort":
             let attr = a.value(2, "attribute")

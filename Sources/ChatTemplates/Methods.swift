@@ -32,10 +32,10 @@ enum Methods {
 
     static func listMethod(_ a: [TemplateValue], _ name: String) -> Fn? {
         switch name {
-        case "count": return method(name) { args, _ in .int(a.filter { Operators.equal($0, args.first ?? .none) }.count) }
+        case "count": return method(name) { args, _ in .int(a.filter { Operators.equal($0, args.first ?? TemplateValue.none) }.count) }
         case "index":
             return method(name) { args, _ in
-                guard let i = a.firstIndex(where: { Operators.equal($0, args.first ?? .none) }) else {
+                guard let i = a.firstIndex(where: { Operators.equal($0, args.first ?? TemplateValue.none) }) else {
                     throw TemplateError(.type, "value is not in list")
                 }
                 return .int(i)
@@ -122,7 +122,7 @@ enum Methods {
         case "split", "rsplit":
             return method(name) { args, kwargs in
                 let c = CallArgs(positional: args, keyword: kwargs)
-                let sep: String? = { if case .string(let x) = c.value(0, "sep") ?? .none { return x }; return nil }()
+                let sep: String? = { if case .string(let x) = c.value(0, "sep") ?? TemplateValue.none { return x }; return nil }()
                 let maxsplit = c.value(1, "maxsplit")?.intValue ?? -1
                 return .array(split(s, sep, maxsplit, fromRight: name == "rsplit").map { .string($0) })
             }
@@ -132,7 +132,7 @@ enum Methods {
         case "startswith", "endswith":
             return method(name) { args, _ in
                 let options: [String]
-                switch args.first ?? .none {
+                switch args.first ?? TemplateValue.none {
                 case .string(let p): options = [p]
                 case .tuple(let t), .array(let t): options = t.compactMap { if case .string(let p) = $0 { return p }; return nil }
                 default: throw TemplateError(.type, "\(name) first arg must be str or a tuple of str")

@@ -214,7 +214,7 @@ extension Parser {
             } else if skipOp("[") {
                 node = try parseSubscript(node, pos)
             } else if isOp("(") {
-                node = Expr(kind: .call(node, try parseCallArgs()), pos: pos)
+                node = Expr(kind: .call(node, try parseCallArgs()), pos: node.pos)
             } else {
                 return node
             }
@@ -292,7 +292,7 @@ extension Parser {
                 }
                 node = Expr(kind: .test(node, name: name, args, negated: negated), pos: pos)
             } else if isOp("(") {
-                node = Expr(kind: .call(node, try parseCallArgs()), pos: current.pos)
+                node = Expr(kind: .call(node, try parseCallArgs()), pos: node.pos)
             } else {
                 return node
             }

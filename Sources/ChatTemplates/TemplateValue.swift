@@ -47,7 +47,7 @@ public struct TemplateObject {
     public var count: Int { keys.count }
 
     /// Key/value pairs in insertion order.
-    public var pairs: [(String, TemplateValue)] { keys.map { ($0, storage[$0] ?? .none) } }
+    public var pairs: [(String, TemplateValue)] { keys.map { ($0, storage[$0] ?? TemplateValue.none) } }
 }
 
 /// A callable value. Its body is internal to the module; templates call it with positional and keyword arguments.
@@ -71,14 +71,13 @@ public final class TemplateNamespace {
 }
 
 extension TemplateValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
-    ExpressibleByFloatLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral {
+    ExpressibleByFloatLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral {
     public init(stringLiteral value: String) { self = .string(value) }
     public init(integerLiteral value: Int) { self = .int(value) }
     public init(booleanLiteral value: Bool) { self = .bool(value) }
     public init(floatLiteral value: Double) { self = .double(value) }
     public init(arrayLiteral elements: TemplateValue...) { self = .array(elements) }
     public init(dictionaryLiteral elements: (String, TemplateValue)...) { self = .object(TemplateObject(elements)) }
-    public init(nilLiteral: ()) { self = .none }
 }
 
 extension TemplateValue {

@@ -31,7 +31,7 @@ final class ChatTemplateFixtureTests: XCTestCase {
                     if let v = c[key], case .none = v { return nil }
                     return c[key]
                 }
-                let agp: Bool = { if case .bool(let b) = c["add_generation_prompt"] ?? .none { return b }; return false }()
+                let agp: Bool = { if case .bool(let b) = c["add_generation_prompt"] ?? TemplateValue.none { return b }; return false }()
                 do {
                     let out = try template.renderChat(messages: c["messages"] ?? .array([]), addGenerationPrompt: agp,
                                                       bosToken: c["bos_token"]?.stringValue, eosToken: c["eos_token"]?.stringValue,

@@ -28,7 +28,7 @@ final class SnippetTests: XCTestCase {
                 }
                 if type == "TemplateSyntaxError" {
                     if error.kind != .syntax { failures.append("\(name): expected a syntax error, got \(error)") }
-                    if case .int(let line) = expected["line"] ?? .none, line != error.line {
+                    if case .int(let line) = expected["line"] ?? TemplateValue.none, line != error.line {
                         failures.append("\(name): syntax error on line \(error.line), jinja says \(line)")
                     }
                 }
