@@ -35,8 +35,16 @@ struct CallArgs {
 /// Executes a parsed template. One instance per render.
 final class Interpreter {
     let now: Date
+    /// Nesting of macro calls and recursive loops; bounded so a runaway template throws instead of overflowing the stack.
+    private var depth = 0
+    private let maxDepth = 400
 
     init(now: Date) { self.now = now }
+
+    private func enter() throws {
+        depth += 1
+        if depth > maxDepth { throw TemplateError(.type, "maximum recursion depth exceeded") }
+    }
 
     func render(_ body: [Stmt], globals: Scope) throws -> String {
         var out = ""
@@ -165,6 +173,8 @@ final class Interpreter {
             // `loop(xs)` recurses in a `recursive` loop.
             let loopValue = TemplateFunction("loop", attributes: attrs) { [unowned self] args, _ in
                 guard loop.recursive else { throw TemplateError(.type, "Tried to call non recursive loop.") }
+                try self.enter()
+                defer { self.depth -= 1 }
                 return .string(try self.runLoop(loop, iterable: args.first ?? .undefined, scope: scope, depth: depth + 1))
             }
             s.vars["loop"] = .function(loopValue)
@@ -177,6 +187,8 @@ final class Interpreter {
     /// Wraps a macro definition as a callable closing over its defining scope.
     func makeMacro(_ def: MacroDef, _ scope: Scope) -> TemplateFunction {
         TemplateFunction(def.name) { [unowned self] args, kwargs in
+            try self.enter()
+            defer { self.depth -= 1 }
             let s = Scope(parent: scope)
             var remaining = kwargs
             for (i, (name, defaultExpr)) in def.params.enumerated() {

@@ -53,6 +53,10 @@ final class SnippetTests: XCTestCase {
         }
     }
 
+    func testRunawayRecursionThrows() {
+        XCTAssertThrowsError(try ChatTemplate("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}").render([:]))
+    }
+
     func testOrderPreservingJSON() throws {
         let v = try TemplateValue(json: #"{"z": 1, "a": [1.0, 2, true, null, "é\n"], "m": {}}"#)
         let out = try ChatTemplate("{{ v | tojson }}|{% for k in v %}{{ k }}{% endfor %}").render(["v": v])
