@@ -1,0 +1,190 @@
+import Foundation
+
+/// Python-compatible text forms of values: `str()`, `repr()` and `json.dumps()`, so that printing
+/// `1.0`, `True`, `None` or a list gives the bytes transformers would produce.
+enum PythonFormat {
+    /// `str(value)` as Jinja prints it (undefined prints as the empty string).
+    static func str(_ value: TemplateValue) -> String {
+        switch value {
+        case .undefined: return ""
+        case .string(let s): return s
+        default: return repr(value)
+        }
+    }
+
+    /// `repr(value)`.
+    static func repr(_ value: TemplateValue) -> String {
+        switch value {
+        case .undefined: return ""
+        case .none: return "None"
+        case .bool(let b): return b ? "True" : "False"
+        case .int(let i): return String(i)
+        case .double(let d): return float(d)
+        case .string(let s): return reprString(s)
+        case .array(let a): return "[" + a.map(repr).joined(separator: ", ") + "]"
+        case .tuple(let a):
+            return a.count == 1 ? "(" + repr(a[0]) + ",)" : "(" + a.map(repr).joined(separator: ", ") + ")"
+        case .object(let o):
+            return "{" + o.pairs.map { reprString($0.0) + ": " + repr($0.1) }.joined(separator: ", ") + "}"
+        case .function(let f): return "<function \(f.name)>"
+        case .namespace(let n): return "<Namespace " + repr(.object(n.attributes)) + ">"
+        }
+    }
+
+    /// Python's `repr(str)`: single quotes unless the text has a single quote and no double quote.
+    static func reprString(_ s: String) -> String {
+        let quote: Character = (s.contains("'") && !s.contains("\"")) ? "\"" : "'"
+        var out = String(quote)
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if Character(scalar) == quote { out += "\\" + String(quote) }
+                else if scalar.value < 0x20 || scalar.value == 0x7F {
+                    out += "\\x" + hex(scalar.value, width: 2)
+                } else { out.unicodeScalars.append(scalar) }
+            }
+        }
+        out.append(quote)
+        return out
+    }
+
+    static func hex(_ v: UInt32, width: Int) -> String {
+        let h = String(v, radix: 16)
+        return String(repeating: "0", count: max(0, width - h.count)) + h
+    }
+
+    /// Python's `repr(float)`: shortest round-trip digits, fixed notation for exponents -4..<16.
+    static func float(_ d: Double) -> String {
+        if d.isNaN { return "nan" }
+        if d.isInfinite { return d < 0 ? "-inf" : "inf" }
+        // Swift's description already gives the shortest round-trip digits; only the layout differs.
+        var text = d.description
+        var sign = ""
+        if text.hasPrefix("-") { sign = "-"; text.removeFirst() }
+        var mantissa = text
+        var exp10 = 0
+        if let e = text.firstIndex(where: { $0 == "e" || $0 == "E" }) {
+            mantissa = String(text[..<e])
+            exp10 = Int(text[text.index(after: e)...]) ?? 0
+        }
+        let parts = mantissa.split(separator: ".", omittingEmptySubsequences: false)
+        let intPart = String(parts[0])
+        let fracPart = parts.count > 1 ? String(parts[1]) : ""
+        var digits = intPart + fracPart
+        var pointPos = intPart.count + exp10  // digits[0..<pointPos] before the decimal point
+        // Normalise: drop leading zeros (moving the point) and trailing zeros.
+        while digits.count > 1, digits.first == "0" { digits.removeFirst(); pointPos -= 1 }
+        while digits.count > 1, digits.last == "0" { digits.removeLast() }
+        if digits == "0" { return sign + "0.0" }
+        let sciExp = pointPos - 1
+        if sciExp >= -4 && sciExp < 16 {
+            if pointPos <= 0 { return sign + "0." + String(repeating: "0", count: -pointPos) + digits }
+            if pointPos >= digits.count { return sign + digits + String(repeating: "0", count: pointPos - digits.count) + ".0" }
+            let i = digits.index(digits.startIndex, offsetBy: pointPos)
+            return sign + digits[..<i] + "." + digits[i...]
+        }
+        let head = String(digits.prefix(1))
+        let tail = String(digits.dropFirst())
+        let expText = (sciExp < 0 ? "-" : "+") + (abs(sciExp) < 10 ? "0" : "") + String(abs(sciExp))
+        return sign + head + (tail.isEmpty ? "" : "." + tail) + "e" + expText
+    }
+
+    /// `json.dumps(value, ensure_ascii=False, indent=..., separators=..., sort_keys=...)`.
+    static func json(_ value: TemplateValue, indent: String?, itemSeparator: String? = nil, keySeparator: String? = nil,
+                     sortKeys: Bool = false, ensureASCII: Bool = false) throws -> String {
+        let itemSep = itemSeparator ?? (indent == nil ? ", " : ",")
+        let keySep = keySeparator ?? ": "
+        var out = ""
+        try writeJSON(value, into: &out, indent: indent, level: 0, itemSep: itemSep, keySep: keySep, sortKeys: sortKeys)
+        return ensureASCII ? asciiEscaped(out) : out
+    }
+
+    private static func writeJSON(_ value: TemplateValue, into out: inout String, indent: String?, level: Int,
+                                  itemSep: String, keySep: String, sortKeys: Bool) throws {
+        func newline(_ lvl: Int) {
+            if let indent { out += "\n" + String(repeating: indent, count: lvl) }
+        }
+        switch value {
+        case .none: out += "null"
+        case .bool(let b): out += b ? "true" : "false"
+        case .int(let i): out += String(i)
+        case .double(let d):
+            if d.isNaN { out += "NaN" } else if d.isInfinite { out += d < 0 ? "-Infinity" : "Infinity" } else { out += float(d) }
+        case .string(let s): out += jsonString(s)
+        case .array(let a), .tuple(let a):
+            if a.isEmpty { out += "[]"; return }
+            out += "["
+            for (i, item) in a.enumerated() {
+                if i > 0 { out += itemSep }
+                newline(level + 1)
+                try writeJSON(item, into: &out, indent: indent, level: level + 1, itemSep: itemSep, keySep: keySep, sortKeys: sortKeys)
+            }
+            newline(level)
+            out += "]"
+        case .object(let o):
+            if o.count == 0 { out += "{}"; return }
+            out += "{"
+            let pairs = sortKeys ? o.pairs.sorted { $0.0.unicodeScalars.lexicographicallyPrecedes($1.0.unicodeScalars) } : o.pairs
+            for (i, (k, v)) in pairs.enumerated() {
+                if i > 0 { out += itemSep }
+                newline(level + 1)
+                out += jsonString(k) + keySep
+                try writeJSON(v, into: &out, indent: indent, level: level + 1, itemSep: itemSep, keySep: keySep, sortKeys: sortKeys)
+            }
+            newline(level)
+            out += "}"
+        case .undefined: throw TemplateError(.type, "Object of type Undefined is not JSON serializable")
+        case .function: throw TemplateError(.type, "Object of type function is not JSON serializable")
+        case .namespace: throw TemplateError(.type, "Object of type Namespace is not JSON serializable")
+        }
+    }
+
+    /// A JSON string literal with `ensure_ascii=False`: only quotes, backslashes and control characters are escaped.
+    static func jsonString(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\u{08}": out += "\\b"
+            case "\u{0C}": out += "\\f"
+            default:
+                if scalar.value < 0x20 { out += "\\u" + hex(scalar.value, width: 4) } else { out.unicodeScalars.append(scalar) }
+            }
+        }
+        return out + "\""
+    }
+
+    /// `ensure_ascii=True`: every non-ASCII character as `\uXXXX` (UTF-16 units). Only string contents contain any.
+    static func asciiEscaped(_ s: String) -> String {
+        var out = ""
+        for scalar in s.unicodeScalars {
+            if scalar.isASCII { out.unicodeScalars.append(scalar); continue }
+            for unit in String(scalar).utf16 { out += "\\u" + hex(UInt32(unit), width: 4) }
+        }
+        return out
+    }
+
+    /// Jinja's `escape` (markupsafe) in a non-autoescaping environment.
+    static func htmlEscape(_ s: String) -> String {
+        var out = ""
+        for ch in s {
+            switch ch {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&#34;"
+            case "'": out += "&#39;"
+            default: out.append(ch)
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,181 @@
+import Foundation
+
+/// A value a chat template works with: the JSON data types plus Jinja's own (undefined, tuples,
+/// callables, namespaces). Objects keep their key order, which `tojson`, `items` and `for` expose.
+public indirect enum TemplateValue {
+    /// A name or key that does not exist (Jinja's default `Undefined`).
+    case undefined
+    /// Python's `None` / JSON `null`.
+    case none
+    case bool(Bool)
+    case int(Int)
+    case double(Double)
+    case string(String)
+    case array([TemplateValue])
+    /// A Python tuple: behaves like an array but prints as `(a, b)`.
+    case tuple([TemplateValue])
+    case object(TemplateObject)
+    /// A macro, global function or bound method; may carry attributes (e.g. `loop.index`).
+    case function(TemplateFunction)
+    /// A `namespace()` object: mutable attributes shared by reference.
+    case namespace(TemplateNamespace)
+}
+
+/// A string-keyed dictionary that remembers insertion order (like a Python `dict`).
+public struct TemplateObject {
+    public private(set) var keys: [String] = []
+    private var storage: [String: TemplateValue] = [:]
+
+    public init() {}
+
+    /// Builds an object from key/value pairs; a repeated key keeps its first position and last value.
+    public init(_ pairs: [(String, TemplateValue)]) {
+        for (k, v) in pairs { self[k] = v }
+    }
+
+    public subscript(key: String) -> TemplateValue? {
+        get { storage[key] }
+        set {
+            if let newValue {
+                if storage.updateValue(newValue, forKey: key) == nil { keys.append(key) }
+            } else if storage.removeValue(forKey: key) != nil {
+                keys.removeAll { $0 == key }
+            }
+        }
+    }
+
+    public var count: Int { keys.count }
+
+    /// Key/value pairs in insertion order.
+    public var pairs: [(String, TemplateValue)] { keys.map { ($0, storage[$0] ?? TemplateValue.none) } }
+}
+
+/// A callable value. Its body is internal to the module; templates call it with positional and keyword arguments.
+public final class TemplateFunction {
+    let name: String
+    let body: (_ args: [TemplateValue], _ kwargs: [(String, TemplateValue)]) throws -> TemplateValue
+    var attributes: [String: TemplateValue]
+
+    init(_ name: String, attributes: [String: TemplateValue] = [:],
+         _ body: @escaping ([TemplateValue], [(String, TemplateValue)]) throws -> TemplateValue) {
+        self.name = name
+        self.body = body
+        self.attributes = attributes
+    }
+}
+
+/// The object `namespace(...)` returns; `{% set ns.x = ... %}` mutates it in place.
+public final class TemplateNamespace {
+    var attributes: TemplateObject
+    init(_ attributes: TemplateObject) { self.attributes = attributes }
+}
+
+extension TemplateValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral,
+    ExpressibleByFloatLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral {
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(integerLiteral value: Int) { self = .int(value) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(floatLiteral value: Double) { self = .double(value) }
+    public init(arrayLiteral elements: TemplateValue...) { self = .array(elements) }
+    public init(dictionaryLiteral elements: (String, TemplateValue)...) { self = .object(TemplateObject(elements)) }
+}
+
+extension TemplateValue {
+    /// Converts a value from `JSONSerialization` (or plain Swift collections). Dictionary key order is
+    /// not preserved by Foundation; Swift dictionaries get their keys sorted so the result is deterministic.
+    /// Prefer `init(json:)` when the order matters.
+    public init(any value: Any?) {
+        guard let value, !(value is NSNull) else { self = .none; return }
+        if let v = value as? TemplateValue { self = v; return }
+        if let v = value as? String { self = .string(v); return }
+        if type(of: value) is NSNumber.Type, let n = value as? NSNumber {
+            // An NSNumber from JSONSerialization: its Objective-C type code tells bool, integer and float apart.
+            switch String(cString: n.objCType) {
+            case "c", "B": self = .bool(n.boolValue)
+            case "d", "f": self = .double(n.doubleValue)
+            default: self = .int(n.intValue)
+            }
+            return
+        }
+        if let v = value as? Bool { self = .bool(v); return }
+        if let v = value as? Int { self = .int(v); return }
+        if let v = value as? Double { self = .double(v); return }
+        if let v = value as? [Any?] { self = .array(v.map { TemplateValue(any: $0) }); return }
+        if let v = value as? [String: Any?] {
+            self = .object(TemplateObject(v.keys.sorted().map { ($0, TemplateValue(any: v[$0] ?? nil)) }))
+            return
+        }
+        self = .string(String(describing: value))
+    }
+
+    /// Parses JSON text, keeping the key order of every object.
+    public init(json data: Data) throws {
+        var parser = JSONReader(Array(data))
+        self = try parser.parseDocument()
+    }
+
+    /// Parses JSON text, keeping the key order of every object.
+    public init(json text: String) throws {
+        try self.init(json: Data(text.utf8))
+    }
+
+    var isUndefined: Bool { if case .undefined = self { return true } else { return false } }
+    var isNone: Bool { if case .none = self { return true } else { return false } }
+
+    /// Python truthiness.
+    var truthy: Bool {
+        switch self {
+        case .undefined, .none: return false
+        case .bool(let b): return b
+        case .int(let i): return i != 0
+        case .double(let d): return d != 0
+        case .string(let s): return !s.isEmpty
+        case .array(let a), .tuple(let a): return !a.isEmpty
+        case .object(let o): return o.count > 0
+        case .function, .namespace: return true
+        }
+    }
+
+    /// The Python type name, used in error messages ("'dict object' has no attribute ...").
+    var typeName: String {
+        switch self {
+        case .undefined: return "Undefined"
+        case .none: return "NoneType"
+        case .bool: return "bool"
+        case .int: return "int"
+        case .double: return "float"
+        case .string: return "str"
+        case .array: return "list"
+        case .tuple: return "tuple"
+        case .object: return "dict"
+        case .function: return "function"
+        case .namespace: return "Namespace"
+        }
+    }
+
+    /// Elements when the value is a list or tuple.
+    var sequence: [TemplateValue]? {
+        switch self {
+        case .array(let a), .tuple(let a): return a
+        default: return nil
+        }
+    }
+
+    /// Numeric view for arithmetic (bools count as ints, as in Python).
+    var number: Double? {
+        switch self {
+        case .int(let i): return Double(i)
+        case .double(let d): return d
+        case .bool(let b): return b ? 1 : 0
+        default: return nil
+        }
+    }
+
+    var intValue: Int? {
+        switch self {
+        case .int(let i): return i
+        case .bool(let b): return b ? 1 : 0
+        default: return nil
+        }
+    }
+}

@@ -1,6 +1,0 @@
-import XCTest
-@testable import ChatTemplates
-
-final class ChatTemplatesSmokeTests: XCTestCase {
-    func testModuleLoads() { XCTAssertTrue(true) }
-}
