@@ -4,6 +4,8 @@
 Run with: STEER_VENV=... scripts/py.sh scripts/make_format_fixtures.py
 Everything the Swift tests compare against comes from here (torch, safetensors, gguf, transformers);
 no expected number is typed by hand in the tests. Output: Tests/Fixtures/formats/.
+Files with several metadata keys may differ between runs in header key order only (the library
+writes metadata from a hash map); tests do not depend on that order.
 """
 import json
 import os

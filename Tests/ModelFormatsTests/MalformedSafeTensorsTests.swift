@@ -144,7 +144,7 @@ final class MalformedSafeTensorsTests: XCTestCase {
         }
         let notObject = try edited { b in
             let start = b.header.range(of: #""__metadata__":{"#)!
-            let end = b.header.range(of: #""format":"pt"}"#)!
+            let end = b.header.range(of: "}", range: start.upperBound..<b.header.endIndex)!
             b.header.replaceSubrange(start.lowerBound..<end.upperBound, with: #""__metadata__":"pt""#)
         }
         guard case .invalidMetadata? = openError(notObject).0 else { return XCTFail() }
