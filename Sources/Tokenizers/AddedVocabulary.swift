@@ -41,6 +41,8 @@ struct AddedVocabulary {
     let tokens: [AddedToken]
     let byContent: [String: Int]
     let byId: [Int: AddedToken]
+    /// What decoding shows for each id: the content, normalized for `normalized` tokens (as tokenizers' `simple_id_to_token`).
+    let decodeForm: [Int: String]
     private let raw: Matcher
     private let normalized: Matcher
 
@@ -89,6 +91,9 @@ struct AddedVocabulary {
         for t in tokens { byContent[t.content] = t.id; byId[t.id] = t }
         self.byContent = byContent
         self.byId = byId
+        var forms: [Int: String] = [:]
+        for t in tokens { forms[t.id] = t.normalized ? (normalizer?.normalize(t.content) ?? t.content) : t.content }
+        self.decodeForm = forms
         raw = Matcher(tokens.filter { !$0.normalized }.map { ($0.content, $0) })
         normalized = Matcher(tokens.filter { $0.normalized }.map { (normalizer?.normalize($0.content) ?? $0.content, $0) })
     }

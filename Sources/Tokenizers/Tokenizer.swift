@@ -75,10 +75,23 @@ public final class Tokenizer: @unchecked Sendable {
         let pre = try json.object("pre_tokenizer").map(PreTokenizer.init(json:))
         let decoder = try json.object("decoder").map(Decoder.init(json:))
         let post = try json.object("post_processor").map(PostProcessor.init(json:))
+        // Like tokenizers, the `id` written in the file is not trusted: a token in the model
+        // vocabulary keeps its model id, others are numbered after the vocabulary, in order.
         var added: [AddedToken] = []
+        var maxAdded: Int?
         for entry in try json.objects("added_tokens") ?? [] {
-            guard let id = try entry.int("id") else { throw TokenizerError.missingKey(file: file, key: entry.keyPath("id")) }
-            added.append(try AddedToken(json: entry, id: id))
+            var token = try AddedToken(json: entry, id: try entry.int("id") ?? 0)
+            if let existing = added.first(where: { $0.content == token.content }) {
+                token.id = existing.id
+            } else if let id = model.vocab[token.content] {
+                token.id = id
+            } else if let m = maxAdded, m >= model.vocab.count {
+                token.id = m + 1
+            } else {
+                token.id = model.vocab.count
+            }
+            maxAdded = max(maxAdded ?? token.id, token.id)
+            added.append(token)
         }
         self.init(normalizer: normalizer, preTokenizer: pre, model: model, decoder: decoder, postProcessor: post,
                   addedTokens: added, config: config)
@@ -161,7 +174,7 @@ public final class Tokenizer: @unchecked Sendable {
         var tokens: [String] = []
         tokens.reserveCapacity(ids.count)
         for id in ids {
-            guard let t = added.byId[id]?.content ?? model.idToToken[id] else { continue }
+            guard let t = added.decodeForm[id] ?? model.idToToken[id] else { continue }
             if skipSpecialTokens && specialContents.contains(t) { continue }
             tokens.append(t)
         }
