@@ -66,9 +66,13 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("directory")
     ap.add_argument("--mb", type=float, default=4.0, help="megabytes of text (default 4)")
+    ap.add_argument("--dump", help="also write the benchmark text to this file")
     args = ap.parse_args()
 
     text = make_text(args.mb)
+    if args.dump:
+        with open(args.dump, "w", encoding="utf-8") as f:
+            f.write(text)
     nbytes = len(text.encode())
     tok = load_reference(args.directory)
     lines = text.splitlines(keepends=True)

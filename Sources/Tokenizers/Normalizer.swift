@@ -33,11 +33,29 @@ indirect enum Normalizer {
         }
     }
 
+    /// True when every scalar is NFC-stable with combining class 0 (NFC_Quick_Check=Yes), so NFC
+    /// is the identity: below U+0300, kana, CJK ideographs, Hangul syllables, emoji. Skips ICU for most text.
+    static func isSurelyNFC(_ s: String) -> Bool {
+        var copy = s
+        return copy.withUTF8 { buf in
+            if !buf.contains(where: { $0 >= 0xCC }) { return true }
+            var i = 0
+            while i < buf.count {
+                let (v, len) = decodeUTF8(buf, i)
+                i += len
+                if v < 0x300 || (0x3040...0x3098).contains(v) || (0x309B...0x9FFF).contains(v)
+                    || (0xAC00...0xD7A3).contains(v) || (0x1F000...0x1FAFF).contains(v) { continue }
+                return false
+            }
+            return true
+        }
+    }
+
     func normalize(_ s: String) -> String {
         switch self {
         case .sequence(let list):
             return list.reduce(s) { $1.normalize($0) }
-        case .nfc: return s.precomposedStringWithCanonicalMapping
+        case .nfc: return Self.isSurelyNFC(s) ? s : s.precomposedStringWithCanonicalMapping
         case .nfd: return s.decomposedStringWithCanonicalMapping
         case .nfkc: return s.precomposedStringWithCompatibilityMapping
         case .nfkd: return s.decomposedStringWithCompatibilityMapping

@@ -11,9 +11,15 @@ final class EncodeSpeedTests: XCTestCase {
         var text = ""
         var i = 0
         while text.utf8.count < 1_000_000 { text += sample + " \(i) "; i += 1 }
+        // STEER_BENCH_FILE: the text file scripts/bench_tokenizer.py writes (--dump), for a like-for-like figure.
+        if let path = ProcessInfo.processInfo.environment["STEER_BENCH_FILE"],
+           let data = FileManager.default.contents(atPath: path) {
+            text = String(decoding: data, as: UTF8.self)
+        }
         for name in ["gpt2", "llama3", "qwen2", "sp_metaspace_first", "qwen1_tiktoken"] {
             let tok = try Tokenizer.load(directory: FixtureTests.fixtures.appendingPathComponent(name))
-            let lines = text.split(separator: "\n").map(String.init)
+            var lines = text.utf8.split(separator: 0x0A, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) + "\n" }
+            if text.hasSuffix("\n") { lines.removeLast() }
             let start = Date()
             var count = 0
             for line in lines { count += tok.encode(line).count }
