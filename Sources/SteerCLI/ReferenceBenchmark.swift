@@ -2,13 +2,12 @@ import Foundation
 
 /// Runs `scripts/bench_transformers.py` (in its own venv via scripts/py.sh) and reads its JSON figures.
 enum ReferenceBenchmark {
-    static func run(model: URL, prompts: Int, promptTokens: Int, newTokens: Int, threads: Int) throws -> [String: Double] {
+    static func run(model: URL, newTokens: Int, threads: Int) throws -> [String: Double] {
         let script = try repoFile("scripts/py.sh")
         let bench = try repoFile("scripts/bench_transformers.py")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = [script.path, bench.path, model.path, "--prompts", "\(prompts)", "--prompt-tokens", "\(promptTokens)",
-                       "--new-tokens", "\(newTokens)", "--threads", "\(threads)"]
+        p.arguments = [script.path, bench.path, model.path, "--new-tokens", "\(newTokens)", "--threads", "\(threads)"]
         let pipe = Pipe()
         p.standardOutput = pipe
         try p.run()
@@ -22,8 +21,13 @@ enum ReferenceBenchmark {
               let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
             throw BenchError("scripts/bench_transformers.py printed no JSON object")
         }
+        // Flatten {"prefill": {"tokens_per_s": …}, "decode_b1": {…}, "peak_rss_mb": …} into Steer's keys.
         var out: [String: Double] = [:]
-        for (k, v) in obj { if let n = v as? NSNumber { out[k] = n.doubleValue } }
+        for (k, v) in obj {
+            if let sub = v as? [String: Any], let n = sub["tokens_per_s"] as? NSNumber { out["\(k)_tokens_per_s"] = n.doubleValue }
+        }
+        if let mb = obj["peak_rss_mb"] as? NSNumber { out["peak_rss_bytes"] = mb.doubleValue * 1048576 }
+        if let n = obj["load_seconds"] as? NSNumber { out["load_seconds"] = n.doubleValue }
         return out
     }
 

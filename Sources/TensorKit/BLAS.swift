@@ -27,6 +27,18 @@ public enum BLAS {
         #endif
     }
 
+    /// `y[m] = alpha · A[m×n] · x + beta · y` (A row-major, or its transpose when `trans`).
+    @inlinable
+    public static func sgemv(trans: Bool = false, m: Int, n: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+                             x: UnsafePointer<Float>, beta: Float = 0, y: UnsafeMutablePointer<Float>) {
+        guard m > 0, n > 0 else { return }
+        #if canImport(Accelerate)
+        cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a, Int32(lda), x, 1, beta, y, 1)
+        #else
+        cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, blasint(m), blasint(n), alpha, a, blasint(lda), x, 1, beta, y, 1)
+        #endif
+    }
+
     /// Number of threads the BLAS library uses (OpenBLAS only; Accelerate manages its own).
     public static var threads: Int {
         get {

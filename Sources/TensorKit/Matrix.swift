@@ -53,6 +53,9 @@ public final class Matrix: @unchecked Sendable {
     public func apply(_ x: UnsafePointer<Float>, m: Int, into y: UnsafeMutablePointer<Float>, ldy: Int,
                       bias: UnsafePointer<Float>? = nil) {
         switch storage {
+        case .f32(let w) where m == 1 && ldy >= 1:
+            // One input row: a matrix-vector product (OpenBLAS's sgemm does not forward M=1 to gemv).
+            BLAS.sgemv(m: rows, n: cols, a: w, lda: cols, x: x, y: y)
         case .f32(let w):
             BLAS.sgemm(transB: true, m: m, n: rows, k: cols, a: x, lda: cols, b: w, ldb: cols, c: y, ldc: ldy)
         case .bf16, .f16:

@@ -60,14 +60,19 @@ enum BenchCommand: Command {
                          prompts, promptTokens, tokens / prefillSeconds, prefillGF, 100 * prefillGF / gflops))
 
         for b in batches {
-            let ps = (0..<b).map { _ in randomPrompt(16) }
-            let td = Date()
-            let r = try model.generate(ps, options: GenerationOptions(maxNewTokens: newTokens))
-            let secs = Date().timeIntervalSince(td)
-            let made = Double(r.tokens.reduce(0) { $0 + $1.count })
+            // Decode alone: from the first sampled token (after prefill) to the last, as the reference does.
+            _ = try model.generate((0..<b).map { _ in randomPrompt(promptTokens) }, options: GenerationOptions(maxNewTokens: 4))
+            let ps = (0..<b).map { _ in randomPrompt(promptTokens) }
+            var first: Date?, last = Date()
+            _ = try model.generate(ps, options: GenerationOptions(maxNewTokens: newTokens)) { row, _ in
+                if first == nil { first = Date() }
+                if row == b - 1 { last = Date() }
+            }
+            let secs = last.timeIntervalSince(first ?? last)
+            let made = Double(b * (newTokens - 1))
             figures["decode_b\(b)_tokens_per_s"] = made / secs
-            out.print(String(format: "decode batch %-3d          %.1f tokens/s (%d new tokens each, incl. a 16-token prefill)",
-                             b, made / secs, newTokens))
+            out.print(String(format: "decode batch %-3d          %.1f tokens/s (%d-token prompts, %d new tokens each)",
+                             b, made / secs, promptTokens, newTokens))
         }
         let peak = Memory.peakResidentBytes()
         let files = Double(ModelDirectory.weightFileBytes(dir))
@@ -79,8 +84,7 @@ enum BenchCommand: Command {
 
         if args.flag("--compare") {
             out.info("running transformers for comparison (scripts/py.sh scripts/bench_transformers.py)…")
-            let ref = try ReferenceBenchmark.run(model: dir, prompts: prompts, promptTokens: promptTokens,
-                                                 newTokens: newTokens, threads: threads)
+            let ref = try ReferenceBenchmark.run(model: dir, newTokens: newTokens, threads: threads)
             func ratio(_ key: String) {
                 guard let ours = figures[key], let theirs = ref[key], theirs > 0 else { return }
                 figures["ratio_" + key] = ours / theirs
