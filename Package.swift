@@ -18,15 +18,21 @@ var targets: [Target] = [
     .target(name: "Tokenizers"),
     .target(name: "ChatTemplates"),
     .target(name: "Models", dependencies: ["TensorKit", "ModelFormats"]),
+    .target(name: "Interventions", dependencies: ["TensorKit", "ModelFormats", "Models"]),
+    .target(name: "Experiments",
+            dependencies: ["TensorKit", "ModelFormats", "Tokenizers", "ChatTemplates", "Models", "Interventions"]),
     .target(name: "SteerCLI",
-            dependencies: ["TensorKit", "ModelFormats", "Tokenizers", "ChatTemplates", "Models"]),
+            dependencies: ["TensorKit", "ModelFormats", "Tokenizers", "ChatTemplates", "Models", "Interventions",
+                           "Experiments"]),
     .executableTarget(name: "steer", dependencies: ["SteerCLI"]),
     .testTarget(name: "TensorKitTests", dependencies: ["TensorKit"]),
     .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats"]),
     .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
     .testTarget(name: "ChatTemplatesTests", dependencies: ["ChatTemplates"]),
     .testTarget(name: "ModelsTests", dependencies: ["Models", "ModelFormats"]),
-    .testTarget(name: "SteerCLITests", dependencies: ["SteerCLI"]),
+    .testTarget(name: "InterventionsTests", dependencies: ["Interventions", "Models", "ModelFormats"]),
+    .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Interventions", "Models", "ModelFormats", "Tokenizers"]),
+    .testTarget(name: "SteerCLITests", dependencies: ["SteerCLI", "ModelFormats", "Models"]),
 ]
 #if os(Linux)
 targets.append(.systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]))
@@ -37,7 +43,8 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "steer", targets: ["steer"]),
-        .library(name: "SteerKit", targets: ["TensorKit", "ModelFormats", "Tokenizers", "ChatTemplates", "Models"]),
+        .library(name: "SteerKit", targets: ["TensorKit", "ModelFormats", "Tokenizers", "ChatTemplates", "Models",
+                                             "Interventions", "Experiments"]),
     ],
     targets: targets
 )

@@ -12,6 +12,11 @@ public enum HookPoint: String, CaseIterable, Sendable {
     case attnOut = "hook_attn_out"
     /// What the MLP writes into the residual stream (after Gemma-2's post-MLP norm).
     case mlpOut = "hook_mlp_out"
+    /// Attention's output projection before any post-attention norm (Gemma-2); the same
+    /// activation as `attnOut` in families without sandwich norms. Not a TransformerLens name.
+    case attnProj = "hook_attn_proj"
+    /// The MLP's down projection before any post-MLP norm (Gemma-2); as `mlpOut` elsewhere.
+    case mlpProj = "hook_mlp_proj"
 
     /// `blocks.{l}.hook_…`
     public func name(layer: Int) -> String { "blocks.\(layer).\(rawValue)" }

@@ -131,6 +131,7 @@ public final class LanguageModel {
                               firstValid: cache.firstValid, out: attn.pointer)
             w.o.apply(attn.pointer, m: n, into: sub.pointer, ldy: d)
             addBias(w.oBias, to: sub.pointer, m: n, ld: d)
+            activeHooks?.run(.attnProj, layer: l, layout: layout, width: d, data: sub.pointer)
             if let pn = w.postAttentionNorm { rmsNorm(sub.pointer, pn, rows: n, width: d, out: sub.pointer) }
             activeHooks?.run(.attnOut, layer: l, layout: layout, width: d, data: sub.pointer)
             Kernels.add(sub.pointer, into: x.pointer, n * d)
@@ -146,6 +147,7 @@ public final class LanguageModel {
             }
             w.down.apply(act.pointer, m: n, into: sub.pointer, ldy: d)
             addBias(w.downBias, to: sub.pointer, m: n, ld: d)
+            activeHooks?.run(.mlpProj, layer: l, layout: layout, width: d, data: sub.pointer)
             if let pn = w.postMLPNorm { rmsNorm(sub.pointer, pn, rows: n, width: d, out: sub.pointer) }
             activeHooks?.run(.mlpOut, layer: l, layout: layout, width: d, data: sub.pointer)
             Kernels.add(sub.pointer, into: x.pointer, n * d)

@@ -35,3 +35,12 @@ extension ModelDirectory {
             .reduce(0) { $0 + (((try? $1.resourceValues(forKeys: [.fileSizeKey]))?.fileSize) ?? 0) }
     }
 }
+
+extension ModelDirectory {
+    /// An input file that does not exist or cannot be read.
+    struct Missing: Error, CustomStringConvertible {
+        let path: String
+        init(_ path: String) { self.path = path }
+        var description: String { "cannot read \(path): no such file or not readable" }
+    }
+}

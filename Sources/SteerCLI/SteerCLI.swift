@@ -32,7 +32,8 @@ public final class Console {
 /// Entry point of the `steer` executable.
 public enum SteerCLI {
     static let commands: [Command.Type] = [
-        InfoCommand.self, GenerateCommand.self, BenchCommand.self,
+        InfoCommand.self, LogitsCommand.self, GenerateCommand.self, TokenizeCommand.self, DetokenizeCommand.self,
+        TemplateCommand.self, BenchCommand.self,
     ]
 
     public static let version = "0.1.0"
