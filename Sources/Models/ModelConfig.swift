@@ -34,6 +34,9 @@ public struct ModelConfig: Sendable {
     public var declaredDType: String?
     public var bosTokenId: Int?
     public var eosTokenIds: [Int] = []
+    /// Longest sequence the implementation reproduces exactly (Qwen-1's dynamic NTK and log-n
+    /// attention change the computation past `seq_length`; Steer refuses such inputs).
+    public var maxSequenceLength: Int?
     /// Which config style the file used ("v4" or "v5"), for `steer info`.
     public var configStyle: String = "v4"
 

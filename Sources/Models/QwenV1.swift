@@ -17,7 +17,8 @@ public enum QwenV1: ModelFamily {
         let ffn = try r.positiveInt("intermediate_size")
         guard ffn % 2 == 0 else { throw ModelError.badConfig(path: r.path, key: "intermediate_size", reason: "must be even") }
         let pct = Float(try r.optionalDouble("rotary_pct") ?? 1)
-        return ModelConfig(
+        let longContextTricks = try (r.optionalBool("use_dynamic_ntk") ?? false) || (r.optionalBool("use_logn_attn") ?? false)
+        var config = ModelConfig(
             modelType: "qwen",
             vocabSize: try r.positiveInt("vocab_size"),
             hiddenSize: hidden,
@@ -36,6 +37,8 @@ public enum QwenV1: ModelFamily {
             eosTokenIds: try r.intList("eos_token_id"),
             configStyle: "v4"
         )
+        if longContextTricks { config.maxSequenceLength = try r.optionalInt("seq_length") ?? 2048 }
+        return config
     }
 
     public static func layer(_ l: Int, config c: ModelConfig, weights w: WeightLoader) throws -> LayerWeights {

@@ -117,5 +117,11 @@ final class FidelityTests: XCTestCase {
         let (_, b) = try f.load(.bf16).prefill([ids], logits: .all)
         XCTAssertLessThan(maxAbsDiff(try XCTUnwrap(a).array, try XCTUnwrap(b).array), 1e-4)
         XCTAssertLessThan(maxAbsDiff(try XCTUnwrap(b).array, try f.floats("logits")), Self.tolerance)
+        // Decoding reads 16-bit rows directly (the single-row path); it must pick the same tokens.
+        let half = try f.load(.bf16)
+        for i in 0..<3 {
+            let r = try half.generate([try f.ints("gen_prompt_\(i)")], options: GenerationOptions(maxNewTokens: 20))
+            XCTAssertEqual(r.tokens[0], try f.ints("gen_unbatched_\(i)"), "bf16 storage, prompt \(i)")
+        }
     }
 }
