@@ -44,3 +44,14 @@ extension ModelDirectory {
         var description: String { "cannot read \(path): no such file or not readable" }
     }
 }
+
+extension ModelDirectory {
+    /// Refuses an output location inside (or equal to) the model folder: inputs are never written to.
+    static func refuseInside(_ output: URL, _ input: URL) throws {
+        let o = output.standardizedFileURL.resolvingSymlinksInPath().path
+        let i = input.standardizedFileURL.resolvingSymlinksInPath().path
+        if o == i || o.hasPrefix(i.hasSuffix("/") ? i : i + "/") {
+            throw UsageError("the output \(output.path) is inside the model folder \(input.path); choose another place")
+        }
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+import Models
+import TensorKit
+
+/// Scores of one candidate direction `(position, layer)` (SPEC §3.4).
+public struct CandidateScore: Codable, Sendable {
+    public var position: Int
+    public var layer: Int
+    /// Mean refusal score on harmful validation prompts with the direction ablated everywhere.
+    public var bypass: Double
+    /// Mean refusal score on harmless validation prompts with the direction added at `layer`.
+    public var induce: Double
+    /// Mean KL(baseline ‖ ablated) of the last-position distribution on harmless validation prompts.
+    public var kl: Double
+    /// Which filter removed it, or nil when it stayed in.
+    public var filteredBy: String?
+
+    enum CodingKeys: String, CodingKey {
+        case position, layer, bypass, induce, kl
+        case filteredBy = "filtered_by"
+    }
+}
+
+/// Selection thresholds; every one is a flag of `steer refusal`.
+public struct SelectionSettings: Codable, Sendable {
+    /// Candidates at layers `≥ int(maxLayerFraction · L)` are discarded.
+    public var maxLayerFraction: Double = 0.8
+    /// Candidates with KL above this are discarded.
+    public var maxKL: Double = 0.1
+    /// Candidates whose induce score is below this are discarded.
+    public var minInduce: Double = 0
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case maxLayerFraction = "max_layer_fraction"
+        case maxKL = "max_kl"
+        case minInduce = "min_induce"
+    }
+}
+
+/// The result of scoring and filtering every candidate.
+public struct SelectionResult: Codable, Sendable {
+    public var candidates: [CandidateScore]
+    /// The chosen candidate (lowest bypass among those left), nil when every one was filtered out.
+    public var selected: CandidateScore?
+    public var settings: SelectionSettings
+    public var baselineHarmful: Double
+    public var baselineHarmless: Double
+
+    enum CodingKeys: String, CodingKey {
+        case candidates, selected, settings
+        case baselineHarmful = "baseline_harmful_score"
+        case baselineHarmless = "baseline_harmless_score"
+    }
+}
+
+/// Scores candidate directions with the bypass / induce / KL tests and picks one.
+public struct DirectionSelector {
+    public let runner: BatchRunner
+    public let refusalTokens: [Int]
+    public var settings: SelectionSettings
+    /// Scores already computed (e.g. before an interruption); those candidates are not re-run.
+    public var done: [CandidateScore] = []
+    /// Called with each newly computed score (for checkpointing).
+    public var onScore: (CandidateScore) -> Void = { _ in }
+
+    public init(runner: BatchRunner, refusalTokens: [Int], settings: SelectionSettings = SelectionSettings()) {
+        self.runner = runner
+        self.refusalTokens = refusalTokens
+        self.settings = settings
+    }
+
+    /// Scores every candidate. `candidates[p][l]` is the raw direction for position `positions[p]`, layer `l`.
+    /// `progress(done, total)` is called after each candidate.
+    public func select(candidates: [[[Float]]], positions: [Int], harmfulVal: [[Int]], harmlessVal: [[Int]],
+                       progress: (Int, Int) -> Void = { _, _ in }) throws -> SelectionResult {
+        let v = runner.model.config.vocabSize
+        let L = runner.model.config.numLayers
+        let baseHarmless = try runner.lastLogits(harmlessVal)
+        let baseHarmfulScore = try runner.meanRefusalScore(harmfulVal, refusalTokens: refusalTokens)
+        let baseHarmlessScore = (0..<harmlessVal.count).map {
+            RefusalMetrics.refusalScore(baseHarmless.pointer + $0 * v, vocab: v, refusalTokens: refusalTokens)
+        }.reduce(0, +) / Double(max(1, harmlessVal.count))
+        var scores: [CandidateScore] = []
+        let total = positions.count * L
+        let maxLayer = Int(settings.maxLayerFraction * Double(L))
+        for (pi, p) in positions.enumerated() {
+            for l in 0..<L {
+                if var prior = done.first(where: { $0.position == p && $0.layer == l }) {
+                    prior.filteredBy = filter(prior, maxLayer: maxLayer)
+                    scores.append(prior)
+                    progress(scores.count, total)
+                    continue
+                }
+                let r = candidates[pi][l]
+                let ablate = Steering.ablation(r)
+                let bypass = try runner.meanRefusalScore(harmfulVal, refusalTokens: refusalTokens, hooks: ablate)
+                let ablated = try runner.lastLogits(harmlessVal, hooks: ablate)
+                var kl = 0.0
+                for i in 0..<harmlessVal.count {
+                    kl += RefusalMetrics.kl(baseHarmless.pointer + i * v, ablated.pointer + i * v, vocab: v)
+                }
+                kl /= Double(max(1, harmlessVal.count))
+                let induce = try runner.meanRefusalScore(harmlessVal, refusalTokens: refusalTokens,
+                                                         hooks: Steering.addition(r, layer: l, scale: 1))
+                var s = CandidateScore(position: p, layer: l, bypass: bypass, induce: induce, kl: kl, filteredBy: nil)
+                s.filteredBy = filter(s, maxLayer: maxLayer)
+                scores.append(s)
+                onScore(s)
+                progress(scores.count, total)
+            }
+        }
+        let kept = scores.filter { $0.filteredBy == nil }
+        let selected = kept.min { $0.bypass < $1.bypass }
+        return SelectionResult(candidates: scores, selected: selected, settings: settings,
+                               baselineHarmful: baseHarmfulScore, baselineHarmless: baseHarmlessScore)
+    }
+
+    /// The first filter (in SPEC order) that removes a candidate.
+    func filter(_ s: CandidateScore, maxLayer: Int) -> String? {
+        if s.bypass.isNaN || s.induce.isNaN || s.kl.isNaN { return "nan" }
+        if s.layer >= maxLayer { return "layer" }
+        if s.kl > settings.maxKL { return "kl" }
+        if s.induce < settings.minInduce { return "induce" }
+        return nil
+    }
+}

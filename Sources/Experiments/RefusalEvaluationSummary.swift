@@ -1,0 +1,90 @@
+import Foundation
+import Models
+
+/// `evaluation.json`: the held-out results of a run, in the keys other tools read (rates in [0, 1]).
+public struct RefusalEvaluationSummary: Codable, Sendable {
+    public struct Selected: Codable, Sendable { public var position: Int; public var layer: Int }
+    public struct Rates: Codable, Sendable {
+        public var harmfulBaseline, harmfulAblation, harmfulSubtraction, harmlessBaseline, harmlessAddition: Double
+        enum CodingKeys: String, CodingKey {
+            case harmfulBaseline = "harmful_baseline", harmfulAblation = "harmful_ablation"
+            case harmfulSubtraction = "harmful_subtraction", harmlessBaseline = "harmless_baseline"
+            case harmlessAddition = "harmless_addition"
+        }
+    }
+    public struct Loss: Codable, Sendable { public var baseline, ablation, addition: Double }
+    public struct Counts: Codable, Sendable {
+        public var harmfulTest, harmlessTest: Int
+        enum CodingKeys: String, CodingKey { case harmfulTest = "harmful_test", harmlessTest = "harmless_test" }
+    }
+
+    public var selected: Selected
+    public var refusalRate: Rates
+    public var klHarmlessAblation: Double
+    public var ceLoss: Loss
+    public var n: Counts
+    /// Seconds per stage (filled by the pipeline).
+    public var timings: [String: Double] = [:]
+    public var maxNewTokens: Int
+
+    enum CodingKeys: String, CodingKey {
+        case selected, n, timings
+        case refusalRate = "refusal_rate"
+        case klHarmlessAblation = "kl_harmless_ablation"
+        case ceLoss = "ce_loss"
+        case maxNewTokens = "max_new_tokens"
+    }
+
+    /// The five generation conditions, their prompts and hooks.
+    static func compute(evaluator: RefusalEvaluator, direction: [Float], position: Int, layer: Int, harmful: [String], harmless: [String],
+                        encode: ([String]) throws -> [[Int]], store: RunStore, key: String,
+                        progress: ProgressHandler) throws -> RefusalEvaluationSummary {
+        let harmfulIds = try encode(harmful), harmlessIds = try encode(harmless)
+        let conditions: [(String, [String], [[Int]], Hooks?)] = [
+            ("harmful_baseline", harmful, harmfulIds, nil),
+            ("harmful_ablation", harmful, harmfulIds, Steering.ablation(direction)),
+            ("harmful_subtraction", harmful, harmfulIds, Steering.addition(direction, layer: layer, scale: -1)),
+            ("harmless_baseline", harmless, harmlessIds, nil),
+            ("harmless_addition", harmless, harmlessIds, Steering.addition(direction, layer: layer, scale: 1)),
+        ]
+        let total = 3 * harmful.count + 2 * harmless.count
+        var done = 0
+        var rates: [String: Double] = [:]
+        var records: [String: [CompletionRecord]] = [:]
+        for (name, texts, ids, hooks) in conditions {
+            let cacheName = "\(key)-\(name).jsonl"
+            var rows = store.readLines(CompletionRecord.self, cacheName: cacheName)
+            if rows.count != texts.count {
+                let outs = try evaluator.complete(ids, hooks: hooks) { progress("evaluation", done + $0, total) }
+                rows = zip(texts, outs).map { text, tokens in
+                    let completion = evaluator.text(tokens)
+                    return CompletionRecord(condition: name, prompt: text, completion: completion,
+                                            refusal: RefusalPhrases.isRefusal(completion), tokens: tokens)
+                }
+                try? FileManager.default.removeItem(at: store.cache.appendingPathComponent(cacheName))
+                for r in rows { try store.appendLine(r, cacheName: cacheName) }
+            }
+            done += texts.count
+            progress("evaluation", done, total)
+            try store.writeLines(rows, "completions/\(name).jsonl")
+            rates[name] = Double(rows.filter(\.refusal).count) / Double(max(1, rows.count))
+            records[name] = rows
+        }
+        let ablation = Steering.ablation(direction)
+        let kl = try evaluator.meanKL(harmlessIds, hooks: ablation)
+        let responses = (records["harmless_baseline"] ?? []).map(\.tokens)
+        let ce = Loss(
+            baseline: try evaluator.crossEntropy(prompts: harmlessIds, responses: responses, hooks: nil),
+            ablation: try evaluator.crossEntropy(prompts: harmlessIds, responses: responses, hooks: ablation),
+            addition: try evaluator.crossEntropy(prompts: harmlessIds, responses: responses,
+                                                 hooks: Steering.addition(direction, layer: layer, scale: 1)))
+        return RefusalEvaluationSummary(
+            selected: Selected(position: position, layer: layer),
+            refusalRate: Rates(harmfulBaseline: rates["harmful_baseline"] ?? .nan, harmfulAblation: rates["harmful_ablation"] ?? .nan,
+                               harmfulSubtraction: rates["harmful_subtraction"] ?? .nan,
+                               harmlessBaseline: rates["harmless_baseline"] ?? .nan,
+                               harmlessAddition: rates["harmless_addition"] ?? .nan),
+            klHarmlessAblation: kl, ceLoss: ce, n: Counts(harmfulTest: harmful.count, harmlessTest: harmless.count),
+            maxNewTokens: evaluator.maxNewTokens)
+    }
+}

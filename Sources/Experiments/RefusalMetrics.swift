@@ -1,0 +1,87 @@
+import Foundation
+import Models
+import TensorKit
+
+/// Scores computed from next-token distributions (SPEC §3.3, §3.4, §3.8).
+public enum RefusalMetrics {
+    /// Probabilities of a logits row, in Float64.
+    public static func probabilities(_ logits: UnsafePointer<Float>, _ n: Int) -> [Double] {
+        var m = -Float.infinity
+        for i in 0..<n where logits[i] > m { m = logits[i] }
+        var p = [Double](repeating: 0, count: n)
+        var s = 0.0
+        for i in 0..<n { let e = exp(Double(logits[i] - m)); p[i] = e; s += e }
+        for i in 0..<n { p[i] /= s }
+        return p
+    }
+
+    /// `log(P + 1e-8) − log(1 − P + 1e-8)` with `P` the probability mass of the refusal tokens.
+    public static func refusalScore(_ logits: UnsafePointer<Float>, vocab: Int, refusalTokens: [Int]) -> Double {
+        let p = probabilities(logits, vocab)
+        let mass = refusalTokens.reduce(0.0) { $0 + p[$1] }
+        return log(mass + 1e-8) - log(1 - mass + 1e-8)
+    }
+
+    /// `KL(P ‖ Q) = Σ p (log p − log q)` of two logits rows.
+    public static func kl(_ p: UnsafePointer<Float>, _ q: UnsafePointer<Float>, vocab: Int) -> Double {
+        let a = probabilities(p, vocab), b = probabilities(q, vocab)
+        var s = 0.0
+        for i in 0..<vocab where a[i] > 0 { s += a[i] * (log(a[i]) - log(max(b[i], 1e-300))) }
+        return s
+    }
+
+    /// Mean cross-entropy (nats/token) of `targets` given the logits rows that predict them.
+    public static func crossEntropy(_ logits: UnsafePointer<Float>, vocab: Int, targets: [Int]) -> Double {
+        var total = 0.0
+        let tmp = UnsafeMutablePointer<Float>.allocate(capacity: vocab)
+        defer { tmp.deallocate() }
+        for (i, t) in targets.enumerated() {
+            Kernels.logSoftmax(logits + i * vocab, vocab, into: tmp)
+            total -= Double(tmp[t])
+        }
+        return targets.isEmpty ? 0 : total / Double(targets.count)
+    }
+}
+
+/// Runs prompts through a model in batches and hands back last-position logits.
+public struct BatchRunner {
+    public let model: LanguageModel
+    public var batchSize: Int
+
+    public init(model: LanguageModel, batchSize: Int = 32) {
+        self.model = model
+        self.batchSize = max(1, batchSize)
+    }
+
+    /// Last-position logits `[prompts.count × vocab]`.
+    public func lastLogits(_ prompts: [[Int]], hooks: Hooks? = nil) throws -> FloatBuffer {
+        let v = model.config.vocabSize
+        let out = FloatBuffer(count: prompts.count * v)
+        var start = 0
+        while start < prompts.count {
+            let chunk = Array(prompts[start..<min(prompts.count, start + batchSize)])
+            let (_, logits) = try model.prefill(chunk, hooks: hooks, logits: .last)
+            if let logits { (out.pointer + start * v).update(from: logits.pointer, count: chunk.count * v) }
+            start += chunk.count
+        }
+        return out
+    }
+
+    /// Mean refusal score of a prompt set.
+    public func meanRefusalScore(_ prompts: [[Int]], refusalTokens: [Int], hooks: Hooks? = nil) throws -> Double {
+        let scores = try refusalScores(prompts, refusalTokens: refusalTokens, hooks: hooks)
+        return scores.reduce(0, +) / Double(max(1, scores.count))
+    }
+
+    public func refusalScores(_ prompts: [[Int]], refusalTokens: [Int], hooks: Hooks? = nil) throws -> [Double] {
+        let logits = try lastLogits(prompts, hooks: hooks)
+        let v = model.config.vocabSize
+        return (0..<prompts.count).map { RefusalMetrics.refusalScore(logits.pointer + $0 * v, vocab: v, refusalTokens: refusalTokens) }
+    }
+
+    /// Mean `resid_pre` of every layer at negative `positions`, in Float64: `[P, L, d]`.
+    public func residPreMeans(_ prompts: [[Int]], positions: [Int]) throws -> [Double] {
+        try ActivationCapture(model: model, batchSize: batchSize)
+            .means(prompts, points: [.residPre], positions: .offsets(positions))[.residPre] ?? []
+    }
+}
