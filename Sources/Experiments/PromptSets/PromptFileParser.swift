@@ -27,12 +27,11 @@ struct PromptFileParser {
 
     // MARK: Plain text
 
-    /// One prompt per line; a trailing carriage return is dropped and blank lines are skipped.
+    /// One prompt per line (LF or CRLF); blank lines are skipped.
     func parseText(_ text: String) -> [PromptRow] {
         var rows: [PromptRow] = []
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            var line = String(raw)
-            if line.hasSuffix("\r") { line.removeLast() }
+        for (index, raw) in Self.lines(text).enumerated() {
+            let line = String(raw)
             if line.trimmingCharacters(in: .whitespaces).isEmpty { continue }
             rows.append(PromptRow(text: line, line: index + 1))
         }
@@ -62,7 +61,7 @@ struct PromptFileParser {
     /// One JSON string or object per line; blank lines are skipped.
     func parseJSONL(_ text: String) throws -> [PromptRow] {
         var rows: [PromptRow] = []
-        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+        for (index, raw) in Self.lines(text).enumerated() {
             let trimmed = raw.trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty { continue }
             let value: Any
@@ -164,7 +163,7 @@ struct PromptFileParser {
         let systemColumn = column("system")
         var rows: [PromptRow] = []
         for record in records.dropFirst() {
-            if record.fields.count == 1, record.fields[0].trimmingCharacters(in: .whitespaces).isEmpty { continue }
+            if record.fields == [""] { continue }
             guard textColumn < record.fields.count else {
                 throw PromptSetError.missingField(path: path, line: record.line, wanted: [name],
                                                   available: Array(names.prefix(record.fields.count)))
@@ -180,6 +179,11 @@ struct PromptFileParser {
     }
 
     // MARK: Helpers
+
+    /// Lines split at LF (a CRLF pair is one Character in Swift, so it is matched too).
+    static func lines(_ text: String) -> [Substring] {
+        text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }
+    }
 
     static func kind(_ value: Any) -> String {
         switch value {

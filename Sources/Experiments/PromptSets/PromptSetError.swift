@@ -48,9 +48,9 @@ public enum PromptSetError: Error, Equatable, Sendable, CustomStringConvertible,
             return "\(path):\(line): malformed CSV (\(reason))"
         case .missingField(let path, let line, let wanted, let available):
             let has = available.isEmpty ? "no fields" : "fields: " + available.joined(separator: ", ")
-            let want = wanted.count == 1 ? "field '\(wanted[0])'"
-                : "any of the fields " + wanted.map { "'\($0)'" }.joined(separator: ", ")
-            return "\(path):\(line): row has no \(want) (it has \(has))"
+            let want = wanted.count == 1 ? "no field '\(wanted[0])'"
+                : "none of the fields " + wanted.map { "'\($0)'" }.joined(separator: ", ")
+            return "\(path):\(line): row has \(want) (it has \(has))"
         case .badRow(let path, let line, let field, let reason):
             return "\(path):\(line): field '\(field)': \(reason)"
         case .tooSmall(let path, let available, let requested, let detail):
