@@ -84,22 +84,44 @@ public final class Matrix: @unchecked Sendable {
 
     private func halfGEMV(_ x: UnsafePointer<Float>, m: Int, into y: UnsafeMutablePointer<Float>, ldy: Int) {
         let cols = self.cols
-        let isBF16: Bool
-        let base: UnsafePointer<UInt16>
         switch storage {
-        case .bf16(let p): isBF16 = true; base = p
-        case .f16(let p): isBF16 = false; base = p
-        case .f32: return
-        }
-        let blocks = (rows + 63) / 64
-        Parallel.forEach(blocks, cost: 64 * cols * m) { b in
-            let tmp = UnsafeMutablePointer<Float>.allocate(capacity: cols)
-            defer { tmp.deallocate() }
-            for r in (b * 64)..<min(rows, b * 64 + 64) {
-                if isBF16 { Half.bf16ToFloat(base + r * cols, tmp, count: cols) }
-                else { Half.f16ToFloat(base + r * cols, tmp, count: cols) }
-                for i in 0..<m { y[i * ldy + r] = Kernels.dot(x + i * cols, tmp, cols) }
+        case .bf16(let base):
+            // Widen 8 bf16 values at a time (zero-extend, shift into the high half) and multiply-add in
+            // the same pass: one read of the 16-bit weights, no staging buffer.
+            let blocks = (rows + 31) / 32
+            Parallel.forEach(blocks, cost: 32 * cols * m) { b in
+                for r in (b * 32)..<min(rows, b * 32 + 32) {
+                    let w = UnsafeRawPointer(base + r * cols)
+                    for i in 0..<m {
+                        let xr = UnsafeRawPointer(x + i * cols)
+                        var acc = SIMD8<Float>()
+                        var k = 0
+                        while k + 8 <= cols {
+                            let h = w.loadUnaligned(fromByteOffset: k * 2, as: SIMD8<UInt16>.self)
+                            // Lane by lane: the generic SIMD integer conversion does not vectorise.
+                            var u = SIMD8<UInt32>()
+                            for j in 0..<8 { u[j] = UInt32(h[j]) << 16 }
+                            acc += unsafeBitCast(u, to: SIMD8<Float>.self) * xr.loadUnaligned(fromByteOffset: k * 4, as: SIMD8<Float>.self)
+                            k += 8
+                        }
+                        var s = acc.sum()
+                        while k < cols { s += Float(bitPattern: UInt32(base[r * cols + k]) << 16) * x[i * cols + k]; k += 1 }
+                        y[i * ldy + r] = s
+                    }
+                }
             }
+        case .f16(let base):
+            let blocks = (rows + 63) / 64
+            Parallel.forEach(blocks, cost: 64 * cols * m) { b in
+                let tmp = UnsafeMutablePointer<Float>.allocate(capacity: cols)
+                defer { tmp.deallocate() }
+                for r in (b * 64)..<min(rows, b * 64 + 64) {
+                    Half.f16ToFloat(base + r * cols, tmp, count: cols)
+                    for i in 0..<m { y[i * ldy + r] = Kernels.dot(x + i * cols, tmp, cols) }
+                }
+            }
+        case .f32:
+            return
         }
     }
 }
