@@ -28,6 +28,16 @@ enum ReportSample {
                 scale: .diverging(center: 0), valueLabel: "refusal score", marker: (row: 4, column: 7))
     }
 
+    /// A dense sequential map (8 positions × 40 layers), too small for in-cell values.
+    static var dense: HeatMap {
+        var grid: [[Double]] = []
+        for p in 0..<8 {
+            grid.append((0..<40).map { l in l == 5 && p == 2 ? .nan : Double(l * (p + 1)) / 40 })
+        }
+        return HeatMap(values: grid, rowLabels: (1...8).map { "-\($0)" }, title: "KL divergence on harmless prompts",
+                       rowAxisTitle: "position", columnAxisTitle: "layer", valueLabel: "KL")
+    }
+
     static var bars: GroupedBarChart {
         let intervals = { (rates: [Double]) -> [ClosedRange<Double>?] in
             rates.map { rate in
@@ -70,6 +80,7 @@ enum ReportSample {
                          + "(KL > 0.1 or induction score < 0). Text with <tags> & \"quotes\" is escaped.")
         report.heading("Candidates")
         report.chart(heatMap.svg(), caption: "Lower is better; the outlined cell is the selected direction.")
+        report.chart(dense.svg())
         report.table(columns: ["layer", "position", "refusal score", "KL", "note"],
                      rows: [["7", "-1", "-2.31", "0.04", "selected"], ["8", "-1", "-1.90", "0.06", ""],
                             ["3", "-2", "-1.22", "0.31", "<filtered>"]], caption: "Top candidates")

@@ -113,7 +113,7 @@ public struct GroupedBarChart: Sendable {
                     if v >= 0 { labelY = min(labelY, hi - 4) }
                 }
                 svg.text(format(v), x + barWidth / 2, max(labelY, top - 2), size: labelSize, anchor: "middle",
-                         cssClass: "bar-label")
+                         halo: true, cssClass: "bar-label")
             }
             let lines = SVGAxes.wrap(group, width: groupWidth - 4, size: 12, maxLines: 2)
             for (i, line) in lines.enumerated() {

@@ -21,7 +21,7 @@ public struct HeatMap: Sendable {
     public var valueLabel: String
     /// The outlined cell, if any.
     public var marker: (row: Int, column: Int)?
-    /// Legend text for the marker; nil writes "selected: <row>, <column> = <value>".
+    /// Legend text for the marker; nil writes "selected: <row axis> <row>, <column axis> <column> = <value>".
     public var markerLabel: String?
     /// Legend text for NaN cells.
     public var missingLabel: String
@@ -125,7 +125,10 @@ public struct HeatMap: Sendable {
             svg.rect(x + 1, y + 1, cellWidth - 2, cellHeight - 2, fill: "none", stroke: "#fff", strokeWidth: 1.5)
             svg.rect(x - 1, y - 1, cellWidth + 2, cellHeight + 2, fill: "none", stroke: "#000", strokeWidth: 2.5,
                      cssClass: "marker")
-            let text = markerLabel ?? "selected: \(label(rowLabels, marker.row)), \(label(columnLabels, marker.column))"
+            let rowName = rowAxisTitle.isEmpty ? "" : rowAxisTitle + " "
+            let columnName = columnAxisTitle.isEmpty ? "" : columnAxisTitle + " "
+            let text = markerLabel ?? "selected: \(rowName)\(label(rowLabels, marker.row)), "
+                + "\(columnName)\(label(columnLabels, marker.column))"
                 + " = \(HTML.number(values[marker.row][marker.column], decimals: decimals))"
             svg.rect(legendX, legendY - 6, 14, 12, fill: "none", stroke: "#000", strokeWidth: 2.5)
             svg.text(text, legendX + 22, legendY + 4, size: 12, cssClass: "legend")
@@ -147,8 +150,13 @@ public struct HeatMap: Sendable {
         }
         svg.rect(barX, top, barWidth, barHeight, fill: "none", stroke: "#888", strokeWidth: 0.5)
         let y = LinearScale(domain: domain, from: top + barHeight, to: top)
-        let ticks = LinearScale.ticks(domain, count: max(2, min(6, Int(barHeight / 30))))
+        var ticks = LinearScale.ticks(domain, count: max(2, min(6, Int(barHeight / 30))))
         let tickDecimals = LinearScale.decimals(forStep: ticks.count > 1 ? ticks[1] - ticks[0] : 1)
+        // Label the ends too unless a round tick is already close to them.
+        for end in [domain.lowerBound, domain.upperBound]
+        where !ticks.contains(where: { abs($0 - end) < 0.2 * (domain.upperBound - domain.lowerBound) }) {
+            ticks.append(end)
+        }
         for tick in ticks {
             svg.line(barX + barWidth, y(tick), barX + barWidth + 4, y(tick), stroke: "#555")
             svg.text(HTML.number(tick, decimals: tickDecimals), barX + barWidth + 7, y(tick) + 4, size: 10,

@@ -160,13 +160,13 @@ public struct LineChart: Sendable {
                 let py = inside(left, y(reference.value)).1
                 svg.line(left, py, left + plotWidth, py, stroke: "#666", width: 1.2, dash: "4 3", cssClass: "reference")
                 if !reference.label.isEmpty {
-                    svg.text(reference.label, left + plotWidth - 4, py - 5, size: 11, anchor: "end", fill: "#555")
+                    svg.text(reference.label, left + plotWidth - 4, py - 5, size: 11, anchor: "end", fill: "#555", halo: true)
                 }
             case .vertical:
                 let px = inside(x(reference.value), top).0
                 svg.line(px, top, px, top + plotHeight, stroke: "#666", width: 1.2, dash: "4 3", cssClass: "reference")
                 if !reference.label.isEmpty {
-                    svg.text(reference.label, px + 4, top + 12, size: 11, fill: "#555")
+                    svg.text(reference.label, px + 4, top + 12, size: 11, fill: "#555", halo: true)
                 }
             }
         }

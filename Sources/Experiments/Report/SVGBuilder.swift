@@ -43,9 +43,10 @@ struct SVGBuilder {
 
     mutating func text(_ text: String, _ x: Double, _ y: Double, size: Double = 12, anchor: String = "start",
                        fill: String = "#222", bold: Bool = false, rotate: Double? = nil, baseline: String? = nil,
-                       cssClass: String? = nil, tooltip: String? = nil) {
+                       halo: Bool = false, cssClass: String? = nil, tooltip: String? = nil) {
         var attributes = "x=\"\(Self.f(x))\" y=\"\(Self.f(y))\" font-size=\"\(Self.f(size))\" text-anchor=\"\(anchor)\" fill=\"\(fill)\""
         if bold { attributes += " font-weight=\"600\"" }
+        if halo { attributes += " stroke=\"#fff\" stroke-width=\"3\" stroke-linejoin=\"round\" paint-order=\"stroke\"" }
         if let baseline { attributes += " dominant-baseline=\"\(baseline)\"" }
         if let rotate { attributes += " transform=\"rotate(\(Self.f(rotate)) \(Self.f(x)) \(Self.f(y)))\"" }
         if let cssClass { attributes += " class=\"\(cssClass)\"" }
