@@ -14,8 +14,21 @@ public enum LocalityPlot {
         return lines.joined(separator: "\n")
     }
 
+    /// Refusal rate (or score) against the first layer of the window, one line per width, with the
+    /// baseline and all-layer ablation as reference lines.
     public static func svg(_ r: LocalityResult) -> String {
-        // Placeholder until the report charts land.
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"10\" height=\"10\"></svg>"
+        let useRate = r.baseline.refusalRate != nil
+        func y(_ row: LocalityRow) -> Double { useRate ? (row.refusalRate ?? .nan) : row.refusalScore }
+        let widths = Array(Set(r.windows.map(\.width))).sorted()
+        let series = widths.map { w -> LineSeries in
+            let rows = r.windows.filter { $0.width == w }
+            return LineSeries(name: "ablate \(w) layer\(w == 1 ? "" : "s")", x: rows.map { Double($0.start) }, y: rows.map(y))
+        }
+        let label = useRate ? "refusal rate" : "refusal score"
+        return LineChart(series: series, title: "Ablation inside a window of layers [l, l+w)",
+                         xLabel: "first layer of the window (l)", yLabel: label,
+                         yRange: useRate ? 0...1 : nil,
+                         references: [ReferenceLine(y(r.baseline), label: "no ablation"),
+                                      ReferenceLine(y(r.allLayers), label: "all layers")]).svg()
     }
 }

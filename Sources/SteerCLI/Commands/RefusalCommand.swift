@@ -67,7 +67,8 @@ enum RefusalCommand: Command {
                                     "config.json")
         let result = try pipeline.run(prompts.sets)
         printer.finish()
-        try RefusalReport.write(result, model: model, prompts: prompts.sets, store: pipeline.store)
+        try RefusalReport.write(result, model: model, prompts: prompts.sets, store: pipeline.store,
+                                tokenText: { formatter.tokenizer.decode([$0]) })
         RefusalSummaryPrinter.print(result, run: runURL, seconds: Date().timeIntervalSince(t0), model: model, out: out)
         if result.selection.selected == nil {
             throw ModelError.badInput("every candidate was filtered out; see \(runURL.path)/selection.json and report.html")
