@@ -58,6 +58,20 @@ public struct Direction: Equatable, Sendable {
         return c.vector(position * c.shape[1] + layer)
     }
 
+    /// The harmless mean to project out (projected abliteration): the row of `harmless_mean` at
+    /// `layer` (default: the metadata's `layer`), or its only row when it holds one vector.
+    public func harmlessMeanRow(layer: Int? = nil, path: String) throws -> [Float] {
+        guard let h = harmlessMean else { throw InterventionError.badDirectionFile(path: path, reason: "no 'harmless_mean' tensor") }
+        if h.shape[0] == 1 { return h.vector(0) }
+        guard let l = layer ?? self.layer else {
+            throw InterventionError.badDirectionFile(path: path, reason: "'harmless_mean' has \(h.shape[0]) layers but no 'layer' in __metadata__ says which to use")
+        }
+        guard (0..<h.shape[0]).contains(l) else {
+            throw InterventionError.layerOutOfRange(what: "\(path): 'harmless_mean'", layer: l, layers: h.shape[0])
+        }
+        return h.vector(l)
+    }
+
     /// The `direction` tensor, or an error naming `path` when the file has only candidates.
     public func requireVector(path: String) throws -> [Float] {
         guard let v = vector else {
