@@ -25,6 +25,10 @@ Outputs:
                              for each variant v: `logits.<v>` F32 [T, V], transformers (or
                              scripts/qwen1_reference.py for Qwen-1) on the exported folder; `tensor.<v>.<name>`
                              the edited tensors in their file dtype (untied `lm_head.weight` included).
+  contrastive.safetensors    synthetic activations `positive`, `negative` F32 [8, 64] and the control-vector
+                             directions Steer must compute from them: `mean` (difference of means) and `pca`
+                             (repeng's pca_diff: first principal component of the centred paired differences,
+                             unit length, sign along the mean difference), computed with numpy SVD in float64.
   fixtures.json              the variants per model, max |logits change| per variant (the edit matters), and,
                              with --steer, how far Steer's own export (loaded by transformers) is from this one.
 """
@@ -248,6 +252,19 @@ def main():
                   + (f", steer export vs python export {entry['steer_export_logits_vs_this']:.3g}" if args.steer else ""))
         save_file(out, OUT / f"{name}.safetensors")
         report["models"][name] = info
+    # Control-vector directions from synthetic activations (a dominant axis plus noise).
+    axis = torch.randn(64, generator=g, dtype=torch.float64)
+    pos = (torch.randn(8, 64, generator=g, dtype=torch.float64) + torch.rand(8, 1, generator=g, dtype=torch.float64) * 4 * axis).float()
+    neg = (torch.randn(8, 64, generator=g, dtype=torch.float64) - 0.5 * axis).float()
+    diffs = pos.double() - neg.double()
+    mean = pos.double().mean(0) - neg.double().mean(0)
+    centred = diffs - diffs.mean(0)
+    _, _, vh = torch.linalg.svd(centred, full_matrices=False)
+    pc = vh[0] / vh[0].norm()
+    if pc @ mean < 0:
+        pc = -pc
+    save_file({"positive": pos, "negative": neg, "mean": mean.float(), "pca": pc.float()}, OUT / "contrastive.safetensors")
+
     (OUT / "fixtures.json").write_text(json.dumps(report, indent=2) + "\n")
 
 
