@@ -127,6 +127,22 @@ public struct Direction: Equatable, Sendable {
         return d
     }
 
+    /// Reads only the `harmless_mean` tensor of a file (F32 `[L, d_model]` or `[d_model]`), for
+    /// projected abliteration with a separate harmless-mean file.
+    public static func readHarmlessMean(from url: URL) throws -> Stack {
+        guard FileManager.default.isReadableFile(atPath: url.path) else { throw InterventionError.missingFile(url.path) }
+        let file: SafeTensorsFile
+        do { file = try SafeTensorsFile(url: url) } catch { throw InterventionError.badDirectionFile(path: url.path, reason: "\(error)") }
+        guard let info = file.info("harmless_mean") else {
+            throw InterventionError.badDirectionFile(path: url.path, reason: "no 'harmless_mean' tensor")
+        }
+        guard info.dtype == .f32, [1, 2].contains(info.shape.count), info.shape.allSatisfy({ $0 > 0 }) else {
+            throw InterventionError.badDirectionFile(path: url.path, reason: "'harmless_mean' is \(info.dtype) \(info.shape), not F32 [L, d_model] or [d_model]")
+        }
+        let shape = info.shape.count == 1 ? [1, info.shape[0]] : info.shape
+        return Stack(shape: shape, values: try file.floats("harmless_mean"))
+    }
+
     /// Writes the file atomically (never over a path in `protecting`).
     public func write(to url: URL, protecting: [URL] = []) throws {
         guard vector != nil || candidates != nil else {

@@ -33,7 +33,7 @@ public final class Console {
 public enum SteerCLI {
     static let commands: [Command.Type] = [
         InfoCommand.self, LogitsCommand.self, GenerateCommand.self, TokenizeCommand.self, DetokenizeCommand.self,
-        TemplateCommand.self, BenchCommand.self,
+        TemplateCommand.self, BenchCommand.self, AbliterateCommand.self, VectorCommand.self,
     ]
 
     public static let version = "0.1.0"
