@@ -33,7 +33,8 @@ public final class Console {
 public enum SteerCLI {
     static let commands: [Command.Type] = [
         InfoCommand.self, LogitsCommand.self, GenerateCommand.self, TokenizeCommand.self, DetokenizeCommand.self,
-        TemplateCommand.self, CaptureCommand.self, RefusalCommand.self, LocalityCommand.self, BenchCommand.self,
+        TemplateCommand.self, CaptureCommand.self, RefusalCommand.self, LocalityCommand.self, AbliterateCommand.self,
+        VectorCommand.self, BenchCommand.self,
     ]
 
     public static let version = "0.1.0"

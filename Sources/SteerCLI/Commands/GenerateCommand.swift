@@ -22,7 +22,7 @@ enum GenerateCommand: Command {
             OptionSpec("--seed", value: "S", help: "random seed for sampling (default 0)"),
             OptionSpec("--no-eos", help: "do not stop at the model's EOS tokens"),
             OptionSpec("--weights", value: "f32|bf16", help: "keep weights as Float32 (default) or 16-bit mapped"),
-        ],
+        ] + InterventionFlags.options,
         discussion: "With --prompt the reply text streams to standard output; with --ids the new token ids are printed as a JSON array.")
 
     static func run(_ args: ParsedArguments, _ out: Console) throws {
@@ -34,7 +34,7 @@ enum GenerateCommand: Command {
             guard !ids.isEmpty else { throw UsageError("--ids is empty") }
             let model = try ModelLoader.load(directory: dir, precision: try precision(args))
             if !args.flag("--no-eos") { opts.eosTokenIds = Set(model.config.eosTokenIds) }
-            let result = try model.generate([ids], options: opts)
+            let result = try model.generate([ids], options: opts, hooks: try InterventionFlags.hooks(args, model: model))
             out.print("[" + result.tokens[0].map(String.init).joined(separator: ",") + "]")
             return
         }
@@ -51,7 +51,7 @@ enum GenerateCommand: Command {
         opts.decode = { tokenizer.decode($0, skipSpecialTokens: true) }
         let stream = tokenizer.makeStreamDecoder(skipSpecialTokens: true)
         if let prefix = args.string("--prefix") { out.print(prefix, terminator: "") }
-        _ = try model.generate([ids], options: opts) { _, token in
+        _ = try model.generate([ids], options: opts, hooks: try InterventionFlags.hooks(args, model: model)) { _, token in
             if let piece = stream.feed(token) { out.print(piece, terminator: "") }
         }
         out.print("")

@@ -1,0 +1,79 @@
+import Foundation
+import Models
+
+/// Directional ablation (SPEC §3.5): `x ← x − (x·r̂) r̂` on the residual stream and on what every
+/// sublayer writes into it, at every position of every row, prompt and generated tokens alike.
+///
+/// `Placement.residual` is the published method: `resid_pre`, `attn_out` and `mlp_out` of the
+/// chosen layers, all with `r̂`.
+///
+/// `Placement.beforePostNorms` is what a weight edit (`WeightOrthogonalizer`) does to a model with
+/// post-sublayer ("sandwich") norms such as Gemma-2: the sublayer outputs are ablated *before* the
+/// post-norm (`attnProj`, `mlpProj`) against `û = normalize((o + w) ⊙ r̂)`, where `w` is the
+/// following post-norm's weight and `o` the family's norm offset (1 for Gemma). Since the norm
+/// scales each channel by `(o + w) / rms`, an input orthogonal to `û` leaves the norm orthogonal to
+/// `r̂`, so this also removes `r̂` from the stream (the norm's rms differs from `residual`'s, so the
+/// two are not numerically equal on such models). On models without post norms both placements are
+/// the same. `resid_pre` is ablated with `r̂` in both.
+public struct DirectionalAblation: Intervention {
+    public enum Placement: String, Sendable {
+        case residual
+        case beforePostNorms
+    }
+
+    /// `r̂`, the unit direction.
+    public let unit: [Float]
+    /// Layers whose hook points are ablated (nil = all).
+    public var layers: [Int]?
+    public var placement: Placement
+    /// Whether `resid_pre` of the chosen layers is ablated too (the published method does; a weight
+    /// edit restricted to layers that do not include 0 cannot, see `WeightOrthogonalizer`).
+    public var ablatesResidPre: Bool
+
+    /// `direction` need not be normalised; a zero vector is refused.
+    public init(direction: [Float], layers: [Int]? = nil, placement: Placement = .residual,
+                ablatesResidPre: Bool = true) throws {
+        unit = try VectorMath.unit(direction, what: "the ablation direction")
+        self.layers = layers
+        self.placement = placement
+        self.ablatesResidPre = ablatesResidPre
+    }
+
+    /// The hook ablation that a weight export with the same direction and layer selection equals
+    /// (to float tolerance): `beforePostNorms`, with `resid_pre` only when the embedding is edited
+    /// (all layers, or a selection containing layer 0).
+    public static func matchingWeightEdit(direction: [Float], layers: [Int]? = nil) throws -> DirectionalAblation {
+        let withEmbedding = layers.map { $0.contains(0) } ?? true
+        return try DirectionalAblation(direction: direction, layers: layers, placement: .beforePostNorms,
+                                       ablatesResidPre: withEmbedding)
+    }
+
+    /// The per-layer unit vectors used before the post-attention and post-MLP norms of layer `l`
+    /// (`r̂` itself when the layer has no such norm).
+    public static func preNormUnits(_ unit: [Float], layer: LayerWeights, offset: Float) throws -> (attn: [Float], mlp: [Float]) {
+        func scaled(_ w: [Float]?, _ what: String) throws -> [Float] {
+            guard let w else { return unit }
+            return try VectorMath.unit(zip(unit, w).map { $0 * (offset + $1) }, what: what)
+        }
+        return (try scaled(layer.postAttentionNorm, "(1+w_post_attn) ⊙ r̂"), try scaled(layer.postMLPNorm, "(1+w_post_mlp) ⊙ r̂"))
+    }
+
+    public func register(on hooks: Hooks, model: LanguageModel) throws {
+        try ModelCheck.length(unit, "the ablation direction", model)
+        let chosen = layers ?? Array(0..<model.config.numLayers)
+        try ModelCheck.layers(chosen, "ablation layers", model)
+        let u = unit
+        if ablatesResidPre { hooks.add(.residPre, layers: chosen) { RowOps.ablate($0, unit: u) } }
+        switch placement {
+        case .residual:
+            hooks.add(.attnOut, layers: chosen) { RowOps.ablate($0, unit: u) }
+            hooks.add(.mlpOut, layers: chosen) { RowOps.ablate($0, unit: u) }
+        case .beforePostNorms:
+            for l in chosen {
+                let (ua, um) = try Self.preNormUnits(u, layer: model.layers[l], offset: model.config.normWeightOffset)
+                hooks.add(.attnProj, layers: [l]) { RowOps.ablate($0, unit: ua) }
+                hooks.add(.mlpProj, layers: [l]) { RowOps.ablate($0, unit: um) }
+            }
+        }
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import Models
+
+/// Something that changes a model's forward pass through hook functions.
+///
+/// Interventions are values: `register(on:model:)` checks them against the model (vector lengths,
+/// layer indices) and adds their functions to a `Hooks` object. Several interventions can share one
+/// `Hooks`; at a hook point they run in the order they were registered.
+public protocol Intervention {
+    /// Adds this intervention's hook functions to `hooks`, after checking it fits `model`.
+    func register(on hooks: Hooks, model: LanguageModel) throws
+}
+
+extension Intervention {
+    /// A fresh `Hooks` holding only this intervention.
+    public func hooks(for model: LanguageModel) throws -> Hooks {
+        let h = Hooks()
+        try register(on: h, model: model)
+        return h
+    }
+}
+
+/// Several interventions applied together (e.g. ablation + addition + a control vector).
+public struct InterventionSet: Intervention {
+    public var members: [Intervention]
+
+    public init(_ members: [Intervention]) { self.members = members }
+
+    public func register(on hooks: Hooks, model: LanguageModel) throws {
+        for m in members { try m.register(on: hooks, model: model) }
+    }
+}
+
+/// Kernels the hook functions share: in-place operations on every row of an activation.
+enum RowOps {
+    /// `x ← x − (x·u) u` for every row (u of unit length).
+    static func ablate(_ act: Activation, unit u: [Float]) {
+        let d = act.width, rows = act.layout.batch * act.layout.steps
+        u.withUnsafeBufferPointer { up in
+            guard let ub = up.baseAddress else { return }
+            for r in 0..<rows {
+                let x = act.data + r * d
+                var dot: Float = 0
+                for i in 0..<d { dot += x[i] * ub[i] }
+                for i in 0..<d { x[i] -= dot * ub[i] }
+            }
+        }
+    }
+
+    /// `x ← x + v` for every row (`v` already scaled).
+    static func add(_ act: Activation, _ v: [Float]) {
+        let d = act.width, rows = act.layout.batch * act.layout.steps
+        v.withUnsafeBufferPointer { vp in
+            guard let vb = vp.baseAddress else { return }
+            for r in 0..<rows {
+                let x = act.data + r * d
+                for i in 0..<d { x[i] += vb[i] }
+            }
+        }
+    }
+}
+
+/// Checking an intervention's inputs against a model.
+enum ModelCheck {
+    static func length(_ v: [Float], _ what: String, _ model: LanguageModel) throws {
+        guard v.count == model.config.hiddenSize else {
+            throw InterventionError.dimensionMismatch(what: what, expected: model.config.hiddenSize, actual: v.count)
+        }
+    }
+
+    static func layers(_ layers: [Int], _ what: String, _ model: LanguageModel) throws {
+        let n = model.config.numLayers
+        if let bad = layers.first(where: { !(0..<n).contains($0) }) {
+            throw InterventionError.layerOutOfRange(what: what, layer: bad, layers: n)
+        }
+    }
+}

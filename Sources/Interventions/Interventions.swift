@@ -1,1 +1,0 @@
-// Interventions module

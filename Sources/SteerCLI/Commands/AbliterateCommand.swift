@@ -1,0 +1,86 @@
+import Foundation
+import Interventions
+import ModelFormats
+import Models
+
+/// `steer abliterate DIR --direction FILE --out NEWDIR`: export a copy of the model with the
+/// direction orthogonalized out of every matrix that writes into the residual stream.
+enum AbliterateCommand: Command {
+    static let spec = CommandSpec(
+        name: "abliterate", summary: "export a copy of a model with a direction removed from its weights",
+        positionals: [("DIR", "Hugging Face model folder (never modified)")],
+        options: [
+            OptionSpec("--direction", value: "FILE", help: "direction file (safetensors with a 'direction' tensor)"),
+            OptionSpec("--out", value: "NEWDIR", help: "output model folder (must not exist, be empty, or use --force)"),
+            OptionSpec("--layers", value: "a-b", help: "edit only blocks a..b (default all); the embedding only if a = 0"),
+            OptionSpec("--projected", help: "first remove the harmless-mean component from the direction"),
+            OptionSpec("--harmless-mean", value: "FILE", help: "file with 'harmless_mean' [L, d] or [d] (default: the direction file's)"),
+            OptionSpec("--norm-preserving", help: "keep the norm of every vector written into the stream"),
+            OptionSpec("--force", help: "write into an existing non-empty output folder"),
+        ],
+        discussion: """
+        Every matrix that writes into the residual stream — token embedding, attention output projections,
+        MLP down projections, and their biases — becomes W − r̂ r̂ᵀ W. The export equals directional ablation
+        with hooks (steer generate --ablate) to float tolerance, and loads unchanged in transformers: same
+        tensor names, dtypes and shards, other files copied. A tied output head is untied (lm_head.weight = the
+        original embedding, tie_word_embeddings: false). On Gemma-2 the output/down projections are projected
+        against normalize((1+w) ⊙ r̂), w the following post-norm's weight.
+        --projected: r ← r − (r·ĥ)ĥ, ĥ the harmless mean at the direction's layer (metadata 'layer').
+        --norm-preserving: each embedding row, projection column and bias loses its component along r̂ and is
+        rescaled to its original norm (not equal to hook ablation).
+        """)
+
+    static func run(_ args: ParsedArguments, _ out: Console) throws {
+        let dir = try ModelDirectory.url(args.positional(0))
+        guard let directionPath = args.string("--direction") else { throw UsageError("give the direction file with --direction") }
+        guard let outPath = args.string("--out") else { throw UsageError("give the output folder with --out") }
+        let directionURL = URL(fileURLWithPath: directionPath)
+        let direction = try Direction.read(from: directionURL)
+        let (_, config) = try ModelLoader.readConfig(directory: dir)
+        try direction.check(dModel: config.hiddenSize, path: directionPath)
+        var options = AbliterationOptions(normPreserving: args.flag("--norm-preserving"), force: args.flag("--force"))
+        if let s = args.string("--layers") { options.layers = try LayerArgument.parse(s, option: "--layers", layerCount: config.numLayers) }
+        if args.flag("--projected") {
+            if let path = args.string("--harmless-mean") {
+                let mean = Direction(harmlessMean: try Direction.readHarmlessMean(from: URL(fileURLWithPath: path)))
+                options.projectOut = try mean.harmlessMeanRow(layer: direction.layer, path: path)
+            } else {
+                options.projectOut = try direction.harmlessMeanRow(path: directionPath)
+            }
+        } else if args.string("--harmless-mean") != nil {
+            throw UsageError("--harmless-mean only applies with --projected")
+        }
+        options.metadata = ["version": SteerCLI.version, "direction_file": directionURL.standardizedFileURL.path]
+        for (k, v) in direction.metadata { options.metadata["direction." + k] = v }
+        let report = try WeightOrthogonalizer.export(model: dir, direction: try direction.requireVector(path: directionPath),
+                                                     to: URL(fileURLWithPath: outPath), options: options,
+                                                     progress: { out.progress($0) })
+        out.endProgress()
+        let shown = report.editedTensors.prefix(6).joined(separator: ", ")
+        out.print("edited \(report.editedTensors.count) tensors (\(shown)\(report.editedTensors.count > 6 ? ", …" : ""))")
+        if report.untiedHead { out.print("untied the output head: lm_head.weight = original embedding, tie_word_embeddings: false") }
+        out.print("wrote \(report.filesWritten.count) files to \(outPath): \(report.filesWritten.joined(separator: ", "))")
+        if !report.skipped.isEmpty { out.print("not copied: \(report.skipped.joined(separator: ", "))") }
+        out.print(String(format: "done in %.2f s", report.seconds))
+    }
+}
+
+/// Layer selections on the command line: `all`, `L`, `a-b` (inclusive), or `a,b,c`.
+enum LayerArgument {
+    static func parse(_ s: String, option: String, layerCount: Int) throws -> [Int] {
+        let t = s.trimmingCharacters(in: .whitespaces)
+        if t == "all" { return Array(0..<layerCount) }
+        var layers: [Int] = []
+        for part in t.split(separator: ",", omittingEmptySubsequences: false) {
+            let bounds = part.split(separator: "-", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard (1...2).contains(bounds.count), let a = bounds.first ?? nil, let b = bounds.last ?? nil, a <= b else {
+                throw UsageError("option '\(option)' expects all, L, a-b or a,b,c; got '\(s)'")
+            }
+            layers += Array(a...b)
+        }
+        if let bad = layers.first(where: { !(0..<layerCount).contains($0) }) {
+            throw UsageError("option '\(option)': layer \(bad) is outside 0..<\(layerCount)")
+        }
+        return Array(Set(layers)).sorted()
+    }
+}

@@ -1,0 +1,124 @@
+import XCTest
+import ModelFormats
+@testable import Interventions
+@testable import Models
+
+/// Activation addition, control vectors (llama.cpp layer convention) and contrastive directions.
+final class SteeringTests: XCTestCase {
+    /// (d) Addition with scale 0 changes nothing, at prefill and during generation.
+    func testAdditionWithScaleZeroChangesNothing() throws {
+        let model = try ModelLoader.load(directory: Fixtures.model("llama"))
+        let ids = try InterventionFixture("llama").ints("input_ids")
+        let r = try Direction.read(from: try InterventionFixture("llama").directionURL).requireVector(path: "")
+        let hooks = try ActivationAddition(vector: r, layer: 1, scale: 0).hooks(for: model)
+        XCTAssertEqual(try allLogits(model, ids, hooks: hooks), try allLogits(model, ids))
+        let opts = GenerationOptions(maxNewTokens: 8)
+        XCTAssertEqual(try model.generate([ids], options: opts, hooks: hooks).tokens, try model.generate([ids], options: opts).tokens)
+        // …and a non-zero scale does change the logits.
+        let moved = try allLogits(model, ids, hooks: try ActivationAddition(vector: r, layer: 1, scale: 1).hooks(for: model))
+        XCTAssertGreaterThan(maxAbsDiff(moved, try allLogits(model, ids)), 1e-2)
+    }
+
+    /// Addition at `resid_pre[l]` is seen by later hooks at every position, generated tokens included.
+    func testAdditionReachesGeneratedTokens() throws {
+        let model = try ModelLoader.load(directory: Fixtures.model("llama"))
+        let v = (0..<64).map { Float($0 % 7) - 3 }
+        var before: [[Float]] = [], after: [[Float]] = []
+        // Record resid_post[0] (= resid_pre[1] before the addition) and resid_pre[1] after it.
+        let combined = Hooks()
+        try ActivationAddition(vector: v, layer: 1, scale: 2).register(on: combined, model: model)
+        combined.add(.residPost, layers: [0]) { act in for t in 0..<act.layout.steps { before.append(Array(act.vector(row: 0, step: t))) } }
+        combined.add(.residPre, layers: [1]) { act in for t in 0..<act.layout.steps { after.append(Array(act.vector(row: 0, step: t))) } }
+        _ = try model.generate([[5, 6, 7]], options: GenerationOptions(maxNewTokens: 4), hooks: combined)
+        XCTAssertEqual(before.count, 3 + 3)   // prompt + 3 generation steps (the 4th token needs no forward)
+        XCTAssertEqual(after.count, before.count)
+        for (b, a) in zip(before, after) {
+            for i in 0..<64 { XCTAssertEqual(a[i], b[i] + 2 * v[i], accuracy: 1e-5) }
+        }
+    }
+
+    /// A control vector written as GGUF reads back equal, and applying it = adding `direction.n` at
+    /// `resid_post[n]` = adding it at `resid_pre[n + 1]` (pins llama.cpp's layer convention).
+    func testControlVectorRoundTripAndLayerConvention() throws {
+        let model = try ModelLoader.load(directory: Fixtures.model("gemma2"))   // 3 layers
+        let r = try Direction.read(from: try InterventionFixture("gemma2").directionURL).requireVector(path: "")
+        let vector = try ContrastiveVectors.controlVector([1: r, 2: r.map { -$0 / 2 }], modelHint: model.config.modelType)
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("cv-\(UUID().uuidString).gguf")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try vector.write(to: url)
+        let back = try ControlVector.read(from: url)
+        XCTAssertEqual(back.directions, vector.directions)
+        XCTAssertEqual(back.modelHint, "gemma2")
+        let ids = [3, 1, 4, 1, 5, 9, 2, 6]
+        let steered = try allLogits(model, ids, hooks: try ControlVectorSteering(vector: back, scale: 1.5).hooks(for: model))
+        // The same by hand: resid_post[1] += 1.5 r, resid_post[2] += 1.5 (-r/2).
+        let manual = Hooks()
+        try ActivationAddition(vector: r, layer: 1, scale: 1.5, point: .residPost).register(on: manual, model: model)
+        try ActivationAddition(vector: r.map { -$0 / 2 }, layer: 2, scale: 1.5, point: .residPost).register(on: manual, model: model)
+        XCTAssertEqual(steered, try allLogits(model, ids, hooks: manual))
+        // direction.1 alone = resid_pre[2] addition (resid_post[n] is resid_pre[n+1]).
+        let one = ControlVector(modelHint: "gemma2", directions: [1: r])
+        let viaPre = try ActivationAddition(vector: r, layer: 2, scale: 0.7).hooks(for: model)
+        XCTAssertLessThan(maxAbsDiff(try allLogits(model, ids, hooks: try ControlVectorSteering(vector: one, scale: 0.7).hooks(for: model)),
+                                     try allLogits(model, ids, hooks: viaPre)), 1e-5)
+        XCTAssertGreaterThan(maxAbsDiff(steered, try allLogits(model, ids)), 1e-2)
+        // Generation with the vector = generation with the resid_post hooks.
+        let opts = GenerationOptions(maxNewTokens: 10)
+        XCTAssertEqual(try model.generate([ids], options: opts, hooks: try ControlVectorSteering(vector: back, scale: 1.5).hooks(for: model)).tokens,
+                       try model.generate([ids], options: opts, hooks: manual).tokens)
+        // Layers the model lacks are refused; so is direction.0 when building one.
+        XCTAssertThrowsError(try ControlVectorSteering(vector: ControlVector(modelHint: "", directions: [3: r])).hooks(for: model))
+        XCTAssertThrowsError(try ContrastiveVectors.controlVector([0: r], modelHint: ""))
+    }
+
+    /// Ablation, addition and a control vector together, in registration order.
+    func testSeveralInterventionsAtOnce() throws {
+        let model = try ModelLoader.load(directory: Fixtures.model("llama"))
+        let r = try Direction.read(from: try InterventionFixture("llama").directionURL).requireVector(path: "")
+        let v = (0..<64).map { Float($0 % 5) - 2 }
+        let set = InterventionSet([try DirectionalAblation(direction: r), ActivationAddition(vector: v, layer: 1, scale: 0.5),
+                                   ControlVectorSteering(vector: ControlVector(modelHint: "llama", directions: [1: v]), scale: 2)])
+        let ids = [7, 8, 9, 10]
+        let together = try allLogits(model, ids, hooks: try set.hooks(for: model))
+        let separate = Hooks()
+        for m in set.members { try m.register(on: separate, model: model) }
+        XCTAssertEqual(together, try allLogits(model, ids, hooks: separate))
+        XCTAssertGreaterThan(maxAbsDiff(together, try allLogits(model, ids, hooks: try set.members[0].hooks(for: model))), 1e-3)
+    }
+
+    /// Contrastive directions equal numpy's on the same activations.
+    func testContrastiveDirectionsMatchNumpy() throws {
+        let f = try SafeTensorsFile(url: Fixtures.interventions.appendingPathComponent("contrastive.safetensors"))
+        let pos = try f.floats("positive"), neg = try f.floats("negative")
+        let rows = { (a: [Float]) in (0..<8).map { Array(a[($0 * 64)..<(($0 + 1) * 64)]) } }
+        let mean = try ContrastiveVectors.direction(positive: rows(pos), negative: rows(neg), method: .mean)
+        XCTAssertLessThan(maxAbsDiff(mean, try f.floats("mean")), 1e-5)
+        let pca = try ContrastiveVectors.direction(positive: rows(pos), negative: rows(neg), method: .pca)
+        let d = maxAbsDiff(pca, try f.floats("pca"))
+        print("contrastive pca vs numpy: max |Δ| = \(d)")
+        XCTAssertLessThan(d, 1e-5)
+        XCTAssertThrowsError(try ContrastiveVectors.direction(positive: rows(pos), negative: Array(rows(neg).prefix(3)), method: .pca))
+    }
+
+    /// Activations come from the last prompt token of `resid_post[l]`, whatever the batch padding.
+    func testLastTokenActivationsIgnorePadding() throws {
+        let model = try ModelLoader.load(directory: Fixtures.model("qwen2"))
+        let prompts = [[1, 2, 3], [4, 5, 6, 7, 8, 9], [10]]
+        let batched = try ContrastiveVectors.lastTokenActivations(model: model, prompts: prompts, layers: [0, 1], batchSize: 3)
+        for (i, p) in prompts.enumerated() {
+            let alone = try ContrastiveVectors.lastTokenActivations(model: model, prompts: [p], layers: [0, 1], batchSize: 1)
+            for l in [0, 1] { XCTAssertLessThan(maxAbsDiff(batched[l]![i], alone[l]![0]), 1e-4) }
+        }
+    }
+
+    func testPromptFile() throws {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("p-\(UUID().uuidString).txt")
+        defer { try? FileManager.default.removeItem(at: url) }
+        try Data("first\r\n\nsecond one\n".utf8).write(to: url)
+        XCTAssertEqual(try PromptFile.load(url), ["first", "second one"])
+        try Data("[\"a\", \"b\\nc\"]".utf8).write(to: url)
+        XCTAssertEqual(try PromptFile.load(url), ["a", "b\nc"])
+        try Data("\n\n".utf8).write(to: url)
+        XCTAssertThrowsError(try PromptFile.load(url))
+    }
+}
