@@ -94,7 +94,7 @@ public struct DirectionSelector {
                     continue
                 }
                 let r = candidates[pi][l]
-                let ablate = Steering.ablation(r)
+                let ablate = try Steering.ablation(r, model: runner.model)
                 let bypass = try runner.meanRefusalScore(harmfulVal, refusalTokens: refusalTokens, hooks: ablate)
                 let ablated = try runner.lastLogits(harmlessVal, hooks: ablate)
                 var kl = 0.0
@@ -103,7 +103,7 @@ public struct DirectionSelector {
                 }
                 kl /= Double(max(1, harmlessVal.count))
                 let induce = try runner.meanRefusalScore(harmlessVal, refusalTokens: refusalTokens,
-                                                         hooks: Steering.addition(r, layer: l, scale: 1))
+                                                         hooks: try Steering.addition(r, layer: l, scale: 1, model: runner.model))
                 var s = CandidateScore(position: p, layer: l, bypass: bypass, induce: induce, kl: kl, filteredBy: nil)
                 s.filteredBy = filter(s, maxLayer: maxLayer)
                 scores.append(s)

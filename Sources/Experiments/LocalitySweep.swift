@@ -62,8 +62,8 @@ public struct LocalitySweep {
             return LocalityRow(start: start, width: width, refusalScore: score, refusalRate: rate)
         }
         let baseline = try measure(0, 0, nil)
-        let all = try measure(0, L, Steering.ablation(direction))
-        let rows = try windows.map { s, w in try measure(s, w, Steering.ablation(direction, layers: Array(s..<(s + w)))) }
+        let all = try measure(0, L, try Steering.ablation(direction, model: evaluator.model))
+        let rows = try windows.map { s, w in try measure(s, w, try Steering.ablation(direction, layers: Array(s..<(s + w)), model: evaluator.model)) }
         return LocalityResult(layers: L, baseline: baseline, allLayers: all, windows: rows, prompts: prompts.count)
     }
 }

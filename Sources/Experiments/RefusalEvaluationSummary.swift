@@ -42,10 +42,10 @@ public struct RefusalEvaluationSummary: Codable, Sendable {
         let harmfulIds = try encode(harmful), harmlessIds = try encode(harmless)
         let conditions: [(String, [String], [[Int]], Hooks?)] = [
             ("harmful_baseline", harmful, harmfulIds, nil),
-            ("harmful_ablation", harmful, harmfulIds, Steering.ablation(direction)),
-            ("harmful_subtraction", harmful, harmfulIds, Steering.addition(direction, layer: layer, scale: -1)),
+            ("harmful_ablation", harmful, harmfulIds, try Steering.ablation(direction, model: evaluator.model)),
+            ("harmful_subtraction", harmful, harmfulIds, try Steering.addition(direction, layer: layer, scale: -1, model: evaluator.model)),
             ("harmless_baseline", harmless, harmlessIds, nil),
-            ("harmless_addition", harmless, harmlessIds, Steering.addition(direction, layer: layer, scale: 1)),
+            ("harmless_addition", harmless, harmlessIds, try Steering.addition(direction, layer: layer, scale: 1, model: evaluator.model)),
         ]
         let total = 3 * harmful.count + 2 * harmless.count
         var done = 0
@@ -70,14 +70,14 @@ public struct RefusalEvaluationSummary: Codable, Sendable {
             rates[name] = Double(rows.filter(\.refusal).count) / Double(max(1, rows.count))
             records[name] = rows
         }
-        let ablation = Steering.ablation(direction)
+        let ablation = try Steering.ablation(direction, model: evaluator.model)
         let kl = try evaluator.meanKL(harmlessIds, hooks: ablation)
         let responses = (records["harmless_baseline"] ?? []).map(\.tokens)
         let ce = Loss(
             baseline: try evaluator.crossEntropy(prompts: harmlessIds, responses: responses, hooks: nil),
             ablation: try evaluator.crossEntropy(prompts: harmlessIds, responses: responses, hooks: ablation),
             addition: try evaluator.crossEntropy(prompts: harmlessIds, responses: responses,
-                                                 hooks: Steering.addition(direction, layer: layer, scale: 1)))
+                                                 hooks: try Steering.addition(direction, layer: layer, scale: 1, model: evaluator.model)))
         return RefusalEvaluationSummary(
             selected: Selected(position: position, layer: layer),
             refusalRate: Rates(harmfulBaseline: rates["harmful_baseline"] ?? .nan, harmfulAblation: rates["harmful_ablation"] ?? .nan,

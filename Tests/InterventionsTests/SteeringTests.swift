@@ -110,15 +110,4 @@ final class SteeringTests: XCTestCase {
             for l in [0, 1] { XCTAssertLessThan(maxAbsDiff(batched[l]![i], alone[l]![0]), 1e-4) }
         }
     }
-
-    func testPromptFile() throws {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("p-\(UUID().uuidString).txt")
-        defer { try? FileManager.default.removeItem(at: url) }
-        try Data("first\r\n\nsecond one\n".utf8).write(to: url)
-        XCTAssertEqual(try PromptFile.load(url), ["first", "second one"])
-        try Data("[\"a\", \"b\\nc\"]".utf8).write(to: url)
-        XCTAssertEqual(try PromptFile.load(url), ["a", "b\nc"])
-        try Data("\n\n".utf8).write(to: url)
-        XCTAssertThrowsError(try PromptFile.load(url))
-    }
 }

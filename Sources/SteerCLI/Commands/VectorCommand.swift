@@ -47,8 +47,8 @@ enum VectorCommand: Command {
         guard !layers.contains(0) else { throw UsageError("--layers: layer 0 cannot be steered by a control vector (direction.n starts at 1)") }
         guard !layers.isEmpty else { throw UsageError("--layers selects no layer") }
 
-        let positive = try PromptFile.load(URL(fileURLWithPath: posPath))
-        let negative = try PromptFile.load(URL(fileURLWithPath: negPath))
+        let positive = try PromptSet.load(URL(fileURLWithPath: posPath)).texts
+        let negative = try PromptSet.load(URL(fileURLWithPath: negPath)).texts
         let encode = try promptEncoder(dir: dir, chat: args.flag("--chat"), system: args.string("--system"))
         let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args))
         out.progress("reading \(positive.count) + \(negative.count) prompts at \(layers.count) layers…")
