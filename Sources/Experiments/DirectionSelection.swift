@@ -19,6 +19,32 @@ public struct CandidateScore: Codable, Sendable {
         case position, layer, bypass, induce, kl
         case filteredBy = "filtered_by"
     }
+
+    public init(position: Int, layer: Int, bypass: Double, induce: Double, kl: Double, filteredBy: String?) {
+        self.position = position; self.layer = layer; self.bypass = bypass; self.induce = induce; self.kl = kl
+        self.filteredBy = filteredBy
+    }
+
+    // NaN scores are written as JSON null (as the Python reference does) and read back as NaN.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        position = try c.decode(Int.self, forKey: .position)
+        layer = try c.decode(Int.self, forKey: .layer)
+        bypass = try c.decodeIfPresent(Double.self, forKey: .bypass) ?? .nan
+        induce = try c.decodeIfPresent(Double.self, forKey: .induce) ?? .nan
+        kl = try c.decodeIfPresent(Double.self, forKey: .kl) ?? .nan
+        filteredBy = try c.decodeIfPresent(String.self, forKey: .filteredBy)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(position, forKey: .position)
+        try c.encode(layer, forKey: .layer)
+        for (key, value) in [(CodingKeys.bypass, bypass), (.induce, induce), (.kl, kl)] {
+            if value.isFinite { try c.encode(value, forKey: key) } else { try c.encodeNil(forKey: key) }
+        }
+        if let filteredBy { try c.encode(filteredBy, forKey: .filteredBy) } else { try c.encodeNil(forKey: .filteredBy) }
+    }
 }
 
 /// Selection thresholds; every one is a flag of `steer refusal`.
@@ -94,14 +120,20 @@ public struct DirectionSelector {
                     continue
                 }
                 let r = candidates[pi][l]
-                let ablate = try Steering.ablation(r, model: runner.model)
-                let bypass = try runner.meanRefusalScore(harmfulVal, refusalTokens: refusalTokens, hooks: ablate)
-                let ablated = try runner.lastLogits(harmlessVal, hooks: ablate)
-                var kl = 0.0
-                for i in 0..<harmlessVal.count {
-                    kl += RefusalMetrics.kl(baseHarmless.pointer + i * v, ablated.pointer + i * v, vocab: v)
+                // A zero direction (e.g. at layer 0, where every prompt has the same template-token
+                // embedding) has no unit vector: bypass and KL are NaN and the "nan" filter removes it.
+                var bypass = Double.nan, kl = Double.nan
+                let norm = r.reduce(0) { $0 + Double($1) * Double($1) }
+                if norm > 0 && norm.isFinite {
+                    let ablate = try Steering.ablation(r, model: runner.model)
+                    bypass = try runner.meanRefusalScore(harmfulVal, refusalTokens: refusalTokens, hooks: ablate)
+                    let ablated = try runner.lastLogits(harmlessVal, hooks: ablate)
+                    kl = 0
+                    for i in 0..<harmlessVal.count {
+                        kl += RefusalMetrics.kl(baseHarmless.pointer + i * v, ablated.pointer + i * v, vocab: v)
+                    }
+                    kl /= Double(max(1, harmlessVal.count))
                 }
-                kl /= Double(max(1, harmlessVal.count))
                 let induce = try runner.meanRefusalScore(harmlessVal, refusalTokens: refusalTokens,
                                                          hooks: try Steering.addition(r, layer: l, scale: 1, model: runner.model))
                 var s = CandidateScore(position: p, layer: l, bypass: bypass, induce: induce, kl: kl, filteredBy: nil)

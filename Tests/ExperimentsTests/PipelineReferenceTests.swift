@@ -1,0 +1,110 @@
+import XCTest
+import ModelFormats
+import Models
+@testable import Experiments
+
+/// Steer's selection stage against scripts/refusal_reference.py (transformers hooks) on the tiny
+/// pipeline fixture: same EOI positions, candidates within 1e-4, scores within 1e-3, same choice.
+final class PipelineReferenceTests: XCTestCase {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures/pipeline")
+
+    struct Reference: Decodable {
+        struct Cand: Decodable { var position: Int; var layer: Int; var bypass: Double?; var induce: Double?; var kl: Double?
+            var filtered_by: String? }
+        struct Sel: Decodable { var position: Int; var layer: Int }
+        var candidates: [Cand]
+        var selected: Sel?
+        var refusal_tokens: [Int]
+        var n_eoi: Int
+    }
+
+    func prompts(_ name: String) throws -> [String] {
+        try PromptSet.load(Self.root.appendingPathComponent("prompts/\(name).json")).texts
+    }
+
+    func runPipeline(folder: URL, prepare: (RunStore, String) throws -> Void = { _, _ in }) throws -> RefusalRun {
+        let dir = Self.root.appendingPathComponent("model")
+        let model = try ModelLoader.load(directory: dir)
+        let formatter = try ChatFormatter(directory: dir)
+        let ref = try reference()
+        var settings = RefusalSettings()
+        settings.filterValidation = false
+        settings.refusalTokens = ref.refusal_tokens
+        settings.evaluate = false
+        settings.batchSize = 8
+        let pipeline = try RefusalPipeline(model: model, formatter: formatter, settings: settings, runFolder: folder, inputKey: "fixture")
+        let p = RefusalPrompts(harmfulTrain: try prompts("harmful_train"), harmfulVal: try prompts("harmful_val"), harmfulTest: [],
+                               harmlessTrain: try prompts("harmless_train"), harmlessVal: try prompts("harmless_val"), harmlessTest: [])
+        try prepare(pipeline.store, "")
+        return try pipeline.run(p)
+    }
+
+    func reference() throws -> Reference {
+        try JSONDecoder().decode(Reference.self, from: Data(contentsOf: Self.root.appendingPathComponent("reference/scores.json")))
+    }
+
+    func temp() -> URL { FileManager.default.temporaryDirectory.appendingPathComponent("steer-pipe-\(UUID().uuidString)") }
+
+    func testSelectionMatchesPythonReference() throws {
+        let folder = temp()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let run = try runPipeline(folder: folder)
+        let ref = try reference()
+        XCTAssertEqual(run.layout.eoiCount, ref.n_eoi)
+
+        let refCands = try SafeTensorsFile(url: Self.root.appendingPathComponent("reference/candidates.safetensors")).floats("candidates")
+        let ours = run.candidates.flatMap { $0.flatMap { $0 } }
+        XCTAssertEqual(ours.count, refCands.count)
+        var worst: Float = 0
+        for i in 0..<min(ours.count, refCands.count) { worst = max(worst, abs(ours[i] - refCands[i])) }
+        XCTAssertLessThan(worst, 1e-4, "candidate vectors differ by \(worst)")
+
+        XCTAssertEqual(run.selection.candidates.count, ref.candidates.count)
+        for r in ref.candidates {
+            guard let s = run.selection.candidates.first(where: { $0.position == r.position && $0.layer == r.layer }) else {
+                XCTFail("missing candidate \(r.position),\(r.layer)"); continue
+            }
+            for (name, a, b) in [("bypass", s.bypass, r.bypass), ("induce", s.induce, r.induce), ("kl", s.kl, r.kl)] {
+                if let b { XCTAssertEqual(a, b, accuracy: 1e-3, "\(name) at \(r.position),\(r.layer)") } else {
+                    XCTAssertTrue(a.isNaN, "\(name) at \(r.position),\(r.layer) should be NaN, is \(a)")
+                }
+            }
+            XCTAssertEqual(s.filteredBy, r.filtered_by, "filter at \(r.position),\(r.layer)")
+        }
+        XCTAssertEqual(run.selection.selected?.position, ref.selected?.position)
+        XCTAssertEqual(run.selection.selected?.layer, ref.selected?.layer)
+        // The run folder holds what SPEC §2 and the issue ask for.
+        for f in ["candidates.safetensors", "direction.safetensors", "selection.json"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent(f).path), f)
+        }
+    }
+
+    func testInterruptedSelectionResumesFromCheckpoint() throws {
+        let a = temp(), b = temp()
+        defer { try? FileManager.default.removeItem(at: a); try? FileManager.default.removeItem(at: b) }
+        let full = try runPipeline(folder: a)
+        // Take the first half of run A's per-candidate checkpoint as if run B had stopped there,
+        // with one score altered so that reuse (rather than recomputation) is visible.
+        let cacheA = a.appendingPathComponent("cache")
+        let partial = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: cacheA.path).first { $0.hasSuffix("selection-partial.jsonl") })
+        var lines = try String(contentsOf: cacheA.appendingPathComponent(partial), encoding: .utf8).split(separator: "\n").map(String.init)
+        lines = Array(lines.prefix(lines.count / 2))
+        var first = try JSONDecoder().decode(CandidateScore.self, from: Data(lines[0].utf8))
+        first.induce = 1234.5
+        lines[0] = String(decoding: try JSONEncoder().encode(first), as: UTF8.self)
+        try FileManager.default.createDirectory(at: b.appendingPathComponent("cache"), withIntermediateDirectories: true)
+        try (lines.joined(separator: "\n") + "\n").write(to: b.appendingPathComponent("cache/\(partial)"), atomically: true, encoding: .utf8)
+        let resumed = try runPipeline(folder: b)
+        let reused = resumed.selection.candidates.first { $0.position == first.position && $0.layer == first.layer }
+        XCTAssertEqual(reused?.induce, 1234.5)
+        for (x, y) in zip(full.selection.candidates, resumed.selection.candidates) where !(x.position == first.position && x.layer == first.layer) {
+            XCTAssertEqual(x.bypass.isNaN ? 0 : x.bypass, y.bypass.isNaN ? 0 : y.bypass)
+            XCTAssertEqual(x.kl.isNaN ? 0 : x.kl, y.kl.isNaN ? 0 : y.kl)
+        }
+        // A repeated run with everything cached gives the same selection.
+        let again = try runPipeline(folder: a)
+        XCTAssertEqual(again.selection.selected?.layer, full.selection.selected?.layer)
+        XCTAssertEqual(again.selection.selected?.position, full.selection.selected?.position)
+    }
+}
