@@ -29,6 +29,10 @@ Outputs:
                              directions Steer must compute from them: `mean` (difference of means) and `pca`
                              (repeng's pca_diff: first principal component of the centred paired differences,
                              unit length, sign along the mean difference), computed with numpy SVD in float64.
+  vector_<model>.safetensors control-vector directions from transformers: `positive_{i}`, `negative_{i}` I64 token
+                             ids (6 + 6 prompts of different lengths, each run alone), `mean` and `pca` F32
+                             [L-1, d]: row n-1 is direction.n, from the output of decoder block n (a forward hook
+                             on model.layers[n], i.e. resid_post[n]) at the last prompt token, n = 1..L-1.
   fixtures.json              the variants per model, max |logits change| per variant (the edit matters), and,
                              with --steer, how far Steer's own export (loaded by transformers) is from this one.
 """
@@ -264,6 +268,41 @@ def main():
     if pc @ mean < 0:
         pc = -pc
     save_file({"positive": pos, "negative": neg, "mean": mean.float(), "pca": pc.float()}, OUT / "contrastive.safetensors")
+
+    for name in ("llama", "gemma2"):
+        src = MODELS / name
+        cfg = json.loads((src / "config.json").read_text())
+        model = AutoModelForCausalLM.from_pretrained(src, dtype=torch.float32, attn_implementation="eager").eval()
+        L = cfg["num_hidden_layers"]
+        captured = {}
+
+        def hook(layer):
+            def fn(_module, _inputs, output):
+                captured[layer] = (output[0] if isinstance(output, tuple) else output)[0, -1].double()
+            return fn
+
+        handles = [model.model.layers[n].register_forward_hook(hook(n)) for n in range(1, L)]
+        out, acts = {}, {"positive": [], "negative": []}
+        for kind in ("positive", "negative"):
+            for i in range(6):
+                ids = torch.randint(0, cfg["vocab_size"], (int(torch.randint(3, 12, (1,), generator=g)),), generator=g)
+                out[f"{kind}_{i}"] = ids
+                with torch.no_grad():
+                    model(ids[None])
+                acts[kind].append(torch.stack([captured[n] for n in range(1, L)]))
+        for h in handles:
+            h.remove()
+        P, N = torch.stack(acts["positive"]), torch.stack(acts["negative"])  # [6, L-1, d]
+        mean = P.mean(0) - N.mean(0)
+        pcs = []
+        for j in range(L - 1):
+            diffs = P[:, j] - N[:, j]
+            _, _, vh = torch.linalg.svd(diffs - diffs.mean(0), full_matrices=False)
+            pc = vh[0] / vh[0].norm()
+            pcs.append(-pc if pc @ mean[j] < 0 else pc)
+        out["mean"] = mean.float()
+        out["pca"] = torch.stack(pcs).float()
+        save_file(out, OUT / f"vector_{name}.safetensors")
 
     (OUT / "fixtures.json").write_text(json.dumps(report, indent=2) + "\n")
 

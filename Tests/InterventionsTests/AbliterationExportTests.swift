@@ -155,6 +155,14 @@ final class AbliterationExportTests: XCTestCase {
             XCTAssertEqual($0 as? InterventionError, .outputExists(out.path))
         }
         XCTAssertNoThrow(try WeightOrthogonalizer.export(model: src, direction: r, to: out, options: AbliterationOptions(force: true)))
+        // Forcing a single-file export over a sharded one removes the stale shards and index.
+        let sharded = scratch.appendingPathComponent("sharded")
+        let r48 = try Direction.read(from: try InterventionFixture("qwen3").directionURL).requireVector(path: "")
+        try WeightOrthogonalizer.export(model: Fixtures.model("qwen3"), direction: r48, to: sharded)
+        try WeightOrthogonalizer.export(model: src, direction: r, to: sharded, options: AbliterationOptions(force: true))
+        let left = try FileManager.default.contentsOfDirectory(atPath: sharded.path).filter { $0.hasSuffix(".safetensors") || $0.hasSuffix(".json") }
+        XCTAssertEqual(Set(left), ["model.safetensors", "reference.safetensors", "config.json", "generation_config.json", "fixture.json"])
+        XCTAssertNoThrow(try ModelLoader.load(directory: sharded))
         // A direction file with the wrong shape or dtype.
         let bad = scratch.appendingPathComponent("bad.safetensors")
         var w = SafeTensorsWriter()

@@ -100,6 +100,40 @@ final class SteeringTests: XCTestCase {
         XCTAssertThrowsError(try ContrastiveVectors.direction(positive: rows(pos), negative: Array(rows(neg).prefix(3)), method: .pca))
     }
 
+    /// Control-vector directions from a model equal transformers' (forward hooks on the decoder
+    /// blocks, each prompt alone), with Steer batching the prompts with left padding; the vector
+    /// survives a GGUF and a safetensors round trip.
+    func testVectorsFromModelMatchTransformers() throws {
+        for name in ["llama", "gemma2"] {
+            let f = try SafeTensorsFile(url: Fixtures.interventions.appendingPathComponent("vector_\(name).safetensors"))
+            let ids = { (key: String) -> [Int] in
+                let raw = try f.rawBytes(key)
+                return (0..<(raw.count / 8)).map { Int(raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self)) }
+            }
+            let pos = try (0..<6).map { try ids("positive_\($0)") }, neg = try (0..<6).map { try ids("negative_\($0)") }
+            let model = try ModelLoader.load(directory: Fixtures.model(name))
+            let layers = Array(1..<model.config.numLayers), d = model.config.hiddenSize
+            for method in ContrastiveVectors.Method.allCases {
+                let got = try ContrastiveVectors.compute(model: model, positive: pos, negative: neg, layers: layers, method: method, batchSize: 4)
+                let ref = try f.floats(method.rawValue)
+                for (j, l) in layers.enumerated() {
+                    let diff = maxAbsDiff(try XCTUnwrap(got[l]), Array(ref[(j * d)..<((j + 1) * d)]))
+                    print("control vector \(name) \(method) direction.\(l) vs transformers: max |Δ| = \(diff)")
+                    XCTAssertLessThan(diff, 1e-4, "\(name) \(method) layer \(l)")
+                }
+                let cv = try ContrastiveVectors.controlVector(got, modelHint: name)
+                for ext in ["gguf", "safetensors"] {
+                    let url = FileManager.default.temporaryDirectory.appendingPathComponent("cv-\(UUID().uuidString).\(ext)")
+                    defer { try? FileManager.default.removeItem(at: url) }
+                    try ControlVectorFile.write(cv, to: url)
+                    let back = try ControlVectorFile.read(from: url)
+                    XCTAssertEqual(back.directions, cv.directions, ext)
+                    XCTAssertEqual(back.modelHint, name, ext)
+                }
+            }
+        }
+    }
+
     /// Activations come from the last prompt token of `resid_post[l]`, whatever the batch padding.
     func testLastTokenActivationsIgnorePadding() throws {
         let model = try ModelLoader.load(directory: Fixtures.model("qwen2"))
