@@ -1,5 +1,6 @@
 import Experiments
 import Foundation
+import Interventions
 import ModelFormats
 import Models
 import TensorKit
@@ -33,7 +34,9 @@ enum LocalityCommand: Command {
         var rows = try PromptSet.load(URL(fileURLWithPath: promptsPath), field: args.string("--field")).rows
         if let n = try args.int("--n") { guard n > 0 else { throw UsageError("--n must be positive") }; rows = Array(rows.prefix(n)) }
         let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args))
-        let direction = try DirectionFile.read(URL(fileURLWithPath: dirPath), dModel: model.config.hiddenSize)
+        let file = try Direction.read(from: URL(fileURLWithPath: dirPath))
+        try file.check(dModel: model.config.hiddenSize, path: dirPath)
+        let direction = try file.requireVector(path: dirPath)
         let formatter = try ChatFormatter(directory: dir)
         let ids = try rows.map { try formatter.promptIds(user: $0.text, system: $0.system ?? args.string("--system")) }
         var evaluator = RefusalEvaluator(model: model, tokenizer: formatter.tokenizer,
@@ -51,18 +54,5 @@ enum LocalityCommand: Command {
         try AtomicFile.write(Data(LocalityPlot.svg(result).utf8), to: folder.appendingPathComponent("locality.svg"))
         out.print(LocalityPlot.table(result))
         out.info("wrote \(folder.path)/locality.json and locality.svg")
-    }
-}
-
-/// Reading a direction vector from a direction file (SPEC §2).
-enum DirectionFile {
-    static func read(_ url: URL, dModel: Int) throws -> [Float] {
-        let f = try SafeTensorsFile(url: url)
-        guard f.contains("direction") else { throw ModelError.badInput("\(url.path) has no tensor 'direction'") }
-        let v = try f.floats("direction")
-        guard v.count == dModel else {
-            throw ModelError.badInput("\(url.path): direction has \(v.count) values, the model's d_model is \(dModel)")
-        }
-        return v
     }
 }
