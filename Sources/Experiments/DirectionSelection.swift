@@ -55,6 +55,9 @@ public struct SelectionSettings: Codable, Sendable {
     public var maxKL: Double = 0.1
     /// Candidates whose induce score is below this are discarded.
     public var minInduce: Double = 0
+    /// Prompts per forward pass while scoring (several candidates share one pass); a memory/speed knob
+    /// that does not change the scores.
+    public var rowsPerPass = 64
 
     public init() {}
 
@@ -62,6 +65,7 @@ public struct SelectionSettings: Codable, Sendable {
         case maxLayerFraction = "max_layer_fraction"
         case maxKL = "max_kl"
         case minInduce = "min_induce"
+        case rowsPerPass = "rows_per_pass"
     }
 }
 
@@ -108,39 +112,34 @@ public struct DirectionSelector {
         let baseHarmlessScore = (0..<harmlessVal.count).map {
             RefusalMetrics.refusalScore(baseHarmless.pointer + $0 * v, vocab: v, refusalTokens: refusalTokens)
         }.reduce(0, +) / Double(max(1, harmlessVal.count))
-        var scores: [CandidateScore] = []
         let total = positions.count * L
         let maxLayer = Int(settings.maxLayerFraction * Double(L))
+        var byKey: [String: CandidateScore] = [:]
+        for d in done { byKey["\(d.position),\(d.layer)"] = d }
+        var jobs: [Job] = []
         for (pi, p) in positions.enumerated() {
+            for l in 0..<L where byKey["\(p),\(l)"] == nil { jobs.append(Job(position: p, layer: l, direction: candidates[pi][l])) }
+        }
+        progress(total - jobs.count, total)
+        // As many candidates per forward pass as fit in the row budget.
+        let rowsPerJob = harmfulVal.count + 2 * harmlessVal.count
+        let perPass = max(1, settings.rowsPerPass / max(1, rowsPerJob))
+        var start = 0
+        while start < jobs.count {
+            let group = Array(jobs[start..<min(jobs.count, start + perPass)])
+            for s in try score(group, harmfulVal: harmfulVal, harmlessVal: harmlessVal, baseHarmless: baseHarmless.pointer) {
+                byKey["\(s.position),\(s.layer)"] = s
+                onScore(s)
+            }
+            start += group.count
+            progress(total - jobs.count + start, total)
+        }
+        var scores: [CandidateScore] = []
+        for p in positions {
             for l in 0..<L {
-                if var prior = done.first(where: { $0.position == p && $0.layer == l }) {
-                    prior.filteredBy = filter(prior, maxLayer: maxLayer)
-                    scores.append(prior)
-                    progress(scores.count, total)
-                    continue
-                }
-                let r = candidates[pi][l]
-                // A zero direction (e.g. at layer 0, where every prompt has the same template-token
-                // embedding) has no unit vector: bypass and KL are NaN and the "nan" filter removes it.
-                var bypass = Double.nan, kl = Double.nan
-                let norm = r.reduce(0) { $0 + Double($1) * Double($1) }
-                if norm > 0 && norm.isFinite {
-                    let ablate = try Steering.ablation(r, model: runner.model)
-                    bypass = try runner.meanRefusalScore(harmfulVal, refusalTokens: refusalTokens, hooks: ablate)
-                    let ablated = try runner.lastLogits(harmlessVal, hooks: ablate)
-                    kl = 0
-                    for i in 0..<harmlessVal.count {
-                        kl += RefusalMetrics.kl(baseHarmless.pointer + i * v, ablated.pointer + i * v, vocab: v)
-                    }
-                    kl /= Double(max(1, harmlessVal.count))
-                }
-                let induce = try runner.meanRefusalScore(harmlessVal, refusalTokens: refusalTokens,
-                                                         hooks: try Steering.addition(r, layer: l, scale: 1, model: runner.model))
-                var s = CandidateScore(position: p, layer: l, bypass: bypass, induce: induce, kl: kl, filteredBy: nil)
+                guard var s = byKey["\(p),\(l)"] else { continue }
                 s.filteredBy = filter(s, maxLayer: maxLayer)
                 scores.append(s)
-                onScore(s)
-                progress(scores.count, total)
             }
         }
         let kept = scores.filter { $0.filteredBy == nil }

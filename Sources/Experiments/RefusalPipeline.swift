@@ -136,7 +136,10 @@ public final class RefusalPipeline {
         }
         var run = RefusalRun(layout: layout, refusalTokens: refusalTokens, candidates: candidates, selection: selection,
                              evaluation: nil, timings: timings)
-        guard let chosen = selection.selected else { return run }
+        guard let chosen = selection.selected else {
+            try store.saveJSON(timings, "timings.json")
+            return run
+        }
         let pIndex = positions.firstIndex(of: chosen.position) ?? 0
         let direction = candidates[pIndex][chosen.layer]
         try store.writeDirection(direction, position: chosen.position, layer: chosen.layer, model: model,
@@ -154,6 +157,7 @@ public final class RefusalPipeline {
             }
         }
         run.timings = timings
+        try store.saveJSON(timings, "timings.json")
         if var e = run.evaluation {
             e.timings = timings
             run.evaluation = e

@@ -34,7 +34,7 @@ public enum SteerCLI {
     static let commands: [Command.Type] = [
         InfoCommand.self, LogitsCommand.self, GenerateCommand.self, TokenizeCommand.self, DetokenizeCommand.self,
         TemplateCommand.self, CaptureCommand.self, RefusalCommand.self, LocalityCommand.self, AbliterateCommand.self,
-        VectorCommand.self, BenchCommand.self,
+        VectorCommand.self, DemoCommand.self, BenchCommand.self,
     ]
 
     public static let version = "0.1.0"

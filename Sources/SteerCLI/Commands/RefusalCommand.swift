@@ -47,6 +47,7 @@ enum RefusalCommand: Command {
         settings.filterValidation = !args.flag("--no-filter-val")
         settings.system = args.string("--system")
         settings.batchSize = try args.int("--batch-size", default: 16, range: 1...4096)
+        settings.selection.rowsPerPass = 4 * settings.batchSize
         settings.maxNewTokens = try args.int("--max-new-tokens", default: 64, range: 1...100_000)
         settings.evaluate = !args.flag("--no-eval")
 

@@ -1,0 +1,92 @@
+import Experiments
+import Foundation
+import Interventions
+import Models
+import TensorKit
+
+/// `steer demo`: the whole refusal-direction method on the bundled demo model, then abliteration.
+enum DemoCommand: Command {
+    static let spec = CommandSpec(
+        name: "demo", summary: "run the refusal pipeline and abliteration on the bundled demo model",
+        options: [
+            OptionSpec("--out", value: "DIR", help: "output folder (default runs/demo in the checkout)"),
+            OptionSpec("--model", value: "DIR", help: "model folder (default models/refusal-demo)"),
+            OptionSpec("--data", value: "DIR", help: "prompt folder with harmful_/harmless_ train/val/test JSON (default data/prompts)"),
+            OptionSpec("--quick", help: "fewer prompts (for tests): 64 train, 16 val, 24 test per class"),
+            OptionSpec("--threads", value: "N", help: "worker threads (default: all cores)"),
+        ],
+        discussion: "Prints the selected position and layer, refusal rates before / after ablation / with addition, KL, and where the report is.")
+
+    static func run(_ args: ParsedArguments, _ out: Console) throws {
+        let root = try locateCheckout()
+        let model = args.string("--model").map { URL(fileURLWithPath: $0, isDirectory: true) }
+            ?? root.appendingPathComponent("models/refusal-demo", isDirectory: true)
+        let data = args.string("--data").map { URL(fileURLWithPath: $0, isDirectory: true) }
+            ?? root.appendingPathComponent("data/prompts", isDirectory: true)
+        let outDir = args.string("--out").map { URL(fileURLWithPath: $0, isDirectory: true) }
+            ?? root.appendingPathComponent("runs/demo", isDirectory: true)
+        let quick = args.flag("--quick")
+        var refusal = ["refusal", model.path, "--out", outDir.appendingPathComponent("run").path,
+                       "--max-new-tokens", "32", "--batch-size", "32"]
+        for cls in ["harmful", "harmless"] {
+            for split in ["train", "val", "test"] {
+                refusal += ["--\(cls)-\(split)", data.appendingPathComponent("\(cls)_\(split).json").path]
+            }
+        }
+        refusal += quick ? ["--n-train", "64", "--n-val", "16", "--n-test", "24"] : ["--n-train", "128", "--n-val", "32"]
+        if let t = args.string("--threads") { refusal += ["--threads", t] }
+        let t0 = Date()
+        out.print("== steer refusal on \(model.path)")
+        let parsed = try ParsedArguments.parse(Array(refusal.dropFirst()), spec: RefusalCommand.spec)
+        try RefusalCommand.run(parsed, out)
+
+        // Abliterate with the selected direction, and check the export against hook ablation.
+        let direction = try Direction.read(from: outDir.appendingPathComponent("run/direction.safetensors")).requireVector(path: "direction")
+        let exported = outDir.appendingPathComponent("abliterated", isDirectory: true)
+        out.print("\n== steer abliterate → \(exported.path)")
+        var options = AbliterationOptions()
+        options.force = true
+        let report = try WeightOrthogonalizer.export(model: model, direction: direction, to: exported, options: options)
+        let diff = try exportCheck(original: model, exported: exported, direction: direction, data: data)
+        out.print(String(format: "edited %d tensors in %.1fs; exported logits vs hook ablation: max |Δ| = %.2e",
+                         report.editedTensors.count, report.seconds, diff))
+        out.print(String(format: "\ndemo finished in %.1fs. Open %@", Date().timeIntervalSince(t0),
+                         outDir.appendingPathComponent("run/report.html").path))
+    }
+
+    /// Largest logit difference between the exported model and hook ablation on a few test prompts.
+    static func exportCheck(original: URL, exported: URL, direction: [Float], data: URL) throws -> Float {
+        let a = try ModelLoader.load(directory: original), b = try ModelLoader.load(directory: exported)
+        let formatter = try ChatFormatter(directory: original)
+        let prompts = try PromptSet.load(data.appendingPathComponent("harmful_test.json")).texts.prefix(4)
+            .map { try formatter.promptIds(user: $0) }
+        let hooks = try DirectionalAblation.matchingWeightEdit(direction: direction).hooks(for: a)
+        let (_, x) = try a.prefill(Array(prompts), hooks: hooks, logits: .all)
+        let (_, y) = try b.prefill(Array(prompts), logits: .all)
+        guard let x, let y else { return .nan }
+        var worst: Float = 0
+        // Padding rows carry no meaning; compare only real tokens.
+        let steps = prompts.map(\.count).max() ?? 0, v = a.config.vocabSize
+        for (row, p) in prompts.enumerated() {
+            for t in (steps - p.count)..<steps {
+                let base = (row * steps + t) * v
+                for j in 0..<v { worst = max(worst, abs(x[base + j] - y[base + j])) }
+            }
+        }
+        return worst
+    }
+
+    /// The Steer checkout (holding models/ and data/): from the working directory or the executable upwards.
+    static func locateCheckout() throws -> URL {
+        var starts = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath)]
+        starts.append(URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent())
+        for start in starts {
+            var dir = start
+            for _ in 0..<8 {
+                if FileManager.default.fileExists(atPath: dir.appendingPathComponent("models/refusal-demo/config.json").path) { return dir }
+                dir.deleteLastPathComponent()
+            }
+        }
+        throw UsageError("cannot find models/refusal-demo; run from the Steer checkout or pass --model and --data")
+    }
+}
