@@ -82,6 +82,9 @@ public struct RolloutRunner {
 
     func record(_ p: ReasoningPrompt, sample: Int, tokens: [Int], finish: FinishReason, seed: UInt64?) -> RolloutRecord {
         let text = formatter.tokenizer.decode(tokens, skipSpecialTokens: true)
+        var p = p
+        // Record the system prompt actually used, so later runs on these rollouts render the same prompt.
+        if p.messagesJSON == nil, p.system == nil { p.system = settings.system }
         return RolloutRecord(prompt: p, sample: sample, completion: text, completionTokens: tokens.count, finish: finish,
                              parsed: settings.format.parse(text), seed: seed)
     }
