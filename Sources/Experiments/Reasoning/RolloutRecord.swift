@@ -120,7 +120,7 @@ public struct RolloutRecord: Sendable, Equatable, Codable {
                                               reason: "is null")
             } catch let DecodingError.dataCorrupted(context) {
                 let field = context.codingPath.map(\.stringValue).joined(separator: ".")
-                if field.isEmpty { throw ReasoningError.malformedLine(path: url.path, line: line, reason: "not a JSON object") }
+                if field.isEmpty { throw ReasoningError.malformedLine(path: url.path, line: line, reason: "not valid JSON") }
                 throw ReasoningError.badField(path: url.path, line: line, field: field, reason: context.debugDescription)
             } catch {
                 throw ReasoningError.malformedLine(path: url.path, line: line, reason: "\(error)")
