@@ -139,6 +139,7 @@ public struct ParsedTrace: Sendable, Equatable, Codable {
 /// Errors of the reasoning experiments; each names the file, line and field involved where there is one.
 public enum ReasoningError: Error, Equatable, Sendable, CustomStringConvertible, LocalizedError {
     case badFormat(String)
+    case badCondition(String)
     case malformedLine(path: String, line: Int, reason: String)
     case missingField(path: String, line: Int, field: String)
     case badField(path: String, line: Int, field: String, reason: String)
@@ -151,6 +152,7 @@ public enum ReasoningError: Error, Equatable, Sendable, CustomStringConvertible,
     public var description: String {
         switch self {
         case .badFormat(let m): return "trace format: \(m)"
+        case .badCondition(let m): return m
         case .malformedLine(let p, let l, let r): return "\(p):\(l): malformed JSON line (\(r))"
         case .missingField(let p, let l, let f): return "\(p):\(l): missing field '\(f)'"
         case .badField(let p, let l, let f, let r): return "\(p):\(l): field '\(f)': \(r)"

@@ -17,10 +17,10 @@ public enum TraceCondition: String, Sendable, Codable, CaseIterable {
     /// Parses a comma-separated list such as `frozen-closed,frozen-open,truncated`.
     public static func list(_ text: String) throws -> [TraceCondition] {
         let names = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        guard !names.isEmpty else { throw ReasoningError.badFormat("no conditions given") }
+        guard !names.isEmpty else { throw ReasoningError.badCondition("no conditions given") }
         return try names.map { n in
             guard let c = TraceCondition(rawValue: n) else {
-                throw ReasoningError.badFormat("unknown condition '\(n)' (use \(allCases.map(\.rawValue).joined(separator: ", ")))")
+                throw ReasoningError.badCondition("unknown condition '\(n)' (use \(allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             return c
         }
