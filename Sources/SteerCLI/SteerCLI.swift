@@ -34,7 +34,8 @@ public enum SteerCLI {
     static let commands: [Command.Type] = [
         InfoCommand.self, LogitsCommand.self, GenerateCommand.self, TokenizeCommand.self, DetokenizeCommand.self,
         TemplateCommand.self, CaptureCommand.self, RefusalCommand.self, LocalityCommand.self, AbliterateCommand.self,
-        VectorCommand.self, DemoCommand.self, BenchCommand.self,
+        VectorCommand.self, RolloutsCommand.self, TraceCommand.self, ProfilesCommand.self, ArticulationCommand.self,
+        DemoCommand.self, BenchCommand.self,
     ]
 
     public static let version = "0.1.0"
