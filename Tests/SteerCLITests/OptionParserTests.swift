@@ -70,3 +70,12 @@ final class OptionParserTests: XCTestCase {
         XCTAssertTrue(err.contains("/nonexistent/model"))
     }
 }
+
+final class BLASTuningTests: XCTestCase {
+    func testAVX512DetectionNeedsEverySubset() {
+        XCTAssertTrue(BLASTuning.hasAVX512(cpuinfo: "processor : 0\nflags\t\t: fpu avx2 avx512f avx512dq avx512cd avx512bw avx512vl\n"))
+        XCTAssertFalse(BLASTuning.hasAVX512(cpuinfo: "flags\t\t: fpu avx2 avx512f\n"))
+        XCTAssertFalse(BLASTuning.hasAVX512(cpuinfo: "no flags here"))
+        XCTAssertFalse(BLASTuning.hasAVX512(cpuinfo: nil))
+    }
+}

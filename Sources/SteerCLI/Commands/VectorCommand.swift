@@ -88,7 +88,8 @@ enum VectorCommand: Command {
 enum InterventionFlags {
     static let options: [OptionSpec] = [
         OptionSpec("--ablate", value: "FILE", help: "ablate the direction of a direction file (resid_pre, attn_out, mlp_out)"),
-        OptionSpec("--ablate-layers", value: "a-b", help: "ablate only at these layers (default all)"),
+        OptionSpec("--layers", value: "a-b", help: "with --ablate: ablate only at these layers (default all)"),
+        OptionSpec("--ablate-layers", value: "a-b", help: "same as --layers"),
         OptionSpec("--add", value: "FILE", help: "add scale × the direction of a direction file to resid_pre of --layer"),
         OptionSpec("--layer", value: "L", help: "layer for --add (default: the direction file's 'layer')"),
         OptionSpec("--control-vector", value: "FILE", help: "apply a llama.cpp control vector (.gguf or .safetensors) to resid_post"),
@@ -103,10 +104,11 @@ enum InterventionFlags {
         if let path = args.string("--ablate") {
             let d = try Direction.read(from: URL(fileURLWithPath: path))
             try d.check(dModel: model.config.hiddenSize, path: path)
-            let layers = try args.string("--ablate-layers").map { try LayerArgument.parse($0, option: "--ablate-layers", layerCount: n) }
+            let layerFlag = args.string("--layers") != nil ? "--layers" : "--ablate-layers"
+            let layers = try args.string(layerFlag).map { try LayerArgument.parse($0, option: layerFlag, layerCount: n) }
             list.append(try DirectionalAblation(direction: try d.requireVector(path: path), layers: layers))
-        } else if args.string("--ablate-layers") != nil {
-            throw UsageError("--ablate-layers needs --ablate FILE")
+        } else if args.string("--ablate-layers") != nil || args.string("--layers") != nil {
+            throw UsageError("--layers needs --ablate FILE")
         }
         if let path = args.string("--add") {
             let d = try Direction.read(from: URL(fileURLWithPath: path))
