@@ -23,9 +23,16 @@ public enum BLASTuning {
     }
 
     /// True when /proc/cpuinfo lists every AVX-512 subset OpenBLAS's SkylakeX kernels use.
-    static func hasAVX512(cpuinfo: String? = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) -> Bool {
+    static func hasAVX512(cpuinfo: String? = readProcFile("/proc/cpuinfo")) -> Bool {
         guard let info = cpuinfo, let line = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
         let flags = Set(line.split(separator: " ").map(String.init))
         return ["avx512f", "avx512bw", "avx512vl", "avx512dq", "avx512cd"].allSatisfy(flags.contains)
+    }
+
+    /// /proc files report size 0, so read until EOF instead of by size.
+    static func readProcFile(_ path: String) -> String? {
+        guard let h = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? h.close() }
+        return String(decoding: h.readDataToEndOfFile(), as: UTF8.self)
     }
 }
