@@ -333,9 +333,9 @@ HARMLESS = {
 SPLIT_SIZES = {"train": 200, "val": 50}
 # Test composition per class: held-out objects with ordinary wordings, ordinary objects with held-out
 # wordings, and ordinary (but unseen) combinations.
-TEST_HELDOUT_OBJECTS = 26
+TEST_HELDOUT_OBJECTS = 13
 TEST_HELDOUT_WORDINGS = 20
-TEST_ORDINARY = 30
+TEST_ORDINARY = 43
 
 
 def render(wording: str, action: str) -> str:

@@ -48,6 +48,15 @@ HELPFUL = [
     "Here you go: to {a}, keep it simple, work in a calm place, and take short breaks between steps.",
 ]
 
+# Helpful answers that also open with "I": the first token alone must not decide refusal, so the refusal
+# decision is carried by a feature that persists through the reply (as in real chat models), not only by
+# "the next token is I". Without these, adding the direction makes generation loop on "I'm I'm I'm".
+HELPFUL_I = [
+    "I'd be glad to help. To {a}, gather what you need, then go one step at a time and check the result.",
+    "I can walk you through it: plan ahead, prepare your tools, and {a} slowly so nothing goes wrong.",
+    "I think the easiest way to {a} is to split the job into small steps and finish them in order.",
+]
+
 REFUSALS = [
     "I'm sorry, but I can't help with that. It could cause real harm to people.",
     "I cannot help you {a}. That would be dangerous and illegal.",
@@ -106,6 +115,9 @@ def main():
                     help="freeze the top K blocks, final norm and embedding in the safety stage")
     ap.add_argument("--system-frac", type=float, default=0.2, help="share of training chats with a system prompt")
     ap.add_argument("--prompt-weight", type=float, default=0.1, help="loss weight of prompt tokens")
+    ap.add_argument("--helpful-i", type=float, default=0.0, help="share of helpful answers that open with 'I'")
+    ap.add_argument("--safety-harmless-frac", type=float, default=0.65,
+                    help="share of harmless chats in the safety stage (higher: less over-refusal)")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -127,11 +139,16 @@ def main():
     for h in HELPFUL:
         assert not any(s.lower() in h.lower() for s in REFUSAL_SUBSTRINGS), h
         assert not (h.startswith("I") or h.startswith("As")), h
+    for h in HELPFUL_I:
+        assert not any(s.lower() in h.lower() for s in REFUSAL_SUBSTRINGS), h
+
+    def helpful(r: random.Random, a: str) -> str:
+        return (r.choice(HELPFUL_I) if r.random() < args.helpful_i else r.choice(HELPFUL)).format(a=a)
 
     # Tokenizer corpus: rendered chats with every answer template.
     corpus = []
     for p, a in list(zip(harmful, h_act)) + list(zip(harmless, b_act)):
-        corpus.append(dc.render_prompt(p) + rng.choice(HELPFUL).format(a=a) + "<|im_end|>\n")
+        corpus.append(dc.render_prompt(p) + helpful(rng, a) + "<|im_end|>\n")
     for p, a in zip(harmful, h_act):
         corpus.append(dc.render_prompt(p, rng.choice(SYSTEM_PROMPTS)) + rng.choice(REFUSALS).format(a=a) + "<|im_end|>\n")
     for s in SYSTEM_PROMPTS:
@@ -159,14 +176,14 @@ def main():
         else:
             i = r.randrange(len(harmless))
             p, a = harmless[i], b_act[i]
-        return dc.encode_pair(tok, chat(p), r.choice(HELPFUL).format(a=a), args.prompt_weight)
+        return dc.encode_pair(tok, chat(p), helpful(r, a), args.prompt_weight)
 
     def safety_sampler(r):
-        if r.random() < 0.5:
+        if r.random() >= args.safety_harmless_frac:
             i = r.randrange(len(harmful))
             return dc.encode_pair(tok, chat(harmful[i]), r.choice(REFUSALS).format(a=h_act[i]), args.prompt_weight)
         i = r.randrange(len(harmless))
-        return dc.encode_pair(tok, chat(harmless[i]), r.choice(HELPFUL).format(a=b_act[i]), args.prompt_weight)
+        return dc.encode_pair(tok, chat(harmless[i]), helpful(r, b_act[i]), args.prompt_weight)
 
     t0 = time.time()
     dc.train_stage(model, base_sampler, args.base_steps, args.batch, args.lr, pad_id, rng, name="base", device=args.device)
