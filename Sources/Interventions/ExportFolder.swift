@@ -1,4 +1,5 @@
 import Foundation
+import TensorKit
 import ModelFormats
 
 /// The folder side of an export: where it may write, which other files it copies, the config edit.
@@ -37,7 +38,8 @@ extension WeightOrthogonalizer {
 
     /// Copies every top-level regular file of `source` that is not a weight file (atomically, byte
     /// for byte), editing `config.json` when the head is untied. Returns (written, skipped).
-    static func copyOtherFiles(from source: URL, to output: URL, weights: [URL], untie: Bool) throws -> ([String], [String]) {
+    static func copyOtherFiles(from source: URL, to output: URL, weights: [URL], untie: Bool,
+                               dtype: DType? = nil) throws -> ([String], [String]) {
         let fm = FileManager.default
         let weightNames = Set(weights.map(\.lastPathComponent) + [WeightStore.indexFileName])
         var written: [String] = [], skipped: [String] = []
@@ -49,16 +51,25 @@ extension WeightOrthogonalizer {
             if isDir.boolValue || name.hasPrefix(".") { skipped.append(name); continue }
             guard let data = fm.contents(atPath: url.path) else { throw InterventionError.missingFile(url.path) }
             var bytes = [UInt8](data)
-            if name == "config.json" && untie {
-                guard let text = String(bytes: bytes, encoding: .utf8) else {
+            if name == "config.json" && (untie || dtype != nil) {
+                guard var text = String(bytes: bytes, encoding: .utf8) else {
                     throw InterventionError.unsupportedModel(path: url.path, reason: "config.json is not UTF-8")
                 }
-                bytes = Array(try untiedConfig(text, path: url.path).utf8)
+                if untie { text = try untiedConfig(text, path: url.path) }
+                if let dtype { text = try retypedConfig(text, dtype: dtype) }
+                bytes = Array(text.utf8)
             }
             try AtomicFile.write(bytes, to: output.appendingPathComponent(name))
             written.append(name)
         }
         return (written, skipped)
+    }
+
+    /// `config.json` text with its declared dtype (`torch_dtype` and `dtype`) changed to `dtype`.
+    static func retypedConfig(_ text: String, dtype: DType) throws -> String {
+        let name = dtype == .f32 ? "float32" : dtype == .bf16 ? "bfloat16" : "float16"
+        let pattern = try NSRegularExpression(pattern: "(\"(?:torch_)?dtype\"\\s*:\\s*)\"[a-z0-9]+\"")
+        return pattern.stringByReplacingMatches(in: text, range: NSRange(text.startIndex..., in: text), withTemplate: "$1\"\(name)\"")
     }
 
     /// `config.json` text with `tie_word_embeddings` set to false: every `"tie_word_embeddings": true`

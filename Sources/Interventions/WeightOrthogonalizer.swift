@@ -23,6 +23,10 @@ public struct AbliterationOptions: Sendable {
     public var force: Bool
     /// Extra provenance for the weight files' `__metadata__` (keys are prefixed with `steer.`).
     public var metadata: [String: String]
+    /// Write every float tensor in this dtype instead of the source's (nil = keep the source dtypes).
+    /// A Float32 export of a bf16 model keeps the edit exact, so it equals hook ablation to 1e-4;
+    /// a bf16 export rounds the edited weights (logit changes around 1e-2).
+    public var outputDType: DType?
 
     public init(layers: [Int]? = nil, projectOut: [Float]? = nil, normPreserving: Bool = false, force: Bool = false,
                 metadata: [String: String] = [:]) {
@@ -124,7 +128,11 @@ public enum WeightOrthogonalizer {
             for name in names {
                 let sourceName = (untie && name == family.lmHeadName) ? family.embeddingName : name
                 let info = try store.info(sourceName)
-                writer.add(name, dtype: info.dtype, shape: info.shape, view: try store.rawBytes(sourceName), owner: store)
+                if let target = options.outputDType, info.dtype.floatType != nil, info.dtype.floatType != target {
+                    writer.add(name, floats: try store.floats(sourceName), shape: info.shape, as: target)
+                } else {
+                    writer.add(name, dtype: info.dtype, shape: info.shape, view: try store.rawBytes(sourceName), owner: store)
+                }
             }
             let url = output.appendingPathComponent(file)
             let (header, ordered) = try writer.header(for: writer.entries, path: url.path)
@@ -132,7 +140,10 @@ public enum WeightOrthogonalizer {
                 try out.write(header)
                 for e in ordered {
                     if let w = byName[e.name] {
-                        try out.write(try editedBytes(w, store: store, unit: unit, config: config, preserveNorms: options.normPreserving))
+                        try out.write(try editedBytes(w, store: store, unit: unit, config: config, preserveNorms: options.normPreserving,
+                                                      as: options.outputDType))
+                    } else if case .floats(let values) = e.payload, let target = e.dtype.floatType {
+                        try out.write(DTypeConversion.bytes(values, as: target))
                     } else {
                         try writeView(e, store: store, untie: untie, family: family, to: out)
                     }
@@ -151,7 +162,8 @@ public enum WeightOrthogonalizer {
             try AtomicFile.write(Array(index.jsonText().utf8), to: output.appendingPathComponent(WeightStore.indexFileName))
             written.append(WeightStore.indexFileName)
         }
-        let (copied, skipped) = try copyOtherFiles(from: source, to: output, weights: store.inputURLs, untie: untie)
+        let (copied, skipped) = try copyOtherFiles(from: source, to: output, weights: store.inputURLs, untie: untie,
+                                                   dtype: options.outputDType)
         written += copied
         if options.force { try removeStaleWeights(in: output, keeping: Set(written)) }
         var edited = writers.map(\.name)
@@ -161,7 +173,8 @@ public enum WeightOrthogonalizer {
     }
 
     /// The edited bytes of one residual writer, in its file dtype.
-    static func editedBytes(_ w: ResidualWriter, store: WeightStore, unit: [Double], config: ModelConfig, preserveNorms: Bool) throws -> [UInt8] {
+    static func editedBytes(_ w: ResidualWriter, store: WeightStore, unit: [Double], config: ModelConfig, preserveNorms: Bool,
+                            as target: DType? = nil) throws -> [UInt8] {
         let info = try store.info(w.name)
         guard let dtype = info.dtype.floatType else {
             throw InterventionError.unsupportedModel(path: store.folder.path, reason: "tensor '\(w.name)' has dtype \(info.dtype)")
@@ -179,7 +192,7 @@ public enum WeightOrthogonalizer {
         case .bias:
             Orthogonalize.rows(&values, rows: 1, d: info.shape[0], unit: u, preserveNorms: preserveNorms)
         }
-        return DTypeConversion.bytes(values, as: dtype)
+        return DTypeConversion.bytes(values, as: target ?? dtype)
     }
 
     private static func writeView(_ e: SafeTensorsWriter.Entry, store: WeightStore, untie: Bool, family: ModelFamily.Type,

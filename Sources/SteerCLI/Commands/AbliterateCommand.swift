@@ -1,4 +1,5 @@
 import Foundation
+import TensorKit
 import Interventions
 import ModelFormats
 import Models
@@ -17,6 +18,7 @@ enum AbliterateCommand: Command {
             OptionSpec("--harmless-mean", value: "FILE", help: "file with 'harmless_mean' [L, d] or [d] (default: the direction file's)"),
             OptionSpec("--norm-preserving", help: "keep the norm of every vector written into the stream"),
             OptionSpec("--force", help: "write into an existing non-empty output folder"),
+            OptionSpec("--dtype", value: "same|f32|bf16|f16", help: "dtype of the exported weights (default same as the source)"),
         ],
         discussion: """
         Every matrix that writes into the residual stream — token embedding, attention output projections,
@@ -39,6 +41,12 @@ enum AbliterateCommand: Command {
         let (_, config) = try ModelLoader.readConfig(directory: dir)
         try direction.check(dModel: config.hiddenSize, path: directionPath)
         var options = AbliterationOptions(normPreserving: args.flag("--norm-preserving"), force: args.flag("--force"))
+        switch try args.choice("--dtype", ["same", "f32", "bf16", "f16"], default: "same") {
+        case "f32": options.outputDType = .f32
+        case "bf16": options.outputDType = .bf16
+        case "f16": options.outputDType = .f16
+        default: break
+        }
         if let s = args.string("--layers") { options.layers = try LayerArgument.parse(s, option: "--layers", layerCount: config.numLayers) }
         if args.flag("--projected") {
             if let path = args.string("--harmless-mean") {

@@ -18,13 +18,11 @@ enum DemoCommand: Command {
         discussion: "Prints the selected position and layer, refusal rates before / after ablation / with addition, KL, and where the report is.")
 
     static func run(_ args: ParsedArguments, _ out: Console) throws {
-        let root = try locateCheckout()
-        let model = args.string("--model").map { URL(fileURLWithPath: $0, isDirectory: true) }
-            ?? root.appendingPathComponent("models/refusal-demo", isDirectory: true)
-        let data = args.string("--data").map { URL(fileURLWithPath: $0, isDirectory: true) }
-            ?? root.appendingPathComponent("data/prompts", isDirectory: true)
-        let outDir = args.string("--out").map { URL(fileURLWithPath: $0, isDirectory: true) }
-            ?? root.appendingPathComponent("runs/demo", isDirectory: true)
+        // The checkout is only needed for the defaults.
+        func inCheckout(_ path: String) throws -> URL { try locateCheckout().appendingPathComponent(path, isDirectory: true) }
+        let model = try args.string("--model").map { URL(fileURLWithPath: $0, isDirectory: true) } ?? inCheckout("models/refusal-demo")
+        let data = try args.string("--data").map { URL(fileURLWithPath: $0, isDirectory: true) } ?? inCheckout("data/prompts")
+        let outDir = try args.string("--out").map { URL(fileURLWithPath: $0, isDirectory: true) } ?? inCheckout("runs/demo")
         let quick = args.flag("--quick")
         var refusal = ["refusal", model.path, "--out", outDir.appendingPathComponent("run").path,
                        "--max-new-tokens", "32", "--batch-size", "32"]
@@ -44,8 +42,11 @@ enum DemoCommand: Command {
         let direction = try Direction.read(from: outDir.appendingPathComponent("run/direction.safetensors")).requireVector(path: "direction")
         let exported = outDir.appendingPathComponent("abliterated", isDirectory: true)
         out.print("\n== steer abliterate → \(exported.path)")
+        // Float32 weights keep the edit exact, so the export can be checked against hook ablation to 1e-4
+        // (a bf16 export would round the edited weights; `steer abliterate --dtype same` keeps bf16).
         var options = AbliterationOptions()
         options.force = true
+        options.outputDType = .f32
         let report = try WeightOrthogonalizer.export(model: model, direction: direction, to: exported, options: options)
         let diff = try exportCheck(original: model, exported: exported, direction: direction, data: data)
         out.print(String(format: "edited %d tensors in %.1fs; exported logits vs hook ablation: max |Δ| = %.2e",
