@@ -6,13 +6,19 @@ public enum Mistral: ModelFamily {
 
     public static func config(_ r: ConfigReader) throws -> ModelConfig {
         var c = try r.llamaStyleConfig(defaultTied: false, defaultEps: 1e-6)
-        let window = try r.optionalInt("sliding_window")
-        c.slidingWindows = try r.layerTypeWindows(layers: c.numLayers, window: window)
-            ?? Array(repeating: window, count: c.numLayers)
+        c.slidingWindows = try r.uniformWindows(layers: c.numLayers)
         return c
     }
 
     public static func layer(_ l: Int, config c: ModelConfig, weights w: WeightLoader) throws -> LayerWeights {
         try LlamaLayout.layer(l, config: c, weights: w, attentionBias: false, outputBias: false, mlpBias: false)
+    }
+}
+
+extension ConfigReader {
+    /// `sliding_window` on every layer (or as v5 `layer_types` says), none when it is null.
+    func uniformWindows(layers: Int) throws -> [Int?] {
+        let window = try optionalInt("sliding_window")
+        return try layerTypeWindows(layers: layers, window: window) ?? Array(repeating: window, count: layers)
     }
 }

@@ -6,9 +6,7 @@ public enum Phi3: ModelFamily {
 
     public static func config(_ r: ConfigReader) throws -> ModelConfig {
         var c = try r.llamaStyleConfig(defaultTied: false, defaultEps: 1e-5)
-        let window = try r.optionalInt("sliding_window")
-        c.slidingWindows = try r.layerTypeWindows(layers: c.numLayers, window: window)
-            ?? Array(repeating: window, count: c.numLayers)
+        c.slidingWindows = try r.uniformWindows(layers: c.numLayers)
         return c
     }
 
