@@ -79,3 +79,12 @@ final class BLASTuningTests: XCTestCase {
         XCTAssertFalse(BLASTuning.hasAVX512(cpuinfo: nil))
     }
 }
+
+final class SplitLinesTests: XCTestCase {
+    func testMatchesPythonSplitlinesKeepends() {
+        // Python: "a\r\nb\rc\nd\u2028e".splitlines(keepends=True) == ['a\r\n', 'b\r', 'c\n', 'd\u2028', 'e']
+        XCTAssertEqual(splitLines("a\r\nb\rc\nd\u{2028}e"), ["a\r\n", "b\r", "c\n", "d\u{2028}", "e"])
+        XCTAssertEqual(splitLines("x\n"), ["x\n"])
+        XCTAssertEqual(splitLines(""), [])
+    }
+}

@@ -29,7 +29,7 @@ enum TokenizeCommand: Command {
         let special = args.flag("--add-special")
         if args.flag("--bench") {
             guard args.string("--file") != nil else { throw UsageError("--bench needs --file") }
-            let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { String($0) + "\n" }
+            let lines = splitLines(text)
             let t0 = Date()
             var count = 0
             for line in lines { count += tokenizer.encode(line, addSpecialTokens: special).count }
@@ -39,6 +39,28 @@ enum TokenizeCommand: Command {
         }
         out.print("[" + tokenizer.encode(text, addSpecialTokens: special).map(String.init).joined(separator: ",") + "]")
     }
+}
+
+/// Lines with their endings, as Python's `str.splitlines(keepends=True)` cuts them (so the benchmark
+/// encodes exactly the pieces scripts/bench_tokenizer.py gives `tokenizers`).
+func splitLines(_ text: String) -> [String] {
+    let breaks: Set<UInt32> = [0x0A, 0x0B, 0x0C, 0x0D, 0x1C, 0x1D, 0x1E, 0x85, 0x2028, 0x2029]
+    var lines: [String] = []
+    var current = String.UnicodeScalarView()
+    let scalars = Array(text.unicodeScalars)
+    var i = 0
+    while i < scalars.count {
+        let c = scalars[i]
+        current.append(c)
+        if breaks.contains(c.value) {
+            if c.value == 0x0D, i + 1 < scalars.count, scalars[i + 1].value == 0x0A { current.append(scalars[i + 1]); i += 1 }
+            lines.append(String(current))
+            current = String.UnicodeScalarView()
+        }
+        i += 1
+    }
+    if !current.isEmpty { lines.append(String(current)) }
+    return lines
 }
 
 /// `steer detokenize DIR 1,2,3`: the text of token ids.
