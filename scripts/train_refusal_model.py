@@ -97,8 +97,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", type=Path, default=ROOT / "models" / "refusal-demo")
     ap.add_argument("--prompts", type=Path, default=ROOT / "data" / "prompts")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=1,
+                    help="CPU threads (the committed model: 1; other counts change the float rounding)")
     ap.add_argument("--device", default="cpu", help="cpu (the committed models) or cuda (sweeps only)")
     ap.add_argument("--vocab", type=int, default=1024)
     ap.add_argument("--d-model", type=int, default=160)
@@ -116,7 +117,7 @@ def main():
     ap.add_argument("--system-frac", type=float, default=0.2, help="share of training chats with a system prompt")
     ap.add_argument("--prompt-weight", type=float, default=0.1, help="loss weight of prompt tokens")
     ap.add_argument("--helpful-i", type=float, default=0.0, help="share of helpful answers that open with 'I'")
-    ap.add_argument("--safety-harmless-frac", type=float, default=0.65,
+    ap.add_argument("--safety-harmless-frac", type=float, default=0.7,
                     help="share of harmless chats in the safety stage (higher: less over-refusal)")
     args = ap.parse_args()
 
