@@ -98,8 +98,7 @@ def main():
     ap.add_argument("--out", type=Path, default=ROOT / "models" / "refusal-demo")
     ap.add_argument("--prompts", type=Path, default=ROOT / "data" / "prompts")
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=1,
-                    help="CPU threads (the committed model: 1; other counts change the float rounding)")
+    ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--device", default="cpu", help="cpu (the committed models) or cuda (sweeps only)")
     ap.add_argument("--vocab", type=int, default=1024)
     ap.add_argument("--d-model", type=int, default=160)
