@@ -1,4 +1,5 @@
 import Foundation
+import Interventions
 import Models
 
 /// Scores several candidate directions in one forward pass: every row of the batch carries its own
@@ -15,32 +16,12 @@ final class RowSteering {
         for point in [HookPoint.residPre, .attnOut, .mlpOut] {
             hooks.add(point) { [unowned self] act in
                 for b in 0..<act.layout.batch {
-                    if let u = self.ablate[b] { Self.project(act, row: b, unit: u) }
-                    if point == .residPre, let a = self.add[b], a.layer == act.layer { Self.add(act, row: b, vector: a.vector) }
+                    if let u = self.ablate[b] { RowOps.ablate(act, unit: u, batchRow: b) }
+                    if point == .residPre, let a = self.add[b], a.layer == act.layer { RowOps.add(act, a.vector, batchRow: b) }
                 }
             }
         }
         return hooks
-    }
-
-    static func project(_ act: Activation, row: Int, unit: [Float]) {
-        unit.withUnsafeBufferPointer { u in
-            for t in 0..<act.layout.steps {
-                let v = act.vector(row: row, step: t)
-                var dot: Float = 0
-                for i in 0..<v.count { dot += v[i] * u[i] }
-                for i in 0..<v.count { v[i] -= dot * u[i] }
-            }
-        }
-    }
-
-    static func add(_ act: Activation, row: Int, vector: [Float]) {
-        vector.withUnsafeBufferPointer { r in
-            for t in 0..<act.layout.steps {
-                let v = act.vector(row: row, step: t)
-                for i in 0..<v.count { v[i] += r[i] }
-            }
-        }
     }
 }
 

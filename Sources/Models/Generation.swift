@@ -41,7 +41,8 @@ extension LanguageModel {
         var out = Array(repeating: [Int](), count: batch)
         var reasons = Array(repeating: FinishReason.length, count: batch)
         if options.maxNewTokens == 0 { return GenerationResult(tokens: out, finishReasons: reasons) }
-        var (cache, logits) = try prefill(prompts, hooks: hooks, logits: .last, reserve: options.maxNewTokens)
+        let (cache, first) = try prefill(prompts, hooks: hooks, logits: .last, reserve: options.maxNewTokens)
+        var logits = first
         var sampler = Sampler(temperature: options.temperature, topK: options.topK, topP: options.topP, seed: options.seed)
         var done = Array(repeating: false, count: batch)
         let vocab = config.vocabSize
@@ -64,7 +65,6 @@ extension LanguageModel {
             // Finished rows keep running on a dummy token; their outputs are ignored.
             logits = try forward(next.map { [$0] }, cache: cache, hooks: hooks, logits: .last)
         }
-        _ = cache
         return GenerationResult(tokens: out, finishReasons: reasons)
     }
 }

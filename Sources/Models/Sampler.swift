@@ -53,12 +53,8 @@ public struct Sampler: Sendable {
     public mutating func pick(_ logits: UnsafePointer<Float>, count n: Int) -> Int {
         if isGreedy { return Self.argmax(logits, n) }
         var order = Array(0..<n)
-        if topK > 0 && topK < n {
-            order.sort { logits[$0] > logits[$1] }
-            order.removeLast(n - topK)
-        } else {
-            order.sort { logits[$0] > logits[$1] }
-        }
+        order.sort { logits[$0] > logits[$1] }
+        if topK > 0 && topK < n { order.removeLast(n - topK) }
         let maxL = logits[order[0]] / temperature
         var probs = order.map { Double(expf(logits[$0] / temperature - maxL)) }
         let total = probs.reduce(0, +)

@@ -74,9 +74,8 @@ public final class WeightLoader {
                 let p = base.assumingMemoryBound(to: UInt16.self)
                 return Matrix(rows: rows, cols: cols, storage: t.dtype == "BF16" ? .bf16(p) : .f16(p), owner: t.owner)
             }
-            let half = Matrix(rows: rows, cols: cols,
-                              storage: t.dtype == "BF16" ? .bf16(Self.alignedHalf(t).0) : .f16(Self.alignedHalf(t).0),
-                              owner: Self.alignedHalf(t).1)
+            let (p, owner) = Self.alignedHalf(t)
+            let half = Matrix(rows: rows, cols: cols, storage: t.dtype == "BF16" ? .bf16(p) : .f16(p), owner: owner)
             return precision == .bf16 ? half : Matrix(rows: rows, cols: cols, buffer: half.toFloat32())
         default:
             throw ModelError.badTensorDType(name: name, dtype: t.dtype)
