@@ -55,9 +55,12 @@ public struct SelectionSettings: Codable, Sendable {
     public var maxKL: Double = 0.1
     /// Candidates whose induce score is below this are discarded.
     public var minInduce: Double = 0
-    /// Prompts per forward pass while scoring (several candidates share one pass); a memory/speed knob
-    /// that does not change the scores.
-    public var rowsPerPass = 64
+    /// Tokens per forward pass while scoring (several candidates share one pass; 0 = sized from the
+    /// model so that a pass's activations take about 256 MB). A memory/speed knob that does not change the scores.
+    public var tokensPerPass = 0
+    /// Largest memory (MB) for the harmless baseline's `resid_pre` at every layer, which lets induce rows
+    /// start at their layer instead of the embedding; above it they run from the embedding (same scores).
+    public var baselineCacheMB = 2048
 
     public init() {}
 
@@ -65,7 +68,8 @@ public struct SelectionSettings: Codable, Sendable {
         case maxLayerFraction = "max_layer_fraction"
         case maxKL = "max_kl"
         case minInduce = "min_induce"
-        case rowsPerPass = "rows_per_pass"
+        case tokensPerPass = "tokens_per_pass"
+        case baselineCacheMB = "baseline_cache_mb"
     }
 }
 
@@ -102,51 +106,49 @@ public struct DirectionSelector {
     }
 
     /// Scores every candidate. `candidates[p][l]` is the raw direction for position `positions[p]`, layer `l`.
-    /// `progress(done, total)` is called after each candidate.
+    /// `progress(done, total)` is called after each candidate (from any thread, one call at a time).
     public func select(candidates: [[[Float]]], positions: [Int], harmfulVal: [[Int]], harmlessVal: [[Int]],
-                       progress: (Int, Int) -> Void = { _, _ in }) throws -> SelectionResult {
-        let v = runner.model.config.vocabSize
-        let L = runner.model.config.numLayers
-        let baseHarmless = try runner.lastLogits(harmlessVal)
-        let baseHarmfulScore = try runner.meanRefusalScore(harmfulVal, refusalTokens: refusalTokens)
-        let baseHarmlessScore = (0..<harmlessVal.count).map {
-            RefusalMetrics.refusalScore(baseHarmless.pointer + $0 * v, vocab: v, refusalTokens: refusalTokens)
-        }.reduce(0, +) / Double(max(1, harmlessVal.count))
-        let total = positions.count * L
+                       progress: @escaping (Int, Int) -> Void = { _, _ in }) throws -> SelectionResult {
+        let model = runner.model
+        let L = model.config.numLayers
         let maxLayer = Int(settings.maxLayerFraction * Double(L))
+        var jobs: [SelectionPlan.Job] = []
+        for (pi, p) in positions.enumerated() {
+            for l in 0..<L {
+                let r = candidates[pi][l]
+                let norm = r.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot()
+                // A zero direction has no unit vector: its bypass and KL are NaN (the "nan" filter).
+                let unit: [Float]? = norm > 0 && norm.isFinite ? r.map { Float(Double($0) / norm) } : nil
+                jobs.append(.init(position: p, layer: l, direction: r, unit: unit, isZero: r.allSatisfy { $0 == 0 }))
+            }
+        }
+        let budget = settings.tokensPerPass > 0 ? settings.tokensPerPass : SelectionPlan.automaticTokensPerPass(model.config)
+        let plan = SelectionPlan(jobs: jobs, harmful: harmfulVal, harmless: harmlessVal, tokensPerPass: budget)
         var byKey: [String: CandidateScore] = [:]
         for d in done { byKey["\(d.position),\(d.layer)"] = d }
-        var jobs: [Job] = []
-        for (pi, p) in positions.enumerated() {
-            for l in 0..<L where byKey["\(p),\(l)"] == nil { jobs.append(Job(position: p, layer: l, direction: candidates[pi][l])) }
-        }
-        progress(total - jobs.count, total)
-        // As many candidates per forward pass as fit in the row budget.
-        let rowsPerJob = harmfulVal.count + 2 * harmlessVal.count
-        let perPass = max(1, settings.rowsPerPass / max(1, rowsPerJob))
-        var start = 0
-        while start < jobs.count {
-            let group = Array(jobs[start..<min(jobs.count, start + perPass)])
-            for s in try score(group, harmfulVal: harmfulVal, harmlessVal: harmlessVal, baseHarmless: baseHarmless.pointer) {
-                byKey["\(s.position),\(s.layer)"] = s
-                onScore(s)
-            }
-            start += group.count
-            progress(total - jobs.count + start, total)
-        }
+        let pending = Set(jobs.indices.filter { byKey["\(jobs[$0].position),\(jobs[$0].layer)"] == nil })
+        progress(jobs.count - pending.count, jobs.count)
+
+        let needsCache = plan.units.contains { pending.contains($0.job) && $0.kind == .induce && jobs[$0.job].layer > 0 }
+        let baseline = try computeBaseline(plan: plan, harmful: harmfulVal, harmless: harmlessVal, keepResidPre: needsCache)
+        let scored = try scorePasses(plan: plan, pending: pending, baseline: baseline, harmful: harmfulVal,
+                                     harmless: harmlessVal, total: jobs.count, progress: progress)
+        for s in scored { byKey["\(s.position),\(s.layer)"] = s }
+
         var scores: [CandidateScore] = []
-        for p in positions {
-            for l in 0..<L {
-                guard var s = byKey["\(p),\(l)"] else { continue }
-                s.filteredBy = filter(s, maxLayer: maxLayer)
-                scores.append(s)
-            }
+        for job in jobs {
+            guard var s = byKey["\(job.position),\(job.layer)"] else { continue }
+            s.filteredBy = filter(s, maxLayer: maxLayer)
+            scores.append(s)
         }
         let kept = scores.filter { $0.filteredBy == nil }
         let selected = kept.min { $0.bypass < $1.bypass }
         return SelectionResult(candidates: scores, selected: selected, settings: settings,
-                               baselineHarmful: baseHarmfulScore, baselineHarmless: baseHarmlessScore)
+                               baselineHarmful: Self.mean(baseline.harmfulScores), baselineHarmless: Self.mean(baseline.harmlessScores))
     }
+
+    /// Mean in row order (0 for no rows).
+    static func mean(_ xs: [Double]) -> Double { xs.reduce(0, +) / Double(max(1, xs.count)) }
 
     /// The first filter (in SPEC order) that removes a candidate.
     func filter(_ s: CandidateScore, maxLayer: Int) -> String? {

@@ -2,32 +2,72 @@ import Foundation
 import Models
 import TensorKit
 
-/// Scores computed from next-token distributions (SPEC §3.3, §3.4, §3.8).
+/// Scores computed from next-token distributions (SPEC §3.3, §3.4, §3.8), in Float64 as the reference does.
 public enum RefusalMetrics {
-    /// Probabilities of a logits row, in Float64.
-    public static func probabilities(_ logits: UnsafePointer<Float>, _ n: Int) -> [Double] {
+    /// `log Σ exp(logits)` of a row.
+    public static func logSumExp(_ logits: UnsafePointer<Float>, _ n: Int) -> Double {
         var m = -Float.infinity
         for i in 0..<n where logits[i] > m { m = logits[i] }
-        var p = [Double](repeating: 0, count: n)
+        let md = Double(m)
         var s = 0.0
-        for i in 0..<n { let e = exp(Double(logits[i] - m)); p[i] = e; s += e }
-        for i in 0..<n { p[i] /= s }
-        return p
+        for i in 0..<n { s += exp(Double(logits[i]) - md) }
+        return md + log(s)
+    }
+
+    /// Probabilities of a logits row.
+    public static func probabilities(_ logits: UnsafePointer<Float>, _ n: Int) -> [Double] {
+        let lse = logSumExp(logits, n)
+        return (0..<n).map { exp(Double(logits[$0]) - lse) }
     }
 
     /// `log(P + 1e-8) − log(1 − P + 1e-8)` with `P` the probability mass of the refusal tokens.
     public static func refusalScore(_ logits: UnsafePointer<Float>, vocab: Int, refusalTokens: [Int]) -> Double {
-        let p = probabilities(logits, vocab)
-        let mass = refusalTokens.reduce(0.0) { $0 + p[$1] }
+        refusalScore(logits, logSumExp: logSumExp(logits, vocab), refusalTokens: refusalTokens)
+    }
+
+    static func refusalScore(_ logits: UnsafePointer<Float>, logSumExp lse: Double, refusalTokens: [Int]) -> Double {
+        let mass = refusalTokens.reduce(0.0) { $0 + exp(Double(logits[$1]) - lse) }
         return log(mass + 1e-8) - log(1 - mass + 1e-8)
+    }
+
+    /// A baseline next-token distribution prepared for many `KL(P ‖ Q)` evaluations against it.
+    public struct Reference {
+        /// `p[i]`.
+        let p: [Double]
+        /// `Σ p log p`.
+        let pLogP: Double
+        /// `Σ p` (1 up to rounding).
+        let mass: Double
+
+        public init(_ logits: UnsafePointer<Float>, vocab: Int) {
+            let lse = RefusalMetrics.logSumExp(logits, vocab)
+            var p = [Double](repeating: 0, count: vocab)
+            var plp = 0.0, mass = 0.0
+            for i in 0..<vocab {
+                let lp = Double(logits[i]) - lse
+                let e = exp(lp)
+                p[i] = e
+                if e > 0 { plp += e * lp; mass += e }
+            }
+            self.p = p; pLogP = plp; self.mass = mass
+        }
+
+        /// `KL(P ‖ Q) = Σ p (log p − log q)` with `log q = logits − logsumexp(logits)`:
+        /// one exponential per entry (for the normaliser) instead of a second softmax.
+        public func kl(_ logits: UnsafePointer<Float>, logSumExp lse: Double? = nil) -> Double {
+            let n = p.count
+            let lse = lse ?? RefusalMetrics.logSumExp(logits, n)
+            var pl = 0.0
+            p.withUnsafeBufferPointer { pp in
+                for i in 0..<n where pp[i] > 0 { pl += pp[i] * Double(logits[i]) }
+            }
+            return pLogP - pl + lse * mass
+        }
     }
 
     /// `KL(P ‖ Q) = Σ p (log p − log q)` of two logits rows.
     public static func kl(_ p: UnsafePointer<Float>, _ q: UnsafePointer<Float>, vocab: Int) -> Double {
-        let a = probabilities(p, vocab), b = probabilities(q, vocab)
-        var s = 0.0
-        for i in 0..<vocab where a[i] > 0 { s += a[i] * (log(a[i]) - log(max(b[i], 1e-300))) }
-        return s
+        Reference(p, vocab: vocab).kl(q)
     }
 
     /// Mean cross-entropy (nats/token) of `targets` given the logits rows that predict them.

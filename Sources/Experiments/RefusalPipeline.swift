@@ -130,7 +130,7 @@ public final class RefusalPipeline {
             selector.done = store.readLines(CandidateScore.self, cacheName: checkpoint)
             selector.onScore = { try? self.store.appendLine($0, cacheName: checkpoint) }
             let result = try selector.select(candidates: candidates, positions: positions, harmfulVal: harmfulVal,
-                                             harmlessVal: harmlessVal) { progress("selection", $0, $1) }
+                                             harmlessVal: harmlessVal) { [progress] in progress("selection", $0, $1) }
             try store.saveJSON(result, "selection.json", key: selKey)
             return result
         }

@@ -1,5 +1,6 @@
 import Foundation
 import Models
+import TensorKit
 
 /// Something that changes a model's forward pass through hook functions.
 ///
@@ -31,37 +32,21 @@ public struct InterventionSet: Intervention {
     }
 }
 
-/// Kernels the hook functions share: in-place operations on the rows of an activation.
+/// Kernels the hook functions share: in-place operations on every row of an activation.
 public enum RowOps {
-    /// The activation rows of one batch row (all its steps), or of the whole batch.
-    static func rows(_ act: Activation, batchRow: Int?) -> Range<Int> {
-        let steps = act.layout.steps
-        return batchRow.map { ($0 * steps)..<(($0 + 1) * steps) } ?? 0..<(act.layout.batch * steps)
-    }
-
-    /// `x ← x − (x·u) u` for every row (u of unit length), or only for the steps of `batchRow`.
-    public static func ablate(_ act: Activation, unit u: [Float], batchRow: Int? = nil) {
-        let d = act.width
+    /// `x ← x − (x·u) u` for every row (u of unit length).
+    public static func ablate(_ act: Activation, unit u: [Float]) {
         u.withUnsafeBufferPointer { up in
             guard let ub = up.baseAddress else { return }
-            for r in rows(act, batchRow: batchRow) {
-                let x = act.data + r * d
-                var dot: Float = 0
-                for i in 0..<d { dot += x[i] * ub[i] }
-                for i in 0..<d { x[i] -= dot * ub[i] }
-            }
+            Kernels.projectOut(act.data, rows: act.layout.batch * act.layout.steps, width: act.width, unit: ub)
         }
     }
 
-    /// `x ← x + v` for every row (`v` already scaled), or only for the steps of `batchRow`.
-    public static func add(_ act: Activation, _ v: [Float], batchRow: Int? = nil) {
-        let d = act.width
+    /// `x ← x + v` for every row (`v` already scaled).
+    public static func add(_ act: Activation, _ v: [Float]) {
         v.withUnsafeBufferPointer { vp in
             guard let vb = vp.baseAddress else { return }
-            for r in rows(act, batchRow: batchRow) {
-                let x = act.data + r * d
-                for i in 0..<d { x[i] += vb[i] }
-            }
+            Kernels.addToRows(vb, act.data, rows: act.layout.batch * act.layout.steps, width: act.width)
         }
     }
 }

@@ -62,11 +62,7 @@ public final class LanguageModel {
         guard batch == cache.batch, steps > 0, tokens.allSatisfy({ $0.count == steps }) else {
             throw ModelError.badInput("forward: expected \(cache.batch) rows of equal, non-zero length")
         }
-        for row in tokens {
-            if let bad = row.first(where: { $0 < 0 || $0 >= c.vocabSize }) {
-                throw ModelError.badInput("token id \(bad) is outside the vocabulary (0..<\(c.vocabSize))")
-            }
-        }
+        for row in tokens { try checkTokens(row) }
         let n = batch * steps, d = c.hiddenSize
         let layout = StepLayout(batch: batch, steps: steps, firstSlot: cache.length,
                                 firstValid: cache.firstValid, promptLengths: cache.promptLengths)
@@ -76,50 +72,27 @@ public final class LanguageModel {
         let activeHooks = (hooks?.isEmpty ?? true) ? nil : hooks
         cache.reserve(cache.length + steps)
 
-        // Embeddings (Gemma scales them by sqrt(d), rounded to Float32 as transformers does).
         let x = FloatBuffer(count: n * d)
-        for b in 0..<batch {
-            for t in 0..<steps { embedding.row(tokens[b][t], into: x.pointer + (b * steps + t) * d) }
-        }
-        if let s = c.embeddingScale { for i in 0..<(n * d) { x[i] *= s } }
+        embed(tokens.flatMap { $0 }, into: x.pointer)
 
         // RoPE tables for every (row, step).
         var positions = [Int](repeating: 0, count: n)
         for b in 0..<batch { for t in 0..<steps { positions[b * steps + t] = max(0, layout.position(row: b, step: t) ?? 0) } }
         let seqLen = (positions.max() ?? 0) + 1
         let (cosT, sinT) = c.rope.tables(positions: positions, sequenceLength: seqLen)
-        let half = c.rope.rotaryDim / 2
 
-        let qkvWidth = c.qDim + 2 * c.kvDim
-        let h = FloatBuffer(count: n * d)
-        let qkv = FloatBuffer(count: n * qkvWidth)
-        let attn = FloatBuffer(count: n * c.qDim)
-        let sub = FloatBuffer(count: n * d)
-        let ffn = c.intermediateSize
-        let gu = FloatBuffer(count: n * 2 * ffn)
-        let act = FloatBuffer(count: n * ffn)
-
+        let qkvWidth = c.qDim + 2 * c.kvDim, hd = c.headDim
+        let scratch = BlockScratch(config: c, rows: n)
         for (l, w) in layers.enumerated() {
-            activeHooks?.run(.residPre, layer: l, layout: layout, width: d, data: x.pointer)
-            // Attention.
-            rmsNorm(x.pointer, w.inputNorm, rows: n, width: d, out: h.pointer)
-            w.qkv.apply(h.pointer, m: n, into: qkv.pointer, ldy: qkvWidth)
-            addBias(w.qkvBias, to: qkv.pointer, m: n, ld: qkvWidth)
-            let hd = c.headDim
-            Parallel.forEach(n, cost: qkvWidth * 4) { r in
-                let row = qkv.pointer + r * qkvWidth
-                if let qn = w.qNorm, let kn = w.kNorm {
-                    rmsNorm(row, qn, rows: c.numHeads, width: hd, out: row)
-                    rmsNorm(row + c.qDim, kn, rows: c.numKVHeads, width: hd, out: row + c.qDim)
-                }
-                c.rope.apply(row, heads: c.numHeads, headDim: hd, cos: cosT.pointer + r * half, sin: sinT.pointer + r * half)
-                c.rope.apply(row + c.qDim, heads: c.numKVHeads, headDim: hd,
-                             cos: cosT.pointer + r * half, sin: sinT.pointer + r * half)
+            let hook: BlockHook? = activeHooks.map { hooks in
+                { point, data in hooks.run(point, layer: l, layout: layout, width: d, data: data) }
             }
+            hook?(.residPre, x.pointer)
+            attentionInput(w, x: x.pointer, n: n, scratch: scratch, cos: cosT.pointer, sin: sinT.pointer)
             let kc = cache.keys[l].pointer, vc = cache.values[l].pointer
             for b in 0..<batch {
                 for t in 0..<steps {
-                    let row = qkv.pointer + (b * steps + t) * qkvWidth
+                    let row = scratch.qkv.pointer + (b * steps + t) * qkvWidth
                     for g in 0..<c.numKVHeads {
                         let dst = ((b * c.numKVHeads + g) * cache.capacity + cache.length + t) * hd
                         (kc + dst).update(from: row + c.qDim + g * hd, count: hd)
@@ -130,31 +103,10 @@ public final class LanguageModel {
             let shape = Attention.Shape(batch: batch, queries: steps, heads: c.numHeads, kvHeads: c.numKVHeads,
                                         headDim: hd, past: cache.length, capacity: cache.capacity,
                                         scale: c.attentionScale, softcap: c.attentionSoftcap, window: c.slidingWindows[l])
-            Attention.compute(shape: shape, q: qkv.pointer, qStride: qkvWidth, keys: kc, values: vc,
-                              firstValid: cache.firstValid, out: attn.pointer)
-            w.o.apply(attn.pointer, m: n, into: sub.pointer, ldy: d)
-            addBias(w.oBias, to: sub.pointer, m: n, ld: d)
-            activeHooks?.run(.attnProj, layer: l, layout: layout, width: d, data: sub.pointer)
-            if let pn = w.postAttentionNorm { rmsNorm(sub.pointer, pn, rows: n, width: d, out: sub.pointer) }
-            activeHooks?.run(.attnOut, layer: l, layout: layout, width: d, data: sub.pointer)
-            Kernels.add(sub.pointer, into: x.pointer, n * d)
-            activeHooks?.run(.residMid, layer: l, layout: layout, width: d, data: x.pointer)
-
-            // MLP.
-            rmsNorm(x.pointer, w.preMLPNorm, rows: n, width: d, out: h.pointer)
-            w.gateUp.apply(h.pointer, m: n, into: gu.pointer, ldy: 2 * ffn)
-            addBias(w.gateUpBias, to: gu.pointer, m: n, ld: 2 * ffn)
-            Parallel.forEach(n, cost: ffn * 8) { r in
-                Kernels.gatedActivation(c.activation, gate: gu.pointer + r * 2 * ffn, up: gu.pointer + r * 2 * ffn + ffn,
-                                        out: act.pointer + r * ffn, n: ffn)
-            }
-            w.down.apply(act.pointer, m: n, into: sub.pointer, ldy: d)
-            addBias(w.downBias, to: sub.pointer, m: n, ld: d)
-            activeHooks?.run(.mlpProj, layer: l, layout: layout, width: d, data: sub.pointer)
-            if let pn = w.postMLPNorm { rmsNorm(sub.pointer, pn, rows: n, width: d, out: sub.pointer) }
-            activeHooks?.run(.mlpOut, layer: l, layout: layout, width: d, data: sub.pointer)
-            Kernels.add(sub.pointer, into: x.pointer, n * d)
-            activeHooks?.run(.residPost, layer: l, layout: layout, width: d, data: x.pointer)
+            Attention.compute(shape: shape, q: scratch.qkv.pointer, qStride: qkvWidth, keys: kc, values: vc,
+                              firstValid: cache.firstValid, out: scratch.attn.pointer)
+            attentionOutput(w, x: x.pointer, n: n, scratch: scratch, hook: hook)
+            mlpBlock(w, x: x.pointer, n: n, scratch: scratch, hook: hook)
         }
         cache.length += steps
 
@@ -167,17 +119,6 @@ public final class LanguageModel {
         }
         let sel = FloatBuffer(count: picked.count * d)
         for (i, r) in picked.enumerated() { (sel.pointer + i * d).update(from: x.pointer + r * d, count: d) }
-        rmsNorm(sel.pointer, finalNorm, rows: picked.count, width: d, out: sel.pointer)
-        let out = FloatBuffer(count: picked.count * c.vocabSize)
-        outputHead.apply(sel.pointer, m: picked.count, into: out.pointer, ldy: c.vocabSize)
-        if let cap = c.finalLogitSoftcap { Kernels.softcap(out.pointer, out.count, cap: cap) }
-        return out
-    }
-
-    private func rmsNorm(_ x: UnsafePointer<Float>, _ w: [Float], rows: Int, width: Int, out: UnsafeMutablePointer<Float>) {
-        w.withUnsafeBufferPointer { wp in
-            Kernels.rmsNorm(x, weight: wp.baseAddress!, weightOffset: config.normWeightOffset, eps: config.normEps,
-                            rows: rows, d: width, out: out)
-        }
+        return headLogits(sel.pointer, n: picked.count)
     }
 }

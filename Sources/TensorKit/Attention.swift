@@ -1,8 +1,9 @@
 import Foundation
 
-/// Causal multi-head attention with grouped KV heads over a key/value cache, as transformers'
-/// eager attention computes it: scores `q·k · scale`, optional soft-capping `cap·tanh(s/cap)`,
-/// causal + padding + sliding-window mask, softmax in Float32, weighted sum of values.
+/// Causal multi-head attention with grouped KV heads, as transformers' eager attention computes it:
+/// scores `q·k · scale`, optional soft-capping `cap·tanh(s/cap)`, causal + padding + sliding-window
+/// mask, softmax in Float32, weighted sum of values. `compute` reads a left-padded KV cache;
+/// `packed` reads keys straight from the projection of sequences packed without padding.
 public enum Attention {
     /// Geometry and options of one attention call.
     public struct Shape: Sendable {
@@ -27,6 +28,34 @@ public enum Attention {
             self.headDim = headDim; self.past = past; self.capacity = capacity; self.scale = scale
             self.softcap = softcap; self.window = window
         }
+    }
+
+    /// Consecutive visible keys and their values, `stride` floats apart.
+    public struct KeyRun {
+        public var keys: UnsafePointer<Float>
+        public var values: UnsafePointer<Float>
+        public var stride: Int
+        public var count: Int
+
+        @inlinable public init(keys: UnsafePointer<Float>, values: UnsafePointer<Float>, stride: Int, count: Int) {
+            self.keys = keys; self.values = values; self.stride = stride; self.count = count
+        }
+    }
+
+    /// One query head against the keys of `first` followed by those of `second` (either may be empty).
+    /// `scores` needs room for both counts; `out` gets `headDim` floats.
+    @inlinable
+    public static func attend(_ q: UnsafePointer<Float>, headDim hd: Int, scale: Float, softcap: Float?,
+                              _ first: KeyRun, _ second: KeyRun,
+                              scores: UnsafeMutablePointer<Float>, out o: UnsafeMutablePointer<Float>) {
+        let n = first.count + second.count
+        for j in 0..<first.count { scores[j] = Kernels.dot(q, first.keys + j * first.stride, hd) * scale }
+        for j in 0..<second.count { scores[first.count + j] = Kernels.dot(q, second.keys + j * second.stride, hd) * scale }
+        if let cap = softcap { Kernels.softcap(scores, n, cap: cap) }
+        Kernels.softmax(scores, n)
+        o.update(repeating: 0, count: hd)
+        for j in 0..<first.count { Kernels.axpy(scores[j], first.values + j * first.stride, o, hd) }
+        for j in 0..<second.count { Kernels.axpy(scores[first.count + j], second.values + j * second.stride, o, hd) }
     }
 
     /// - Parameters:
@@ -64,15 +93,58 @@ public enum Attention {
                         o.update(repeating: 0, count: hd)
                         continue
                     }
-                    let qv = q + (b * s.queries + t) * qStride + h * hd
-                    let n = slot - lo + 1
-                    for j in 0..<n {
-                        scores[j] = Kernels.dot(qv, kBase + (lo + j) * hd, hd) * s.scale
-                    }
-                    if let cap = s.softcap { Kernels.softcap(scores, n, cap: cap) }
-                    Kernels.softmax(scores, n)
-                    o.update(repeating: 0, count: hd)
-                    for j in 0..<n { Kernels.axpy(scores[j], vBase + (lo + j) * hd, o, hd) }
+                    let run = KeyRun(keys: kBase + lo * hd, values: vBase + lo * hd, stride: hd, count: slot - lo + 1)
+                    let none = KeyRun(keys: kBase, values: vBase, stride: hd, count: 0)
+                    attend(q + (b * s.queries + t) * qStride + h * hd, headDim: hd, scale: s.scale, softcap: s.softcap,
+                           run, none, scores: scores, out: o)
+                }
+            }
+        }
+    }
+
+    /// Where one query token of a packed batch looks: its position, and the tokens holding positions
+    /// `0..<prefixCount` (`prefixStart…`) and `prefixCount…` (`ownStart…`) in the packed projection.
+    public struct PackedQuery: Sendable {
+        public var token: Int
+        public var position: Int
+        public var prefixStart: Int
+        public var prefixCount: Int
+        public var ownStart: Int
+
+        public init(token: Int, position: Int, prefixStart: Int, prefixCount: Int, ownStart: Int) {
+            self.token = token; self.position = position; self.prefixStart = prefixStart
+            self.prefixCount = prefixCount; self.ownStart = ownStart
+        }
+    }
+
+    /// Attention for packed sequences (no padding; a shared prefix stored once).
+    /// - Parameters:
+    ///   - qkv: `[tokens, qkvStride]` rows of `[q (heads·hd) | k (kvHeads·hd) | v (kvHeads·hd)]`.
+    ///   - queries: the tokens to compute; output row `i` is `queries[i]`.
+    ///   - out: `[queries.count, heads·hd]`.
+    public static func packed(qkv: UnsafePointer<Float>, qkvStride: Int, heads: Int, kvHeads: Int, headDim hd: Int,
+                              scale: Float, softcap: Float?, window: Int?, queries: [PackedQuery],
+                              out: UnsafeMutablePointer<Float>) {
+        let group = heads / kvHeads
+        let qDim = heads * hd, kvDim = kvHeads * hd
+        let longest = (queries.map(\.position).max() ?? 0) + 1
+        queries.withUnsafeBufferPointer { qs in
+            Parallel.forEach(qs.count, cost: heads * longest * hd * 2) { i in
+                let pq = qs[i]
+                let scores = UnsafeMutablePointer<Float>.allocate(capacity: pq.position + 1)
+                defer { scores.deallocate() }
+                let lo = window.map { max(0, pq.position - $0 + 1) } ?? 0
+                // Visible positions lo...position: those below prefixCount sit in the prefix run.
+                let prefixLo = min(lo, pq.prefixCount), prefixHi = min(pq.position + 1, pq.prefixCount)
+                let ownLo = max(lo, pq.prefixCount) - pq.prefixCount, ownHi = pq.position + 1 - pq.prefixCount
+                for h in 0..<heads {
+                    let kOff = qDim + (h / group) * hd, vOff = qDim + kvDim + (h / group) * hd
+                    let p0 = qkv + (pq.prefixStart + prefixLo) * qkvStride
+                    let o0 = qkv + (pq.ownStart + ownLo) * qkvStride
+                    let first = KeyRun(keys: p0 + kOff, values: p0 + vOff, stride: qkvStride, count: max(0, prefixHi - prefixLo))
+                    let second = KeyRun(keys: o0 + kOff, values: o0 + vOff, stride: qkvStride, count: max(0, ownHi - ownLo))
+                    attend(qkv + pq.token * qkvStride + h * hd, headDim: hd, scale: scale, softcap: softcap,
+                           first, second, scores: scores, out: out + i * qDim + h * hd)
                 }
             }
         }

@@ -24,6 +24,19 @@ public enum Kernels {
         for i in 0..<n { y[i] += alpha * x[i] }
     }
 
+    /// `x ← x − (x·u) u` for `rows` rows of width `d` (directional ablation; `u` of unit length).
+    public static func projectOut(_ x: UnsafeMutablePointer<Float>, rows: Int, width d: Int, unit u: UnsafePointer<Float>) {
+        for r in 0..<rows {
+            let xr = x + r * d
+            axpy(-dot(xr, u, d), u, xr, d)
+        }
+    }
+
+    /// `x ← x + v` for `rows` rows of width `d`.
+    public static func addToRows(_ v: UnsafePointer<Float>, _ x: UnsafeMutablePointer<Float>, rows: Int, width d: Int) {
+        for r in 0..<rows { add(v, into: x + r * d, d) }
+    }
+
     /// RMSNorm of `rows` rows of width `d`: `x / sqrt(mean(x²) + eps) · w`, or `· (1 + w)` for Gemma
     /// (pass `weightOffset: 1`). `out` may equal `x`.
     public static func rmsNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, weightOffset: Float = 0,
@@ -66,16 +79,56 @@ public enum Kernels {
 
     public static func gatedActivation(_ act: Activation, gate: UnsafePointer<Float>, up: UnsafePointer<Float>,
                                        out: UnsafeMutablePointer<Float>, n: Int) {
+        let g8 = UnsafeRawPointer(gate), u8 = UnsafeRawPointer(up), o8 = UnsafeMutableRawPointer(out)
+        var i = 0
         switch act {
         case .silu:
-            for i in 0..<n { let g = gate[i]; out[i] = g / (1 + expf(-g)) * up[i] }
+            // g · sigmoid(g)
+            while i + 8 <= n {
+                let g = g8.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+                let u = u8.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+                o8.storeBytes(of: g / (1 + exp(-g)) * u, toByteOffset: i * 4, as: SIMD8<Float>.self)
+                i += 8
+            }
+            while i < n { let g = gate[i]; out[i] = g / (1 + expf(-g)) * up[i]; i += 1 }
         case .geluTanh:
+            // 0.5·g·(1 + tanh(y)) = g · sigmoid(2y), y = √(2/π)·(g + 0.044715·g³)
             let c: Float = 0.7978845608028654 // sqrt(2/π)
-            for i in 0..<n {
+            while i + 8 <= n {
+                let g = g8.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+                let u = u8.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+                let y = c * (g + 0.044715 * g * g * g)
+                o8.storeBytes(of: g / (1 + exp(-2 * y)) * u, toByteOffset: i * 4, as: SIMD8<Float>.self)
+                i += 8
+            }
+            while i < n {
                 let g = gate[i]
                 out[i] = 0.5 * g * (1 + tanhf(c * (g + 0.044715 * g * g * g))) * up[i]
+                i += 1
             }
         }
+    }
+
+    /// `eˣ` of eight lanes (Cephes' single-precision method: `x = n·ln2 + r`, a degree-7 polynomial for `eʳ`,
+    /// `2ⁿ` built in the exponent bits); within 2 ulp of `expf`. Inputs are clamped to [-87.3, 88.3], so
+    /// results stay finite and normal.
+    @inlinable
+    public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        let x = pointwiseMax(pointwiseMin(x, SIMD8(repeating: 88.3762626647949)), SIMD8(repeating: -87.3365447505531))
+        // Adding 1.5·2²³ rounds x·log2(e) to an integer held in the low mantissa bits.
+        let shifter = SIMD8<Float>(repeating: 12582912)
+        let t = x * 1.44269504088896341 + shifter
+        let n = t - shifter
+        let r = (x - n * 0.693359375) - n * -2.12194440e-4
+        var p = SIMD8<Float>(repeating: 1.9875691500e-4)
+        p = p * r + 1.3981999507e-3
+        p = p * r + 8.3334519073e-3
+        p = p * r + 4.1665795894e-2
+        p = p * r + 1.6666665459e-1
+        p = p * r + 5.0000001201e-1
+        let y = p * (r * r) + r + 1
+        let k = unsafeBitCast(t, to: SIMD8<UInt32>.self) &- unsafeBitCast(shifter, to: SIMD8<UInt32>.self)
+        return y * unsafeBitCast((k &+ 127) &<< 23, to: SIMD8<Float>.self)
     }
 
     /// `x ← cap · tanh(x / cap)` (Gemma-2 logit soft-capping).

@@ -11,11 +11,11 @@ public enum Parallel {
         Int(ProcessInfo.processInfo.environment["STEER_PARALLEL_MIN_WORK"] ?? "") ?? 32_768
 
     /// Runs `body(i)` for `i in 0..<count`, in parallel when the total work is worth it.
-    /// `cost` is a rough number of scalar operations per item.
+    /// `cost` is a rough number of scalar operations per item. Inside `serial` it always runs inline.
     @inlinable
     public static func forEach(_ count: Int, cost: Int = 1, _ body: (Int) -> Void) {
         let workers = min(threads, count)
-        if workers <= 1 || count * cost < minimumWork {
+        if workers <= 1 || count * cost < minimumWork || isSerial {
             for i in 0..<count { body(i) }
             return
         }
@@ -25,5 +25,58 @@ public enum Parallel {
             let end = min(count, start + chunk)
             if start < end { for i in start..<end { body(i) } }
         }
+    }
+
+    /// Runs `count` independent jobs on up to `threads` threads, each job single-threaded: inside a job
+    /// `forEach` runs inline and BLAS uses one thread. For many small forward passes this beats
+    /// splitting every kernel across threads (no hand-offs, no BLAS workers spinning between calls).
+    /// `job(i)` may run on any thread and in any order; jobs are handed out in index order.
+    public static func jobs(_ count: Int, _ job: (Int) -> Void) {
+        let workers = min(threads, count)
+        if workers <= 1 {
+            serial { for i in 0..<count { job(i) } }
+            return
+        }
+        let savedBLAS = BLAS.threads
+        BLAS.threads = 1
+        defer { BLAS.threads = savedBLAS }
+        let next = Counter()
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            serial {
+                while true {
+                    let i = next.take()
+                    if i >= count { break }
+                    job(i)
+                }
+            }
+        }
+    }
+
+    /// Runs `body` with `forEach` inline on this thread.
+    public static func serial<T>(_ body: () throws -> T) rethrows -> T {
+        let was = isSerial
+        setSerial(true)
+        defer { setSerial(was) }
+        return try body()
+    }
+
+    /// Whether the calling thread is inside `serial`.
+    public static var isSerial: Bool { pthread_getspecific(serialKey) != nil }
+
+    static func setSerial(_ on: Bool) {
+        pthread_setspecific(serialKey, on ? UnsafeRawPointer(bitPattern: 1) : nil)
+    }
+
+    static let serialKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
+
+    /// A shared job counter.
+    final class Counter: @unchecked Sendable {
+        private var value = 0
+        private let lock = NSLock()
+        func take() -> Int { lock.lock(); defer { lock.unlock() }; value += 1; return value - 1 }
     }
 }

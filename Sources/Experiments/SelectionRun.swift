@@ -1,0 +1,154 @@
+import Foundation
+import Models
+import TensorKit
+
+/// Running a `SelectionPlan`: the baseline passes, then the candidate passes on every thread.
+extension DirectionSelector {
+    /// Baseline scores of both validation sets and the harmless references for KL; with
+    /// `keepResidPre`, also every harmless `resid_pre[l]` (when it fits in `settings.baselineCacheMB`).
+    func computeBaseline(plan: SelectionPlan, harmful: [[Int]], harmless: [[Int]], keepResidPre: Bool) throws -> SelectionBaseline {
+        let model = runner.model, c = model.config, v = c.vocabSize, d = c.hiddenSize, L = c.numLayers
+        let base = SelectionBaseline(harmful: harmful.count, harmless: harmless.count)
+        let groups = plan.harmlessChunks.map { PackedGroup(prompts: Array(harmless[$0])) }
+        let cacheBytes = groups.reduce(0) { $0 + $1.tokenCount } * L * d * 4
+        let keep = keepResidPre && cacheBytes <= settings.baselineCacheMB << 20
+        var cache: [[FloatBuffer]] = keep ? groups.map { g in (0..<L).map { _ in FloatBuffer(count: g.tokenCount * d) } } : []
+        let tokens = refusalTokens
+        let chunks = plan.harmfulChunks.map { (harmful: true, range: $0, index: 0) }
+            + plan.harmlessChunks.enumerated().map { (harmful: false, range: $0.element, index: $0.offset) }
+        let lock = NSLock()
+        try Self.runJobs(chunks.count) { i in
+            let chunk = chunks[i]
+            var group = chunk.harmful ? PackedGroup(prompts: Array(harmful[chunk.range])) : groups[chunk.index]
+            if !chunk.harmful && keep {
+                let layers = cache[chunk.index]
+                group.hook = { act in
+                    if act.point == .residPre { layers[act.layer].pointer.update(from: act.data, count: act.rows * act.width) }
+                }
+            }
+            guard let logits = try model.forwardPacked([group]) else { return }
+            var scores: [Double] = [], refs: [RefusalMetrics.Reference] = []
+            for r in 0..<chunk.range.count {
+                let row = logits.pointer + r * v
+                scores.append(RefusalMetrics.refusalScore(row, vocab: v, refusalTokens: tokens))
+                if !chunk.harmful { refs.append(RefusalMetrics.Reference(row, vocab: v)) }
+            }
+            lock.lock(); defer { lock.unlock() }
+            for (k, r) in chunk.range.enumerated() {
+                if chunk.harmful { base.harmfulScores[r] = scores[k] } else { base.harmlessScores[r] = scores[k]; base.references[r] = refs[k] }
+            }
+        }
+        if keep { base.residPre = cache } else { cache = [] }
+        return base
+    }
+
+    /// Runs every pass that holds a pending candidate and returns the newly scored candidates.
+    func scorePasses(plan: SelectionPlan, pending: Set<Int>, baseline: SelectionBaseline, harmful: [[Int]], harmless: [[Int]],
+                     total: Int, progress: @escaping (Int, Int) -> Void) throws -> [CandidateScore] {
+        let model = runner.model, v = model.config.vocabSize
+        let H = harmful.count, N = harmless.count
+        let all = harmful + harmless
+        let tokens = refusalTokens
+        // Per pending job: per-row scores, filled by its units, averaged in row order when complete.
+        var bypass: [Int: [Double]] = [:], kl: [Int: [Double]] = [:], induce: [Int: [Double]] = [:], left: [Int: Int] = [:]
+        for j in pending {
+            bypass[j] = Array(repeating: .nan, count: H)
+            kl[j] = Array(repeating: .nan, count: N)
+            induce[j] = Array(repeating: .nan, count: N)
+            left[j] = 0
+        }
+        for u in plan.units where pending.contains(u.job) { left[u.job, default: 0] += 1 }
+        var finished: [CandidateScore] = []
+        let lock = NSLock()
+        func finish(_ j: Int) {
+            let job = plan.jobs[j]
+            let s = CandidateScore(position: job.position, layer: job.layer,
+                                   bypass: job.unit == nil ? .nan : Self.mean(bypass[j] ?? []),
+                                   induce: job.isZero ? Self.mean(baseline.harmlessScores) : Self.mean(induce[j] ?? []),
+                                   kl: job.unit == nil ? .nan : Self.mean(kl[j] ?? []), filteredBy: nil)
+            finished.append(s)
+            onScore(s)
+            progress(total - pending.count + finished.count, total)
+        }
+        // Candidates with nothing to run (zero directions) are complete already.
+        for j in pending.sorted() where left[j] == 0 { finish(j) }
+
+        let passes = plan.passes.filter { $0.contains { pending.contains(plan.units[$0].job) } }
+        try Self.runJobs(passes.count) { p in
+            let units = passes[p].map { plan.units[$0] }
+            let groups = units.map { group(for: $0, plan: plan, harmful: harmful, harmless: harmless, all: all, baseline: baseline) }
+            guard let logits = try model.forwardPacked(groups) else { return }
+            // Metrics of every row, computed on this worker.
+            var results: [(unit: SelectionPlan.Unit, values: [(row: Int, score: Double, kl: Double)])] = []
+            var row = 0
+            for u in units {
+                let range = u.kind == .ablation ? plan.ablationChunks[u.chunk] : plan.harmlessChunks[u.chunk]
+                var values: [(row: Int, score: Double, kl: Double)] = []
+                for r in range {
+                    let ptr = logits.pointer + row * v
+                    row += 1
+                    let lse = RefusalMetrics.logSumExp(ptr, v)
+                    let score = RefusalMetrics.refusalScore(ptr, logSumExp: lse, refusalTokens: tokens)
+                    // KL only for the harmless rows of an ablation group.
+                    let k = u.kind == .ablation && r >= H ? (baseline.references[r - H]?.kl(ptr, logSumExp: lse) ?? .nan) : .nan
+                    values.append((r, score, k))
+                }
+                results.append((u, values))
+            }
+            lock.lock(); defer { lock.unlock() }
+            for (u, values) in results where pending.contains(u.job) {
+                for x in values {
+                    switch u.kind {
+                    case .induce: induce[u.job]![x.row] = x.score
+                    case .ablation where x.row < H: bypass[u.job]![x.row] = x.score
+                    case .ablation: kl[u.job]![x.row - H] = x.kl
+                    }
+                }
+                left[u.job]! -= 1
+                if left[u.job] == 0 { finish(u.job) }
+            }
+        }
+        return finished
+    }
+
+    /// The packed group of one unit, with its intervention.
+    func group(for u: SelectionPlan.Unit, plan: SelectionPlan, harmful: [[Int]], harmless: [[Int]], all: [[Int]],
+               baseline: SelectionBaseline) -> PackedGroup {
+        let job = plan.jobs[u.job]
+        switch u.kind {
+        case .ablation:
+            var g = PackedGroup(prompts: Array(all[plan.ablationChunks[u.chunk]]))
+            let unit = job.unit ?? []
+            g.hook = { act in
+                guard act.point == .residPre || act.point == .attnOut || act.point == .mlpOut else { return }
+                unit.withUnsafeBufferPointer { Kernels.projectOut(act.data, rows: act.rows, width: act.width, unit: $0.baseAddress!) }
+            }
+            return g
+        case .induce:
+            var g = PackedGroup(prompts: Array(harmless[plan.harmlessChunks[u.chunk]]))
+            let l = job.layer, r = job.direction
+            if l > 0, let cache = baseline.residPre {
+                let start = cache[u.chunk][l]
+                g.startLayer = l
+                g.initialState = { $0.update(from: start.pointer, count: start.count) }
+            }
+            g.hook = { act in
+                guard act.point == .residPre, act.layer == l else { return }
+                r.withUnsafeBufferPointer { Kernels.addToRows($0.baseAddress!, act.data, rows: act.rows, width: act.width) }
+            }
+            return g
+        }
+    }
+
+    /// `Parallel.jobs` that stops handing out work after the first error and rethrows it.
+    static func runJobs(_ count: Int, _ body: (Int) throws -> Void) throws {
+        let lock = NSLock()
+        var failure: Error?
+        Parallel.jobs(count) { i in
+            lock.lock(); let stop = failure != nil; lock.unlock()
+            if stop { return }
+            do { try body(i) } catch { lock.lock(); if failure == nil { failure = error }; lock.unlock() }
+        }
+        if let failure { throw failure }
+    }
+}

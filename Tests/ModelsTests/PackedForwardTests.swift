@@ -1,0 +1,140 @@
+import XCTest
+import TensorKit
+@testable import Models
+
+/// The packed forward pass (no padding, shared prefix, late start, last-token-only final block)
+/// against transformers' logits: a row that is a prefix of the fixture's `input_ids` must get the
+/// logits transformers gives at that row's last position.
+final class PackedForwardTests: XCTestCase {
+    /// Row ends (exclusive) cut from `input_ids`, and the prefix they share.
+    static let prefix = 6
+    static let ends = [24, 15, 7, 13]
+
+    func testPackedLogitsMatchTransformersForEveryFamily() throws {
+        for name in FixtureModel.names {
+            let f = try FixtureModel(name)
+            let model = try f.load()
+            let ids = try f.ints("input_ids"), ref = try f.floats("logits")
+            let v = model.config.vocabSize
+            let shared = PackedGroup(prefix: Array(ids[0..<Self.prefix]), rows: Self.ends.map { Array(ids[Self.prefix..<$0]) })
+            let alone = PackedGroup(prefix: [], rows: [Array(ids[0..<10]), Array(ids[0..<1])])
+            let logits = try XCTUnwrap(try model.forwardPacked([shared, alone]))
+            XCTAssertEqual(logits.count, 6 * v)
+            for (i, end) in (Self.ends + [10, 1]).enumerated() {
+                let diff = maxAbsDiff(Array(UnsafeBufferPointer(start: logits.pointer + i * v, count: v)),
+                                      Array(ref[((end - 1) * v)..<(end * v)]))
+                XCTAssertLessThan(diff, FidelityTests.tolerance, "\(name): row \(i) (first \(end) tokens) differs by \(diff)")
+            }
+        }
+    }
+
+    func testSharedPrefixLengthLeavesATokenInEveryRow() {
+        XCTAssertEqual(PackedGroup.sharedPrefixLength([[1, 2, 3, 4], [1, 2, 3, 5], [1, 2, 3]]), 2)
+        XCTAssertEqual(PackedGroup.sharedPrefixLength([[1, 2, 3], [1, 2, 3]]), 2)
+        XCTAssertEqual(PackedGroup.sharedPrefixLength([[1, 2], [3, 2]]), 0)
+        XCTAssertEqual(PackedGroup.sharedPrefixLength([[7]]), 0)
+        XCTAssertEqual(PackedGroup.sharedPrefixLength([]), 0)
+        let g = PackedGroup(prompts: [[1, 2, 3, 4], [1, 2, 5]])
+        XCTAssertEqual(g.prefix, [1, 2])
+        XCTAssertEqual(g.rows, [[3, 4], [5]])
+        XCTAssertEqual(g.tokenCount, 5)
+    }
+
+    /// Starting at block l from captured `resid_pre[l]` gives the logits of the full pass; groups with
+    /// different start blocks can share a pass, and their logits come back in the caller's order.
+    func testLateStartFromCapturedResidPre() throws {
+        for name in ["qwen2", "gemma2", "phi3"] {
+            let f = try FixtureModel(name)
+            let model = try f.load()
+            let ids = try f.ints("input_ids")
+            let v = model.config.vocabSize, d = model.config.hiddenSize, L = model.config.numLayers
+            let rows = Self.ends.map { Array(ids[Self.prefix..<$0]) }
+            var capture = PackedGroup(prefix: Array(ids[0..<Self.prefix]), rows: rows)
+            let tokens = capture.tokenCount
+            let saved = (0..<L).map { _ in FloatBuffer(count: tokens * d) }
+            var seen: [Int] = []
+            capture.hook = { act in
+                guard act.point == .residPre else { return }
+                XCTAssertEqual(act.rows, tokens)
+                XCTAssertFalse(act.lastTokensOnly)
+                saved[act.layer].pointer.update(from: act.data, count: act.rows * act.width)
+                seen.append(act.layer)
+            }
+            let full = try XCTUnwrap(try model.forwardPacked([capture]))
+            XCTAssertEqual(seen, Array(0..<L))
+            var groups: [PackedGroup] = []
+            for l in (1..<L).reversed() {
+                var g = PackedGroup(prefix: Array(ids[0..<Self.prefix]), rows: rows, startLayer: l)
+                g.initialState = { $0.update(from: saved[l].pointer, count: tokens * d) }
+                groups.append(g)
+            }
+            groups.append(PackedGroup(prefix: Array(ids[0..<Self.prefix]), rows: rows))
+            let late = try XCTUnwrap(try model.forwardPacked(groups))
+            for k in groups.indices {
+                let diff = maxAbsDiff(Array(UnsafeBufferPointer(start: late.pointer + k * rows.count * v, count: rows.count * v)), full.array)
+                XCTAssertLessThan(diff, 1e-5, "\(name): group \(k) (start \(groups[k].startLayer)) differs by \(diff)")
+            }
+        }
+    }
+
+    /// A group's hook changes only that group, and equals the same change made through `Hooks` in `prefill`,
+    /// including hooks of the last block, which see only the rows' last tokens.
+    func testGroupHooksEqualPrefillHooks() throws {
+        let f = try FixtureModel("llama")
+        let model = try f.load()
+        let ids = try f.ints("input_ids")
+        let v = model.config.vocabSize, d = model.config.hiddenSize, L = model.config.numLayers
+        let shift = (0..<d).map { Float($0 % 5) * 0.05 - 0.1 }
+        let points: [(HookPoint, Int)] = [(.residPre, 1), (.attnOut, L - 1), (.mlpOut, L - 1), (.residMid, 0)]
+        for (point, layer) in points {
+            var steered = PackedGroup(prefix: Array(ids[0..<Self.prefix]), rows: Self.ends.map { Array(ids[Self.prefix..<$0]) })
+            steered.hook = { act in
+                guard act.point == point, act.layer == layer else { return }
+                XCTAssertEqual(act.lastTokensOnly, layer == L - 1 && point != .residPre)
+                shift.withUnsafeBufferPointer { Kernels.addToRows($0.baseAddress!, act.data, rows: act.rows, width: act.width) }
+            }
+            let plain = PackedGroup(prompts: [Array(ids[0..<12])])
+            let out = try XCTUnwrap(try model.forwardPacked([steered, plain]))
+            let hooks = Hooks()
+            hooks.add(point, layers: [layer]) { act in
+                shift.withUnsafeBufferPointer { Kernels.addToRows($0.baseAddress!, act.data, rows: act.layout.batch * act.layout.steps, width: act.width) }
+            }
+            for (i, end) in Self.ends.enumerated() {
+                let (_, want) = try model.prefill([Array(ids[0..<end])], hooks: hooks, logits: .last)
+                let diff = maxAbsDiff(Array(UnsafeBufferPointer(start: out.pointer + i * v, count: v)), try XCTUnwrap(want).array)
+                XCTAssertLessThan(diff, 1e-5, "\(point) at layer \(layer), row \(i): \(diff)")
+            }
+            let (_, clean) = try model.prefill([Array(ids[0..<12])], logits: .last)
+            let diff = maxAbsDiff(Array(UnsafeBufferPointer(start: out.pointer + Self.ends.count * v, count: v)), try XCTUnwrap(clean).array)
+            XCTAssertLessThan(diff, 1e-5, "the unhooked group changed by \(diff)")
+        }
+    }
+
+    func testStopAtLayerRunsHooksUpToThatBlock() throws {
+        let model = try FixtureModel("qwen3").load()
+        var layers: [Int] = []
+        var g = PackedGroup(prompts: [[1, 2, 3], [1, 4]])
+        g.hook = { act in if act.point == .residPre { layers.append(act.layer) } }
+        XCTAssertNil(try model.forwardPacked([g], stopAtLayer: 1))
+        XCTAssertEqual(layers, [0, 1])
+    }
+
+    func testBadGroupsAreErrors() throws {
+        let model = try FixtureModel("qwen2").load()
+        let v = model.config.vocabSize
+        let cases: [(PackedGroup, String)] = [
+            (PackedGroup(prefix: [1], rows: []), "needs rows"),
+            (PackedGroup(prefix: [1], rows: [[2], []]), "needs rows"),
+            (PackedGroup(prefix: [], rows: [[1]], startLayer: 1), "initial state"),
+            (PackedGroup(prefix: [], rows: [[1]], startLayer: 99, initialState: { _ in }), "start layer"),
+            (PackedGroup(prefix: [v], rows: [[1]]), "outside the vocabulary"),
+            (PackedGroup(prefix: [], rows: [[1, -1]]), "outside the vocabulary"),
+        ]
+        for (g, words) in cases {
+            XCTAssertThrowsError(try model.forwardPacked([g])) { error in
+                XCTAssertTrue("\(error)".contains(words), "\(error)")
+            }
+        }
+        XCTAssertThrowsError(try model.forwardPacked([]))
+    }
+}
