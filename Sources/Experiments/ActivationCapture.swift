@@ -1,5 +1,6 @@
 import Foundation
 import Models
+import TensorKit
 
 /// Which token positions of each prompt to read.
 public enum CapturePositions: Sendable, Equatable {
@@ -39,6 +40,49 @@ public struct ActivationCapture {
         return sums.mapValues { $0.map { $0 / n } }
     }
 
+    /// Mean `resid_pre` of every layer at negative `offsets` from the end of each prompt: `[P, L, d]`,
+    /// Float64. Runs packed passes (no padding, shared prefix computed once, nothing past the last
+    /// block's input) on every thread; `tokensPerPass` 0 sizes passes from the model.
+    public func residPreMeans(_ prompts: [[Int]], offsets: [Int], tokensPerPass: Int = 0) throws -> [Double] {
+        let c = model.config, d = c.hiddenSize, L = c.numLayers, P = offsets.count
+        let need = try Self.check(prompts, offsets: offsets)
+        let chunks = PackedGroup.chunks(prompts, budget: tokensPerPass > 0 ? tokensPerPass : PackedGroup.tokenBudget(c))
+        var sums = [[Double]](repeating: [], count: chunks.count)
+        let lock = NSLock(), pool = PackedWorkspace.Pool()
+        try Parallel.jobs(chunks.count) { k in
+            var g = PackedGroup(prompts: Array(prompts[chunks[k]]), keep: need)
+            let ends = zip(g.rowStarts, g.rows).map { $0 + $1.count }
+            var sum = [Double](repeating: 0, count: P * L * d)
+            g.hook = { act in
+                guard act.point == .residPre else { return }
+                sum.withUnsafeMutableBufferPointer { s in
+                    for end in ends {
+                        for (slot, off) in offsets.enumerated() {
+                            let x = act.data + (end + off) * d, base = (slot * L + act.layer) * d
+                            for i in 0..<d { s[base + i] += Double(x[i]) }
+                        }
+                    }
+                }
+            }
+            _ = try pool.with { try model.forwardPacked([g], stopAtLayer: L - 1, workspace: $0) }
+            lock.lock(); sums[k] = sum; lock.unlock()
+        }
+        var total = [Double](repeating: 0, count: P * L * d)
+        for s in sums { for i in total.indices { total[i] += s[i] } }
+        let n = Double(max(1, prompts.count))
+        return total.map { $0 / n }
+    }
+
+    /// Checks negative offsets against the prompts; returns how many tokens from the end they reach.
+    static func check(_ prompts: [[Int]], offsets: [Int]) throws -> Int {
+        let need = offsets.map { -$0 }.max() ?? 0
+        guard offsets.allSatisfy({ $0 < 0 }) else { throw ModelError.badInput("positions must be negative offsets (-1 = last token)") }
+        if let short = prompts.firstIndex(where: { $0.count < need }) {
+            throw ModelError.badInput("prompt \(short) has \(prompts[short].count) tokens, fewer than the \(need) positions read")
+        }
+        return need
+    }
+
     /// Every captured vector: per hook point, `[prompts.count, P, L, d]` as Float32 (`.offsets` only).
     public func rows(_ prompts: [[Int]], points: [HookPoint], offsets: [Int],
                      progress: (Int) -> Void = { _ in }) throws -> [HookPoint: [Float]] {
@@ -57,13 +101,7 @@ public struct ActivationCapture {
     /// Calls `body(point, layer, slot, promptIndex, vector)` for every captured vector.
     func visit(_ prompts: [[Int]], points: [HookPoint], positions: CapturePositions, progress: (Int) -> Void,
                body: @escaping (HookPoint, Int, Int, Int, UnsafeMutableBufferPointer<Float>) -> Void) throws {
-        if case .offsets(let o) = positions {
-            let need = o.map { -$0 }.max() ?? 0
-            guard o.allSatisfy({ $0 < 0 }) else { throw ModelError.badInput("positions must be negative offsets (-1 = last token)") }
-            if let short = prompts.firstIndex(where: { $0.count < need }) {
-                throw ModelError.badInput("prompt \(short) has \(prompts[short].count) tokens, fewer than the \(need) positions read")
-            }
-        }
+        if case .offsets(let o) = positions { _ = try Self.check(prompts, offsets: o) }
         var batchStart = 0
         let hooks = Hooks()
         for point in points {

@@ -122,7 +122,7 @@ public struct DirectionSelector {
                 jobs.append(.init(position: p, layer: l, direction: r, unit: unit, isZero: r.allSatisfy { $0 == 0 }))
             }
         }
-        let budget = settings.tokensPerPass > 0 ? settings.tokensPerPass : SelectionPlan.automaticTokensPerPass(model.config)
+        let budget = settings.tokensPerPass > 0 ? settings.tokensPerPass : PackedGroup.tokenBudget(model.config)
         let plan = SelectionPlan(jobs: jobs, harmful: harmfulVal, harmless: harmlessVal, tokensPerPass: budget)
         var byKey: [String: CandidateScore] = [:]
         for d in done { byKey["\(d.position),\(d.layer)"] = d }

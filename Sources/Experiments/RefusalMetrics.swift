@@ -121,7 +121,6 @@ public struct BatchRunner {
 
     /// Mean `resid_pre` of every layer at negative `positions`, in Float64: `[P, L, d]`.
     public func residPreMeans(_ prompts: [[Int]], positions: [Int]) throws -> [Double] {
-        try ActivationCapture(model: model, batchSize: batchSize)
-            .means(prompts, points: [.residPre], positions: .offsets(positions))[.residPre] ?? []
+        try ActivationCapture(model: model, batchSize: batchSize).residPreMeans(prompts, offsets: positions)
     }
 }

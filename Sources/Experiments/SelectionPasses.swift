@@ -46,9 +46,9 @@ struct SelectionPlan {
 
     init(jobs: [Job], harmful: [[Int]], harmless: [[Int]], tokensPerPass: Int) {
         self.jobs = jobs
-        ablationChunks = Self.chunks(harmful + harmless, budget: tokensPerPass)
-        harmlessChunks = Self.chunks(harmless, budget: tokensPerPass)
-        harmfulChunks = Self.chunks(harmful, budget: tokensPerPass)
+        ablationChunks = PackedGroup.chunks(harmful + harmless, budget: tokensPerPass)
+        harmlessChunks = PackedGroup.chunks(harmless, budget: tokensPerPass)
+        harmfulChunks = PackedGroup.chunks(harmful, budget: tokensPerPass)
         let all = harmful + harmless
         func cost(_ rows: [[Int]], _ r: Range<Int>) -> Int { rows[r].reduce(0) { $0 + $1.count } }
         var units: [Unit] = [], costs: [Int] = []
@@ -61,30 +61,7 @@ struct SelectionPlan {
             }
         }
         self.units = units
-        var passes: [[Int]] = [], current: [Int] = [], size = 0
-        for (u, c) in costs.enumerated() {
-            if !current.isEmpty && size + c > tokensPerPass { passes.append(current); current = []; size = 0 }
-            current.append(u); size += c
-        }
-        if !current.isEmpty { passes.append(current) }
-        self.passes = passes
-    }
-
-    /// Consecutive row ranges of at most `budget` tokens each (a longer single row gets a range of its own).
-    static func chunks(_ rows: [[Int]], budget: Int) -> [Range<Int>] {
-        var out: [Range<Int>] = [], start = 0, size = 0
-        for (i, r) in rows.enumerated() {
-            if i > start && size + r.count > budget { out.append(start..<i); start = i; size = 0 }
-            size += r.count
-        }
-        if start < rows.count { out.append(start..<rows.count) }
-        return out
-    }
-
-    /// Tokens per pass that keep one pass's activations near `bytes` (at most 4096 tokens).
-    static func automaticTokensPerPass(_ c: ModelConfig, bytes: Int = 256 << 20) -> Int {
-        let perToken = 4 * (4 * c.hiddenSize + 2 * (c.qDim + 2 * c.kvDim) + 3 * c.intermediateSize)
-        return max(64, min(4096, bytes / max(1, perToken)))
+        passes = PackedGroup.chunks(sizes: costs, budget: tokensPerPass).map { Array($0) }
     }
 }
 

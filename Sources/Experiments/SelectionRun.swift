@@ -16,8 +16,8 @@ extension DirectionSelector {
         let tokens = refusalTokens
         let chunks = plan.harmfulChunks.map { (harmful: true, range: $0, index: 0) }
             + plan.harmlessChunks.enumerated().map { (harmful: false, range: $0.element, index: $0.offset) }
-        let lock = NSLock()
-        try Self.runJobs(chunks.count) { i in
+        let lock = NSLock(), pool = PackedWorkspace.Pool()
+        try Parallel.jobs(chunks.count) { i in
             let chunk = chunks[i]
             var group = chunk.harmful ? PackedGroup(prompts: Array(harmful[chunk.range])) : groups[chunk.index]
             if !chunk.harmful && keep {
@@ -26,7 +26,7 @@ extension DirectionSelector {
                     if act.point == .residPre { layers[act.layer].pointer.update(from: act.data, count: act.rows * act.width) }
                 }
             }
-            guard let logits = try model.forwardPacked([group]) else { return }
+            guard let logits = try pool.with({ try model.forwardPacked([group], workspace: $0) }) else { return }
             var scores: [Double] = [], refs: [RefusalMetrics.Reference] = []
             for r in 0..<chunk.range.count {
                 let row = logits.pointer + r * v
@@ -73,11 +73,12 @@ extension DirectionSelector {
         // Candidates with nothing to run (zero directions) are complete already.
         for j in pending.sorted() where left[j] == 0 { finish(j) }
 
+        let pool = PackedWorkspace.Pool()
         let passes = plan.passes.filter { $0.contains { pending.contains(plan.units[$0].job) } }
-        try Self.runJobs(passes.count) { p in
+        try Parallel.jobs(passes.count) { p in
             let units = passes[p].map { plan.units[$0] }
             let groups = units.map { group(for: $0, plan: plan, harmful: harmful, harmless: harmless, all: all, baseline: baseline) }
-            guard let logits = try model.forwardPacked(groups) else { return }
+            guard let logits = try pool.with({ try model.forwardPacked(groups, workspace: $0) }) else { return }
             // Metrics of every row, computed on this worker.
             var results: [(unit: SelectionPlan.Unit, values: [(row: Int, score: Double, kl: Double)])] = []
             var row = 0
@@ -138,17 +139,5 @@ extension DirectionSelector {
             }
             return g
         }
-    }
-
-    /// `Parallel.jobs` that stops handing out work after the first error and rethrows it.
-    static func runJobs(_ count: Int, _ body: (Int) throws -> Void) throws {
-        let lock = NSLock()
-        var failure: Error?
-        Parallel.jobs(count) { i in
-            lock.lock(); let stop = failure != nil; lock.unlock()
-            if stop { return }
-            do { try body(i) } catch { lock.lock(); if failure == nil { failure = error }; lock.unlock() }
-        }
-        if let failure { throw failure }
     }
 }

@@ -6,14 +6,15 @@ final class BlockScratch {
     let rows: Int
     let h: FloatBuffer, qkv: FloatBuffer, attn: FloatBuffer, sub: FloatBuffer, gu: FloatBuffer, act: FloatBuffer
 
+    /// Every buffer is written before it is read, so none is zero-filled.
     init(config c: ModelConfig, rows: Int) {
         self.rows = rows
-        h = FloatBuffer(count: rows * c.hiddenSize)
-        qkv = FloatBuffer(count: rows * (c.qDim + 2 * c.kvDim))
-        attn = FloatBuffer(count: rows * c.qDim)
-        sub = FloatBuffer(count: rows * c.hiddenSize)
-        gu = FloatBuffer(count: rows * 2 * c.intermediateSize)
-        act = FloatBuffer(count: rows * c.intermediateSize)
+        h = FloatBuffer(uninitializedCount: rows * c.hiddenSize)
+        qkv = FloatBuffer(uninitializedCount: rows * (c.qDim + 2 * c.kvDim))
+        attn = FloatBuffer(uninitializedCount: rows * c.qDim)
+        sub = FloatBuffer(uninitializedCount: rows * c.hiddenSize)
+        gu = FloatBuffer(uninitializedCount: rows * 2 * c.intermediateSize)
+        act = FloatBuffer(uninitializedCount: rows * c.intermediateSize)
     }
 }
 

@@ -27,10 +27,11 @@ public struct PackedGroup {
     /// Prefix tokens plus every row's tokens.
     public var tokenCount: Int { prefix.count + rows.reduce(0) { $0 + $1.count } }
 
-    /// The longest common prefix of `prompts`, kept short enough that every prompt has a token left after it.
-    public static func sharedPrefixLength(_ prompts: [[Int]]) -> Int {
+    /// The longest common prefix of `prompts`, kept short enough that every prompt has at least
+    /// `keep` tokens (and always one) left after it.
+    public static func sharedPrefixLength(_ prompts: [[Int]], keep: Int = 1) -> Int {
         guard var n = prompts.map(\.count).min() else { return 0 }
-        n -= 1
+        n -= max(1, keep)
         for p in prompts.dropFirst() {
             var i = 0
             while i < n, p[i] == prompts[0][i] { i += 1 }
@@ -39,11 +40,40 @@ public struct PackedGroup {
         return max(0, n)
     }
 
-    /// One group of `prompts` that shares their common prefix.
-    public init(prompts: [[Int]], startLayer: Int = 0) {
-        let p = Self.sharedPrefixLength(prompts)
+    /// One group of `prompts` that shares their common prefix (leaving `keep` tokens in every row).
+    public init(prompts: [[Int]], keep: Int = 1, startLayer: Int = 0) {
+        let p = Self.sharedPrefixLength(prompts, keep: keep)
         self.init(prefix: Array(prompts.first?.prefix(p) ?? []), rows: prompts.map { Array($0.dropFirst(p)) },
                   startLayer: startLayer)
+    }
+
+    /// Consecutive ranges of `prompts` of at most `budget` tokens each (a longer prompt gets a range of its own).
+    public static func chunks(_ prompts: [[Int]], budget: Int) -> [Range<Int>] {
+        chunks(sizes: prompts.map(\.count), budget: budget)
+    }
+
+    /// Consecutive ranges of items whose sizes add up to at most `budget` (a larger item gets a range of its own).
+    public static func chunks(sizes: [Int], budget: Int) -> [Range<Int>] {
+        var out: [Range<Int>] = [], start = 0, total = 0
+        for (i, size) in sizes.enumerated() {
+            if i > start && total + size > budget { out.append(start..<i); start = i; total = 0 }
+            total += size
+        }
+        if start < sizes.count { out.append(start..<sizes.count) }
+        return out
+    }
+
+    /// Tokens per pass that keep one pass's activations near `bytes` (at most 4096 tokens).
+    public static func tokenBudget(_ c: ModelConfig, bytes: Int = 256 << 20) -> Int {
+        let perToken = 4 * (4 * c.hiddenSize + 2 * (c.qDim + 2 * c.kvDim) + 3 * c.intermediateSize)
+        return max(64, min(4096, bytes / max(1, perToken)))
+    }
+
+    /// Token index (within the group) of where each row starts.
+    public var rowStarts: [Int] {
+        var out: [Int] = [], t = prefix.count
+        for r in rows { out.append(t); t += r.count }
+        return out
     }
 }
 
@@ -69,7 +99,9 @@ extension LanguageModel {
     /// Numerically this is `prefill` of each row alone (positions count from 0 at the prefix).
     /// Groups are run in order of `startLayer`, so that at every block the active tokens are one
     /// contiguous block of rows and each matrix product covers exactly the tokens that need it.
-    public func forwardPacked(_ groups: [PackedGroup], stopAtLayer: Int? = nil) throws -> FloatBuffer? {
+    /// `workspace` lends buffers kept from an earlier pass on this thread.
+    public func forwardPacked(_ groups: [PackedGroup], stopAtLayer: Int? = nil,
+                              workspace: PackedWorkspace? = nil) throws -> FloatBuffer? {
         let c = config, d = c.hiddenSize, L = c.numLayers
         guard !groups.isEmpty else { throw ModelError.badInput("forwardPacked: no groups") }
         for g in groups {
@@ -89,9 +121,8 @@ extension LanguageModel {
         let plan = PackedPlan(groups)
         let n = plan.tokens
 
-        let x = FloatBuffer(count: n * d)
+        let (scratch, x) = (workspace ?? PackedWorkspace()).buffers(config: c, rows: n)
         let (cosT, sinT) = c.rope.tables(positions: plan.positions, sequenceLength: (plan.positions.max() ?? 0) + 1)
-        let scratch = BlockScratch(config: c, rows: n)
         var active = 0   // groups (in plan order) that have started
         for l in 0...end {
             while active < plan.order.count, groups[plan.order[active]].startLayer <= l {

@@ -114,7 +114,9 @@ public enum Kernels {
     /// results stay finite and normal.
     @inlinable
     public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        let x = pointwiseMax(pointwiseMin(x, SIMD8(repeating: 88.3762626647949)), SIMD8(repeating: -87.3365447505531))
+        var x = x
+        x.replace(with: 88.3762626647949, where: x .> 88.3762626647949)
+        x.replace(with: -87.3365447505531, where: x .< -87.3365447505531)
         // Adding 1.5·2²³ rounds x·log2(e) to an integer held in the low mantissa bits.
         let shifter = SIMD8<Float>(repeating: 12582912)
         let t = x * 1.44269504088896341 + shifter

@@ -55,6 +55,8 @@ public final class Matrix: @unchecked Sendable {
         switch storage {
         case .f32(let w) where m == 1 && ldy >= 1:
             // One input row: a matrix-vector product (OpenBLAS's sgemm does not forward M=1 to gemv).
+            // y is cleared first: some BLAS builds scale y by beta = 0, which keeps a NaN left in scratch space.
+            y.update(repeating: 0, count: rows)
             BLAS.sgemv(m: rows, n: cols, a: w, lda: cols, x: x, y: y)
         case .f32(let w):
             BLAS.sgemm(transB: true, m: m, n: rows, k: cols, a: x, lda: cols, b: w, ldb: cols, c: y, ldc: ldy)

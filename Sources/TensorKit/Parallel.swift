@@ -30,26 +30,41 @@ public enum Parallel {
     /// Runs `count` independent jobs on up to `threads` threads, each job single-threaded: inside a job
     /// `forEach` runs inline and BLAS uses one thread. For many small forward passes this beats
     /// splitting every kernel across threads (no hand-offs, no BLAS workers spinning between calls).
-    /// `job(i)` may run on any thread and in any order; jobs are handed out in index order.
-    public static func jobs(_ count: Int, _ job: (Int) -> Void) {
+    /// `job(i)` may run on any thread and in any order; jobs are handed out in index order. After the
+    /// first error no further job starts, and that error is rethrown.
+    public static func jobs(_ count: Int, _ job: (Int) throws -> Void) throws {
         let workers = min(threads, count)
-        if workers <= 1 {
-            serial { for i in 0..<count { job(i) } }
-            return
-        }
-        let savedBLAS = BLAS.threads
-        BLAS.threads = 1
-        defer { BLAS.threads = savedBLAS }
-        let next = Counter()
-        DispatchQueue.concurrentPerform(iterations: workers) { _ in
-            serial {
-                while true {
-                    let i = next.take()
-                    if i >= count { break }
-                    job(i)
-                }
+        let state = JobState()
+        func work() {
+            while let i = state.next(below: count) {
+                do { try job(i) } catch { state.fail(error) }
             }
         }
+        if workers <= 1 {
+            serial { work() }
+        } else {
+            let savedBLAS = BLAS.threads
+            BLAS.threads = 1
+            defer { BLAS.threads = savedBLAS }
+            DispatchQueue.concurrentPerform(iterations: workers) { _ in serial { work() } }
+        }
+        if let error = state.error { throw error }
+    }
+
+    /// The next job index and the first error, shared by the workers of `jobs`.
+    final class JobState: @unchecked Sendable {
+        private var value = 0
+        private(set) var error: Error?
+        private let lock = NSLock()
+
+        func next(below count: Int) -> Int? {
+            lock.lock(); defer { lock.unlock() }
+            guard error == nil, value < count else { return nil }
+            value += 1
+            return value - 1
+        }
+
+        func fail(_ e: Error) { lock.lock(); if error == nil { error = e }; lock.unlock() }
     }
 
     /// Runs `body` with `forEach` inline on this thread.
@@ -72,11 +87,4 @@ public enum Parallel {
         pthread_key_create(&key, nil)
         return key
     }()
-
-    /// A shared job counter.
-    final class Counter: @unchecked Sendable {
-        private var value = 0
-        private let lock = NSLock()
-        func take() -> Int { lock.lock(); defer { lock.unlock() }; value += 1; return value - 1 }
-    }
 }

@@ -58,7 +58,7 @@ final class KernelTests: XCTestCase {
     }
 
     /// Every job runs once, on any number of threads; inside a job kernels run inline and BLAS has one thread.
-    func testJobsRunEachIndexOnceSingleThreadedInside() {
+    func testJobsRunEachIndexOnceSingleThreadedInside() throws {
         let saved = Parallel.threads
         defer { Parallel.threads = saved }
         for threads in [1, 2, 4] {
@@ -66,12 +66,20 @@ final class KernelTests: XCTestCase {
             let lock = NSLock()
             var seen = [Int](repeating: 0, count: 37)
             var inside: [Bool] = []
-            Parallel.jobs(37) { i in
+            try Parallel.jobs(37) { i in
                 lock.lock(); seen[i] += 1; inside.append(Parallel.isSerial); lock.unlock()
             }
             XCTAssertEqual(seen, Array(repeating: 1, count: 37))
             XCTAssertTrue(inside.allSatisfy { $0 })
             XCTAssertFalse(Parallel.isSerial)
+            // The first error stops the hand-out and comes back.
+            struct Stop: Error {}
+            var ran = 0
+            XCTAssertThrowsError(try Parallel.jobs(1000) { i in
+                lock.lock(); ran += 1; lock.unlock()
+                if i == 3 { throw Stop() }
+            }) { XCTAssertTrue($0 is Stop) }
+            XCTAssertLessThan(ran, 1000)
         }
     }
 }
