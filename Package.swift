@@ -31,7 +31,7 @@ var targets: [Target] = [
     .testTarget(name: "ChatTemplatesTests", dependencies: ["ChatTemplates"]),
     .testTarget(name: "ModelsTests", dependencies: ["Models", "ModelFormats"]),
     .testTarget(name: "InterventionsTests", dependencies: ["Interventions", "Models", "ModelFormats"]),
-    .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Interventions", "Models", "ModelFormats", "Tokenizers"]),
+    .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Interventions", "Models", "ModelFormats", "Tokenizers", "TensorKit"]),
     .testTarget(name: "SteerCLITests", dependencies: ["SteerCLI", "ModelFormats", "Models"]),
 ]
 #if os(Linux)

@@ -121,12 +121,16 @@ public final class RefusalPipeline {
         }
 
         // 4. Selection.
-        let selKey = store.key(meansKey, "selection", harmfulVal, harmlessVal, refusalTokens, settings.selection)
+        // Scores depend on the inputs only; the filters are applied afterwards, so a rerun with other
+        // thresholds (or other speed settings) reuses every score from the checkpoint.
+        let scoreKey = store.key(meansKey, "scores", harmfulVal, harmlessVal, refusalTokens)
+        let s = settings.selection
+        let selKey = store.key(scoreKey, "selection", s.maxLayerFraction, s.maxKL, s.minInduce)
         let selection: SelectionResult = try timed("selection") {
             if let cached: SelectionResult = try store.loadJSON("selection.json", key: selKey) { return cached }
             var selector = DirectionSelector(runner: runner, refusalTokens: refusalTokens, settings: settings.selection)
             // Candidates scored before an interruption are read back from the checkpoint.
-            let checkpoint = "\(selKey)-selection-partial.jsonl"
+            let checkpoint = "\(scoreKey)-selection-partial.jsonl"
             selector.done = store.readLines(CandidateScore.self, cacheName: checkpoint)
             selector.onScore = { try? self.store.appendLine($0, cacheName: checkpoint) }
             let result = try selector.select(candidates: candidates, positions: positions, harmfulVal: harmfulVal,

@@ -1,6 +1,7 @@
 import XCTest
 import ModelFormats
 import Models
+import TensorKit
 @testable import Experiments
 
 /// Steer's selection stage against scripts/refusal_reference.py (transformers hooks) on the tiny
@@ -23,7 +24,8 @@ final class PipelineReferenceTests: XCTestCase {
         try PromptSet.load(Self.root.appendingPathComponent("prompts/\(name).json")).texts
     }
 
-    func runPipeline(folder: URL, prepare: (RunStore, String) throws -> Void = { _, _ in }) throws -> RefusalRun {
+    func runPipeline(folder: URL, configure: (inout RefusalSettings) -> Void = { _ in },
+                     prepare: (RunStore, String) throws -> Void = { _, _ in }) throws -> RefusalRun {
         let dir = Self.root.appendingPathComponent("model")
         let model = try ModelLoader.load(directory: dir)
         let formatter = try ChatFormatter(directory: dir)
@@ -33,6 +35,7 @@ final class PipelineReferenceTests: XCTestCase {
         settings.refusalTokens = ref.refusal_tokens
         settings.evaluate = false
         settings.batchSize = 8
+        configure(&settings)
         let pipeline = try RefusalPipeline(model: model, formatter: formatter, settings: settings, runFolder: folder, inputKey: "fixture")
         let p = RefusalPrompts(harmfulTrain: try prompts("harmful_train"), harmfulVal: try prompts("harmful_val"), harmfulTest: [],
                                harmlessTrain: try prompts("harmless_train"), harmlessVal: try prompts("harmless_val"), harmlessTest: [])
@@ -49,7 +52,49 @@ final class PipelineReferenceTests: XCTestCase {
     func testSelectionMatchesPythonReference() throws {
         let folder = temp()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let run = try runPipeline(folder: folder)
+        try checkAgainstReference(try runPipeline(folder: folder), folder: folder)
+    }
+
+    /// The speed settings change no score: one thread, passes of a few prompts (every candidate split over
+    /// several groups, each recomputing the shared prefix) and induce rows run from the embedding instead of
+    /// the baseline's cached `resid_pre` give the reference's scores, and the default run's to 1e-6.
+    func testSpeedSettingsDoNotChangeScores() throws {
+        let a = temp(), b = temp()
+        defer { try? FileManager.default.removeItem(at: a); try? FileManager.default.removeItem(at: b) }
+        let fast = try runPipeline(folder: a)
+        let saved = Parallel.threads
+        Parallel.threads = 1
+        defer { Parallel.threads = saved }
+        let slow = try runPipeline(folder: b) { s in
+            s.selection.tokensPerPass = 150
+            s.selection.baselineCacheMB = 0
+        }
+        try checkAgainstReference(slow, folder: b)
+        for (x, y) in zip(fast.selection.candidates, slow.selection.candidates) {
+            for (name, u, v) in [("bypass", x.bypass, y.bypass), ("induce", x.induce, y.induce), ("kl", x.kl, y.kl)] where !u.isNaN {
+                XCTAssertEqual(u, v, accuracy: 1e-6, "\(name) at \(x.position),\(x.layer)")
+            }
+        }
+    }
+
+    /// Changing a filter threshold reruns only the filters: every score comes from the checkpoint.
+    func testChangedThresholdsReuseScores() throws {
+        let a = temp()
+        defer { try? FileManager.default.removeItem(at: a) }
+        _ = try runPipeline(folder: a)
+        let cache = a.appendingPathComponent("cache")
+        let partial = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: cache.path).first { $0.hasSuffix("selection-partial.jsonl") })
+        var lines = try String(contentsOf: cache.appendingPathComponent(partial), encoding: .utf8).split(separator: "\n").map(String.init)
+        var first = try JSONDecoder().decode(CandidateScore.self, from: Data(lines[0].utf8))
+        first.bypass = -999
+        lines[0] = String(decoding: try JSONEncoder().encode(first), as: UTF8.self)
+        try (lines.joined(separator: "\n") + "\n").write(to: cache.appendingPathComponent(partial), atomically: true, encoding: .utf8)
+        let rerun = try runPipeline(folder: a) { $0.selection.maxKL = 0.2 }
+        XCTAssertEqual(rerun.selection.settings.maxKL, 0.2)
+        XCTAssertEqual(rerun.selection.candidates.first { $0.position == first.position && $0.layer == first.layer }?.bypass, -999)
+    }
+
+    func checkAgainstReference(_ run: RefusalRun, folder: URL) throws {
         let ref = try reference()
         XCTAssertEqual(run.layout.eoiCount, ref.n_eoi)
 
