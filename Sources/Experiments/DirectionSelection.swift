@@ -81,11 +81,19 @@ public struct SelectionResult: Codable, Sendable {
     public var settings: SelectionSettings
     public var baselineHarmful: Double
     public var baselineHarmless: Double
+    /// The token ids whose probability mass the refusal score measures.
+    public var refusalTokens: [Int]?
+    /// Validation prompts scored per class.
+    public var nHarmful: Int?
+    public var nHarmless: Int?
 
     enum CodingKeys: String, CodingKey {
         case candidates, selected, settings
         case baselineHarmful = "baseline_harmful_score"
         case baselineHarmless = "baseline_harmless_score"
+        case refusalTokens = "refusal_tokens"
+        case nHarmful = "n_harmful_val"
+        case nHarmless = "n_harmless_val"
     }
 }
 
@@ -144,7 +152,8 @@ public struct DirectionSelector {
         let kept = scores.filter { $0.filteredBy == nil }
         let selected = kept.min { $0.bypass < $1.bypass }
         return SelectionResult(candidates: scores, selected: selected, settings: settings,
-                               baselineHarmful: Self.mean(baseline.harmfulScores), baselineHarmless: Self.mean(baseline.harmlessScores))
+                               baselineHarmful: Self.mean(baseline.harmfulScores), baselineHarmless: Self.mean(baseline.harmlessScores),
+                               refusalTokens: refusalTokens, nHarmful: harmfulVal.count, nHarmless: harmlessVal.count)
     }
 
     /// Mean in row order (0 for no rows).

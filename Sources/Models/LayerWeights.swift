@@ -35,6 +35,34 @@ public struct LayerWeights {
     }
 }
 
+extension LayerWeights {
+    /// The same block with the q/k/v parts, and the gate/up parts, each joined into one matrix when every
+    /// part is an owned Float32 copy (converted from a 16-bit file): one wider matrix product instead of
+    /// several, at no extra memory. Mapped Float32 parts stay as they are (joining would copy them).
+    func joiningOwnedParts() -> LayerWeights {
+        var out = self
+        if let q = Matrix.joined(qkv) { out.qkv = [q] }
+        if let g = Matrix.joined(gateUp) { out.gateUp = [g] }
+        return out
+    }
+}
+
+extension Matrix {
+    /// The rows of `parts` stacked, when there are several parts, all owned Float32 with equal columns.
+    static func joined(_ parts: [Matrix]) -> Matrix? {
+        guard parts.count > 1, let cols = parts.first?.cols, parts.allSatisfy({ $0.cols == cols && $0.ownsFloat32 }) else { return nil }
+        let rows = parts.reduce(0) { $0 + $1.rows }
+        let buffer = FloatBuffer(uninitializedCount: rows * cols)
+        var r = 0
+        for part in parts {
+            guard case .f32(let p) = part.storage else { return nil }
+            (buffer.pointer + r * cols).update(from: p, count: part.rows * cols)
+            r += part.rows
+        }
+        return Matrix(rows: rows, cols: cols, buffer: buffer)
+    }
+}
+
 extension Array where Element == Matrix {
     /// Applies each part into consecutive column ranges of `y` (row stride `ldy`).
     func apply(_ x: UnsafePointer<Float>, m: Int, into y: UnsafeMutablePointer<Float>, ldy: Int) {

@@ -39,7 +39,7 @@ public enum ModelLoader {
         var layers: [LayerWeights] = []
         var missing: [String] = []
         for l in 0..<config.numLayers {
-            do { layers.append(try family.layer(l, config: config, weights: w)) } catch ModelError.missingTensors(_, let names) {
+            do { layers.append(try family.layer(l, config: config, weights: w).joiningOwnedParts()) } catch ModelError.missingTensors(_, let names) {
                 missing += names
             }
         }

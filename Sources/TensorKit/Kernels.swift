@@ -55,8 +55,17 @@ public enum Kernels {
         var m = -Float.infinity
         for i in 0..<n where x[i] > m { m = x[i] }
         if m == -Float.infinity { for i in 0..<n { x[i] = 0 }; return }
-        var s: Float = 0
-        for i in 0..<n { let e = expf(x[i] - m); x[i] = e; s += e }
+        let raw = UnsafeMutableRawPointer(x)
+        var acc = SIMD8<Float>()
+        var i = 0
+        while i + 8 <= n {
+            let e = exp(raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) - m)
+            raw.storeBytes(of: e, toByteOffset: i * 4, as: SIMD8<Float>.self)
+            acc += e
+            i += 8
+        }
+        var s = acc.sum()
+        while i < n { let e = expf(x[i] - m); x[i] = e; s += e; i += 1 }
         let inv = 1 / s
         for i in 0..<n { x[i] *= inv }
     }
@@ -109,12 +118,12 @@ public enum Kernels {
         }
     }
 
-    /// `eˣ` of eight lanes (Cephes' single-precision method: `x = n·ln2 + r`, a degree-7 polynomial for `eʳ`,
-    /// `2ⁿ` built in the exponent bits); within 2 ulp of `expf`. Inputs are clamped to [-87.3, 88.3], so
-    /// results stay finite and normal.
-    @inlinable
-    public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        var x = x
+    /// `eˣ` of eight lanes (Cephes' single-precision method: `x = n·ln2 + r`, a polynomial for `eʳ`,
+    /// `2ⁿ` built in the exponent bits); within 2 ulp of `expf` where the result is a normal float.
+    /// Below that range (x < -87.3) the result is 0; above x = 88.3 it stays at e^88.3 (finite).
+    @inlinable @inline(__always)
+    public static func exp(_ input: SIMD8<Float>) -> SIMD8<Float> {
+        var x = input
         x.replace(with: 88.3762626647949, where: x .> 88.3762626647949)
         x.replace(with: -87.3365447505531, where: x .< -87.3365447505531)
         // Adding 1.5·2²³ rounds x·log2(e) to an integer held in the low mantissa bits.
@@ -130,7 +139,9 @@ public enum Kernels {
         p = p * r + 5.0000001201e-1
         let y = p * (r * r) + r + 1
         let k = unsafeBitCast(t, to: SIMD8<UInt32>.self) &- unsafeBitCast(shifter, to: SIMD8<UInt32>.self)
-        return y * unsafeBitCast((k &+ 127) &<< 23, to: SIMD8<Float>.self)
+        var e = y * unsafeBitCast((k &+ 127) &<< 23, to: SIMD8<Float>.self)
+        e.replace(with: 0, where: input .< -87.3365447505531)
+        return e
     }
 
     /// `x ← cap · tanh(x / cap)` (Gemma-2 logit soft-capping).

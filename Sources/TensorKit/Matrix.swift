@@ -30,6 +30,9 @@ public final class Matrix: @unchecked Sendable {
 
     public var isFloat32: Bool { if case .f32 = storage { return true } else { return false } }
 
+    /// Float32 storage this matrix allocated itself (not a view into a mapped file).
+    public var ownsFloat32: Bool { isFloat32 && owner is FloatBuffer }
+
     /// Row `r` as Float32 into `out[0..<cols]`.
     @inlinable
     public func row(_ r: Int, into out: UnsafeMutablePointer<Float>) {

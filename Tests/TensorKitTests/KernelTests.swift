@@ -17,10 +17,25 @@ final class KernelTests: XCTestCase {
             x += 0.0101
         }
         XCTAssertLessThanOrEqual(worst, 2, "worst error \(worst) ulp")
-        // Clamped ends stay finite.
-        let ends = Kernels.exp(SIMD8<Float>(-1000, -200, -88, 0, 1, 88.3, 200, .infinity))
-        for i in 0..<8 { XCTAssertTrue(ends[i].isFinite && ends[i] >= 0, "\(ends[i])") }
+        // Underflow gives 0 (also for -inf, as softmax's masked entries need); the top end stays finite.
+        let ends = Kernels.exp(SIMD8<Float>(-.infinity, -200, -88, 0, 1, 88.3, 200, .infinity))
+        XCTAssertEqual(ends[0], 0); XCTAssertEqual(ends[1], 0); XCTAssertEqual(ends[2], 0)
         XCTAssertEqual(ends[3], 1)
+        for i in 4..<8 { XCTAssertTrue(ends[i].isFinite && ends[i] > 1, "\(ends[i])") }
+    }
+
+    func testSoftmaxSumsToOneAndZeroesMaskedEntries() {
+        for n in [1, 7, 8, 19, 33] {
+            var x = (0..<n).map { Float(($0 * 37) % 11) - 4 }
+            if n > 2 { x[1] = -.infinity }
+            let want: [Double] = {
+                let m = Double(x.max()!), e = x.map { Foundation.exp(Double($0) - m) }, s = e.reduce(0, +)
+                return e.map { $0 / s }
+            }()
+            Kernels.softmax(&x, n)
+            for i in 0..<n { XCTAssertEqual(Double(x[i]), want[i], accuracy: 1e-6, "n=\(n) i=\(i)") }
+            if n > 2 { XCTAssertEqual(x[1], 0) }
+        }
     }
 
     /// The vectorised gated activations against their scalar definitions (odd length: SIMD body and tail).
