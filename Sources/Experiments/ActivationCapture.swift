@@ -23,6 +23,9 @@ public struct ActivationCapture {
     /// Mean over prompts (and over tokens for `.all`) per hook point: `[P, L, d]` (P = 1 for `.all`), Float64.
     public func means(_ prompts: [[Int]], points: [HookPoint], positions: CapturePositions,
                       progress: (Int) -> Void = { _ in }) throws -> [HookPoint: [Double]] {
+        if points == [.residPre], case .offsets(let o) = positions {
+            return [.residPre: try residPreMeans(prompts, offsets: o, progress: progress)]
+        }
         let c = model.config, d = c.hiddenSize, L = c.numLayers
         let P: Int
         switch positions { case .offsets(let o): P = o.count; case .all: P = 1 }
@@ -43,11 +46,15 @@ public struct ActivationCapture {
     /// Mean `resid_pre` of every layer at negative `offsets` from the end of each prompt: `[P, L, d]`,
     /// Float64. Runs packed passes (no padding, shared prefix computed once, nothing past the last
     /// block's input) on every thread; `tokensPerPass` 0 sizes passes from the model.
-    public func residPreMeans(_ prompts: [[Int]], offsets: [Int], tokensPerPass: Int = 0) throws -> [Double] {
+    /// `progress(prompts done)` is called after each pass.
+    public func residPreMeans(_ prompts: [[Int]], offsets: [Int], tokensPerPass: Int = 0,
+                              progress: (Int) -> Void = { _ in }) throws -> [Double] {
         let c = model.config, d = c.hiddenSize, L = c.numLayers, P = offsets.count
         let need = try Self.check(prompts, offsets: offsets)
+        if let empty = prompts.firstIndex(where: \.isEmpty) { throw ModelError.badInput("prompt \(empty) has no tokens") }
         let chunks = PackedGroup.chunks(prompts, budget: tokensPerPass > 0 ? tokensPerPass : PackedGroup.tokenBudget(c))
         var sums = [[Double]](repeating: [], count: chunks.count)
+        var done = 0
         let lock = NSLock(), pool = PackedWorkspace.Pool()
         try Parallel.jobs(chunks.count) { k in
             var g = PackedGroup(prompts: Array(prompts[chunks[k]]), keep: need)
@@ -65,7 +72,10 @@ public struct ActivationCapture {
                 }
             }
             _ = try pool.with { try model.forwardPacked([g], stopAtLayer: L - 1, workspace: $0) }
-            lock.lock(); sums[k] = sum; lock.unlock()
+            lock.lock(); defer { lock.unlock() }
+            sums[k] = sum
+            done += chunks[k].count
+            progress(done)
         }
         var total = [Double](repeating: 0, count: P * L * d)
         for s in sums { for i in total.indices { total[i] += s[i] } }

@@ -74,7 +74,19 @@ extension DirectionSelector {
         for j in pending.sorted() where left[j] == 0 { finish(j) }
 
         let pool = PackedWorkspace.Pool()
+        // Longest passes first, so that the threads finish together (each pass's numbers do not depend on
+        // when it runs).
+        let L = model.config.numLayers, cached = baseline.residPre != nil
+        func cost(_ pass: [Int]) -> Int {
+            pass.reduce(0) { total, u in
+                let unit = plan.units[u], job = plan.jobs[unit.job]
+                let rows = unit.kind == .ablation ? plan.ablationChunks[unit.chunk].count : plan.harmlessChunks[unit.chunk].count
+                let layers = unit.kind == .induce && cached ? L - job.layer : L
+                return total + rows * layers
+            }
+        }
         let passes = plan.passes.filter { $0.contains { pending.contains(plan.units[$0].job) } }
+            .map { (pass: $0, cost: cost($0)) }.sorted { $0.cost > $1.cost }.map(\.pass)
         try Parallel.jobs(passes.count) { p in
             let units = passes[p].map { plan.units[$0] }
             let groups = units.map { group(for: $0, plan: plan, harmful: harmful, harmless: harmless, all: all, baseline: baseline) }

@@ -63,8 +63,9 @@ public struct PackedGroup {
         return out
     }
 
-    /// Tokens per pass that keep one pass's activations near `bytes` (at most 4096 tokens).
-    public static func tokenBudget(_ c: ModelConfig, bytes: Int = 256 << 20) -> Int {
+    /// Tokens per pass that keep one pass's activations near `bytes` (at most 4096 tokens). By default
+    /// the passes running at once on `Parallel.threads` threads share 1 GB (at least 32 MB each).
+    public static func tokenBudget(_ c: ModelConfig, bytes: Int = max(32 << 20, (1 << 30) / max(1, Parallel.threads))) -> Int {
         let perToken = 4 * (4 * c.hiddenSize + 2 * (c.qDim + 2 * c.kvDim) + 3 * c.intermediateSize)
         return max(64, min(4096, bytes / max(1, perToken)))
     }

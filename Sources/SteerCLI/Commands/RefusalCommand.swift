@@ -17,7 +17,7 @@ enum RefusalCommand: Command {
             OptionSpec("--no-filter-val", help: "keep every validation prompt (default: only those the model already refuses / answers)"),
             OptionSpec("--system", value: "TEXT", help: "system prompt for every prompt (default none)"),
             OptionSpec("--batch-size", value: "N", help: "prompts per forward pass in capture and evaluation (default 16)"),
-            OptionSpec("--tokens-per-pass", value: "N", help: "tokens per packed forward pass in selection (default: about 256 MB of activations, at most 4096)"),
+            OptionSpec("--tokens-per-pass", value: "N", help: "tokens per packed forward pass in selection (default: the threads share about 1 GB of activations; at most 4096)"),
             OptionSpec("--max-new-tokens", value: "N", help: "greedy tokens per evaluation completion (default 64)"),
             OptionSpec("--no-eval", help: "stop after selecting the direction"),
             OptionSpec("--weights", value: "f32|bf16", help: "weight storage (default f32)"),
