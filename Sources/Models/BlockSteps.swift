@@ -48,14 +48,8 @@ extension LanguageModel {
     /// Output projection of `n` attention rows in `s.attn`, Gemma-2's post-norm, and the residual add into `x`.
     func attentionOutput(_ w: LayerWeights, x: UnsafeMutablePointer<Float>, n: Int, scratch s: BlockScratch,
                          hook: BlockHook?) {
-        let d = config.hiddenSize
-        w.o.apply(s.attn.pointer, m: n, into: s.sub.pointer, ldy: d)
-        addBias(w.oBias, to: s.sub.pointer, m: n, ld: d)
-        hook?(.attnProj, s.sub.pointer)
-        if let pn = w.postAttentionNorm { rmsNorm(s.sub.pointer, pn, rows: n, width: d, out: s.sub.pointer) }
-        hook?(.attnOut, s.sub.pointer)
-        Kernels.add(s.sub.pointer, into: x, n * d)
-        hook?(.residMid, x)
+        writeBack(w.o, bias: w.oBias, postNorm: w.postAttentionNorm, input: s.attn.pointer, x: x, n: n, scratch: s,
+                  hook: hook, points: (.attnProj, .attnOut, .residMid))
     }
 
     /// The MLP of `n` rows of `x` and its residual add.
@@ -68,13 +62,23 @@ extension LanguageModel {
         Parallel.forEach(n, cost: ffn * 8) { r in
             Kernels.gatedActivation(c.activation, gate: gu + r * 2 * ffn, up: gu + r * 2 * ffn + ffn, out: act + r * ffn, n: ffn)
         }
-        w.down.apply(act, m: n, into: s.sub.pointer, ldy: d)
-        addBias(w.downBias, to: s.sub.pointer, m: n, ld: d)
-        hook?(.mlpProj, s.sub.pointer)
-        if let pn = w.postMLPNorm { rmsNorm(s.sub.pointer, pn, rows: n, width: d, out: s.sub.pointer) }
-        hook?(.mlpOut, s.sub.pointer)
+        writeBack(w.down, bias: w.downBias, postNorm: w.postMLPNorm, input: act, x: x, n: n, scratch: s,
+                  hook: hook, points: (.mlpProj, .mlpOut, .residPost))
+    }
+
+    /// What a sublayer writes into the stream: its output projection (+ bias), hooks before and after
+    /// Gemma-2's post-norm, the residual add, and the hook on the stream.
+    private func writeBack(_ proj: Matrix, bias: [Float]?, postNorm: [Float]?, input: UnsafePointer<Float>,
+                           x: UnsafeMutablePointer<Float>, n: Int, scratch s: BlockScratch, hook: BlockHook?,
+                           points: (proj: HookPoint, out: HookPoint, resid: HookPoint)) {
+        let d = config.hiddenSize
+        proj.apply(input, m: n, into: s.sub.pointer, ldy: d)
+        addBias(bias, to: s.sub.pointer, m: n, ld: d)
+        hook?(points.proj, s.sub.pointer)
+        if let pn = postNorm { rmsNorm(s.sub.pointer, pn, rows: n, width: d, out: s.sub.pointer) }
+        hook?(points.out, s.sub.pointer)
         Kernels.add(s.sub.pointer, into: x, n * d)
-        hook?(.residPost, x)
+        hook?(points.resid, x)
     }
 
     /// Final norm and output head (with Gemma-2's soft-capping) of `n` rows, which are normalised in place.
