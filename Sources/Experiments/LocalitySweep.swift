@@ -1,5 +1,6 @@
 import Foundation
 import Models
+import TensorKit
 
 /// One row of a locality sweep: ablation restricted to layers `[start, start + width)`.
 public struct LocalityRow: Codable, Sendable {
@@ -48,22 +49,29 @@ public struct LocalitySweep {
         let runner = BatchRunner(model: evaluator.model, batchSize: evaluator.batchSize)
         var windows: [(Int, Int)] = []
         for w in widths where w >= 1 && w <= L { for s in 0...(L - w) { windows.append((s, w)) } }
-        let total = windows.count + 2
+        let conditions: [(start: Int, width: Int, hooks: Hooks?)] =
+            [(0, 0, nil), (0, L, try Steering.ablation(direction, model: evaluator.model))]
+            + (try windows.map { s, w in (s, w, try Steering.ablation(direction, layers: Array(s..<(s + w)), model: evaluator.model)) })
+        // Progress counts one unit per condition scored and one per completion generated.
+        let total = conditions.count * (generate ? 1 + prompts.count : 1)
         var done = 0
-        func measure(_ start: Int, _ width: Int, _ hooks: Hooks?) throws -> LocalityRow {
-            let score = try runner.meanRefusalScore(prompts, refusalTokens: refusalTokens, hooks: hooks)
-            var rate: Double?
-            if generate {
-                let outs = try evaluator.complete(prompts, hooks: hooks)
-                rate = Double(outs.filter { RefusalPhrases.isRefusal(evaluator.text($0)) }.count) / Double(max(1, outs.count))
-            }
+        var scores = [Double](repeating: .nan, count: conditions.count)
+        let lock = NSLock()
+        try Parallel.jobs(conditions.count) { i in
+            let score = try runner.meanRefusalScore(prompts, refusalTokens: refusalTokens, hooks: conditions[i].hooks)
+            lock.lock(); defer { lock.unlock() }
+            scores[i] = score
             done += 1
             progress(done, total)
-            return LocalityRow(start: start, width: width, refusalScore: score, refusalRate: rate)
         }
-        let baseline = try measure(0, 0, nil)
-        let all = try measure(0, L, try Steering.ablation(direction, model: evaluator.model))
-        let rows = try windows.map { s, w in try measure(s, w, try Steering.ablation(direction, layers: Array(s..<(s + w)), model: evaluator.model)) }
-        return LocalityResult(layers: L, baseline: baseline, allLayers: all, windows: rows, prompts: prompts.count)
+        var rates = [Double?](repeating: nil, count: conditions.count)
+        if generate {
+            let outs = try evaluator.complete(conditions.map { (prompts, $0.hooks) }) { progress(conditions.count + $0, total) }
+            rates = outs.map { o in Double(o.filter { RefusalPhrases.isRefusal(evaluator.text($0)) }.count) / Double(max(1, o.count)) }
+        }
+        let rows = conditions.indices.map {
+            LocalityRow(start: conditions[$0].start, width: conditions[$0].width, refusalScore: scores[$0], refusalRate: rates[$0])
+        }
+        return LocalityResult(layers: L, baseline: rows[0], allLayers: rows[1], windows: Array(rows.dropFirst(2)), prompts: prompts.count)
     }
 }

@@ -32,17 +32,32 @@ public struct RefusalEvaluator {
 
     /// Greedy completions of `prompts` (token ids) with optional hooks, batched; `progress(done)` per batch.
     public func complete(_ prompts: [[Int]], hooks: Hooks?, progress: (Int) -> Void = { _ in }) throws -> [[Int]] {
-        var out: [[Int]] = []
-        var start = 0
-        while start < prompts.count {
-            let chunk = Array(prompts[start..<min(prompts.count, start + batchSize)])
-            let r = try model.generate(chunk, options: GenerationOptions(maxNewTokens: maxNewTokens, eosTokenIds: eosTokenIds),
-                                       hooks: hooks)
-            out += r.tokens
-            start += chunk.count
-            progress(start)
+        try complete([(prompts, hooks)], progress: progress)[0]
+    }
+
+    /// Greedy completions of several prompt sets, each with its own hooks: all their batches form one list
+    /// of jobs run on every thread at once (each single-threaded), so small models keep every core busy.
+    /// A batch's tokens do not depend on which thread runs it. `progress(done)` counts prompts, after each batch.
+    public func complete(_ sets: [(prompts: [[Int]], hooks: Hooks?)], progress: (Int) -> Void = { _ in }) throws -> [[[Int]]] {
+        var jobs: [(set: Int, range: Range<Int>)] = []
+        for (i, s) in sets.enumerated() {
+            for start in stride(from: 0, to: s.prompts.count, by: batchSize) {
+                jobs.append((i, start..<min(s.prompts.count, start + batchSize)))
+            }
         }
-        return out
+        var outs = sets.map { [[Int]](repeating: [], count: $0.prompts.count) }
+        var done = 0
+        let lock = NSLock()
+        let options = GenerationOptions(maxNewTokens: maxNewTokens, eosTokenIds: eosTokenIds)
+        try Parallel.jobs(jobs.count) { k in
+            let job = jobs[k], set = sets[job.set]
+            let r = try model.generate(Array(set.prompts[job.range]), options: options, hooks: set.hooks)
+            lock.lock(); defer { lock.unlock() }
+            for (i, tokens) in zip(job.range, r.tokens) { outs[job.set][i] = tokens }
+            done += job.range.count
+            progress(done)
+        }
+        return outs
     }
 
     /// Text of a completion (special tokens and a trailing EOS dropped).
@@ -61,18 +76,19 @@ public struct RefusalEvaluator {
     }
 
     /// Mean cross-entropy of `responses[i]` after `prompts[i]` (response tokens only), token-weighted.
+    /// Prompts run on every thread at once; the total is summed in prompt order.
     public func crossEntropy(prompts: [[Int]], responses: [[Int]], hooks: Hooks?) throws -> Double {
-        var total = 0.0, count = 0
         let v = model.config.vocabSize
-        for i in 0..<prompts.count where !responses[i].isEmpty {
-            let seq = prompts[i] + responses[i]
-            let (_, logits) = try model.prefill([seq], hooks: hooks, logits: .all)
-            guard let logits else { continue }
-            let start = prompts[i].count - 1
-            let ce = RefusalMetrics.crossEntropy(logits.pointer + start * v, vocab: v, targets: responses[i])
-            total += ce * Double(responses[i].count)
-            count += responses[i].count
+        var perPrompt = [(ce: Double, count: Int)](repeating: (0, 0), count: prompts.count)
+        let lock = NSLock()
+        try Parallel.jobs(prompts.count) { i in
+            guard !responses[i].isEmpty else { return }
+            let (_, logits) = try model.prefill([prompts[i] + responses[i]], hooks: hooks, logits: .all)
+            guard let logits else { return }
+            let ce = RefusalMetrics.crossEntropy(logits.pointer + (prompts[i].count - 1) * v, vocab: v, targets: responses[i])
+            lock.lock(); perPrompt[i] = (ce * Double(responses[i].count), responses[i].count); lock.unlock()
         }
-        return count == 0 ? .nan : total / Double(count)
+        let count = perPrompt.reduce(0) { $0 + $1.count }
+        return count == 0 ? .nan : perPrompt.reduce(0) { $0 + $1.ce } / Double(count)
     }
 }

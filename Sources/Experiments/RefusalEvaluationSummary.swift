@@ -48,24 +48,31 @@ public struct RefusalEvaluationSummary: Codable, Sendable {
             ("harmless_addition", harmless, harmlessIds, try Steering.addition(direction, layer: layer, scale: 1, model: evaluator.model)),
         ]
         let total = 3 * harmful.count + 2 * harmless.count
-        var done = 0
         var rates: [String: Double] = [:]
         var records: [String: [CompletionRecord]] = [:]
-        for (name, texts, ids, hooks) in conditions {
-            let cacheName = "\(key)-\(name).jsonl"
-            var rows = store.readLines(CompletionRecord.self, cacheName: cacheName)
-            if rows.count != texts.count {
-                let outs = try evaluator.complete(ids, hooks: hooks) { progress("evaluation", done + $0, total) }
-                rows = zip(texts, outs).map { text, tokens in
-                    let completion = evaluator.text(tokens)
-                    return CompletionRecord(condition: name, prompt: text, completion: completion,
-                                            refusal: RefusalPhrases.isRefusal(completion), tokens: tokens)
-                }
-                try? FileManager.default.removeItem(at: store.cache.appendingPathComponent(cacheName))
-                for r in rows { try store.appendLine(r, cacheName: cacheName) }
+        // Conditions cached by an earlier run are read back; the others are generated together.
+        var cached: [String: [CompletionRecord]] = [:]
+        for (name, texts, _, _) in conditions {
+            let rows = store.readLines(CompletionRecord.self, cacheName: "\(key)-\(name).jsonl")
+            if rows.count == texts.count { cached[name] = rows }
+        }
+        let missing = conditions.filter { cached[$0.0] == nil }
+        let already = conditions.filter { cached[$0.0] != nil }.reduce(0) { $0 + $1.1.count }
+        progress("evaluation", already, total)
+        let outs = try evaluator.complete(missing.map { ($0.2, $0.3) }) { progress("evaluation", already + $0, total) }
+        for ((name, texts, _, _), tokens) in zip(missing, outs) {
+            let rows = zip(texts, tokens).map { text, tokens in
+                let completion = evaluator.text(tokens)
+                return CompletionRecord(condition: name, prompt: text, completion: completion,
+                                        refusal: RefusalPhrases.isRefusal(completion), tokens: tokens)
             }
-            done += texts.count
-            progress("evaluation", done, total)
+            let cacheName = "\(key)-\(name).jsonl"
+            try? FileManager.default.removeItem(at: store.cache.appendingPathComponent(cacheName))
+            for r in rows { try store.appendLine(r, cacheName: cacheName) }
+            cached[name] = rows
+        }
+        for (name, _, _, _) in conditions {
+            let rows = cached[name] ?? []
             try store.writeLines(rows, "completions/\(name).jsonl")
             rates[name] = Double(rows.filter(\.refusal).count) / Double(max(1, rows.count))
             records[name] = rows
