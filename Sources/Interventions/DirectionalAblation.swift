@@ -29,6 +29,9 @@ public struct DirectionalAblation: Intervention {
     /// Whether `resid_pre` of the chosen layers is ablated too (the published method does; a weight
     /// edit restricted to layers that do not include 0 cannot, see `WeightOrthogonalizer`).
     public var ablatesResidPre: Bool
+    /// Per-layer strengths (the fraction of the component removed); nil = 1 at every chosen layer.
+    /// Layers of strength 0 get no hook.
+    public var weighting: LayerWeighting?
 
     /// `direction` need not be normalised; a zero vector is refused.
     public init(direction: [Float], layers: [Int]? = nil, placement: Placement = .residual,
@@ -42,10 +45,14 @@ public struct DirectionalAblation: Intervention {
     /// The hook ablation that a weight export with the same direction and layer selection equals
     /// (to float tolerance): `beforePostNorms`, with `resid_pre` only when the embedding is edited
     /// (all layers, or a selection containing layer 0).
-    public static func matchingWeightEdit(direction: [Float], layers: [Int]? = nil) throws -> DirectionalAblation {
-        let withEmbedding = layers.map { $0.contains(0) } ?? true
-        return try DirectionalAblation(direction: direction, layers: layers, placement: .beforePostNorms,
-                                       ablatesResidPre: withEmbedding)
+    /// With a `weighting` the embedding is never edited (as in heretic), so `resid_pre` is not ablated.
+    public static func matchingWeightEdit(direction: [Float], layers: [Int]? = nil,
+                                          weighting: LayerWeighting? = nil) throws -> DirectionalAblation {
+        let withEmbedding = weighting == nil && (layers.map { $0.contains(0) } ?? true)
+        var a = try DirectionalAblation(direction: direction, layers: layers, placement: .beforePostNorms,
+                                        ablatesResidPre: withEmbedding)
+        a.weighting = weighting
+        return a
     }
 
     /// The per-layer unit vectors used before the post-attention and post-MLP norms of layer `l`
@@ -60,19 +67,21 @@ public struct DirectionalAblation: Intervention {
 
     public func register(on hooks: Hooks, model: LanguageModel) throws {
         try ModelCheck.length(unit, "the ablation direction", model)
-        let chosen = layers ?? Array(0..<model.config.numLayers)
-        try ModelCheck.layers(chosen, "ablation layers", model)
+        let all = layers ?? Array(0..<model.config.numLayers)
+        try ModelCheck.layers(all, "ablation layers", model)
         let u = unit
-        if ablatesResidPre { hooks.add(.residPre, layers: chosen) { RowOps.ablate($0, unit: u) } }
-        switch placement {
-        case .residual:
-            hooks.add(.attnOut, layers: chosen) { RowOps.ablate($0, unit: u) }
-            hooks.add(.mlpOut, layers: chosen) { RowOps.ablate($0, unit: u) }
-        case .beforePostNorms:
-            for l in chosen {
+        for l in all {
+            let s = Float(weighting?.strength(l) ?? 1)
+            if s == 0 { continue }
+            if ablatesResidPre { hooks.add(.residPre, layers: [l]) { RowOps.ablate($0, unit: u, strength: s) } }
+            switch placement {
+            case .residual:
+                hooks.add(.attnOut, layers: [l]) { RowOps.ablate($0, unit: u, strength: s) }
+                hooks.add(.mlpOut, layers: [l]) { RowOps.ablate($0, unit: u, strength: s) }
+            case .beforePostNorms:
                 let (ua, um) = try Self.preNormUnits(u, layer: model.layers[l], offset: model.config.normWeightOffset)
-                hooks.add(.attnProj, layers: [l]) { RowOps.ablate($0, unit: ua) }
-                hooks.add(.mlpProj, layers: [l]) { RowOps.ablate($0, unit: um) }
+                hooks.add(.attnProj, layers: [l]) { RowOps.ablate($0, unit: ua, strength: s) }
+                hooks.add(.mlpProj, layers: [l]) { RowOps.ablate($0, unit: um, strength: s) }
             }
         }
     }

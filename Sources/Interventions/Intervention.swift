@@ -34,11 +34,11 @@ public struct InterventionSet: Intervention {
 
 /// Kernels the hook functions share: in-place operations on every row of an activation.
 public enum RowOps {
-    /// `x ← x − (x·u) u` for every row (u of unit length).
-    public static func ablate(_ act: Activation, unit u: [Float]) {
+    /// `x ← x − s·(x·u) u` for every row (u of unit length, s the strength).
+    public static func ablate(_ act: Activation, unit u: [Float], strength: Float = 1) {
         u.withUnsafeBufferPointer { up in
             guard let ub = up.baseAddress else { return }
-            Kernels.projectOut(act.data, rows: act.layout.batch * act.layout.steps, width: act.width, unit: ub)
+            Kernels.projectOut(act.data, rows: act.layout.batch * act.layout.steps, width: act.width, unit: ub, strength: strength)
         }
     }
 

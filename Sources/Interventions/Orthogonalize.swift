@@ -3,12 +3,14 @@ import Foundation
 /// The projections weight orthogonalization applies, in place, on Float32 values with Double
 /// accumulation. `unit` is the direction to remove, of length d_model and unit norm.
 public enum Orthogonalize {
-    /// `W ← W − u uᵀ W` for `W` of `rows = d_model` × `cols` (row-major): every column loses its
-    /// component along `u`. With `preserveNorms`, every column is then rescaled to its original
-    /// Euclidean norm (a column reduced to zero stays zero).
-    public static func columns(_ w: inout [Float], rows: Int, cols: Int, unit u: [Double], preserveNorms: Bool) {
+    /// `W ← W − s·u uᵀ W` for `W` of `rows = d_model` × `cols` (row-major): every column loses the
+    /// fraction `strength` (s) of its component along `u`. With `preserveNorms`, every column is then
+    /// rescaled to its original Euclidean norm (a column reduced to zero stays zero).
+    public static func columns(_ w: inout [Float], rows: Int, cols: Int, unit u: [Double], preserveNorms: Bool,
+                               strength: Double = 1) {
         precondition(w.count == rows * cols && u.count == rows)
         guard !w.isEmpty else { return }
+        let u = u.map { $0 * strength.squareRoot() }   // s·u uᵀ = (√s u)(√s u)ᵀ
         var dots = [Double](repeating: 0, count: cols)
         var oldNorm = [Double](repeating: 0, count: preserveNorms ? cols : 0)
         w.withUnsafeMutableBufferPointer { wp in
@@ -50,9 +52,11 @@ public enum Orthogonalize {
         }
     }
 
-    /// Every row `e` of `rows × d` (row-major) becomes `e − (e·u) u` (rescaled to `‖e‖` with `preserveNorms`).
-    public static func rows(_ w: inout [Float], rows: Int, d: Int, unit u: [Double], preserveNorms: Bool) {
+    /// Every row `e` of `rows × d` (row-major) becomes `e − s·(e·u) u` (rescaled to `‖e‖` with `preserveNorms`).
+    public static func rows(_ w: inout [Float], rows: Int, d: Int, unit u: [Double], preserveNorms: Bool,
+                            strength: Double = 1) {
         precondition(w.count == rows * d && u.count == d)
+        let u = u.map { $0 * strength.squareRoot() }   // s·u uᵀ = (√s u)(√s u)ᵀ
         guard !w.isEmpty else { return }
         w.withUnsafeMutableBufferPointer { wp in
             for r in 0..<rows {

@@ -21,6 +21,10 @@ public struct AbliterationOptions: Sendable {
     public var normPreserving: Bool
     /// Overwrite an existing, non-empty output folder.
     public var force: Bool
+    /// Per-layer strengths of the edit (heretic's peak and linear falloff): block `l`'s output and down
+    /// projections become `W − s_l·û ûᵀ W`; blocks of strength 0 and the embedding are not edited.
+    /// Such an export equals `DirectionalAblation.matchingWeightEdit(direction:layers:weighting:)`.
+    public var weighting: LayerWeighting?
     /// Extra provenance for the weight files' `__metadata__` (keys are prefixed with `steer.`).
     public var metadata: [String: String]
     /// Write every float tensor in this dtype instead of the source's (nil = keep the source dtypes).
@@ -90,11 +94,15 @@ public enum WeightOrthogonalizer {
         guard rn > 0, rn.isFinite else { throw InterventionError.degenerateDirection("the direction to remove") }
         let unit = r.map { Double($0) / rn }
 
-        let layers = options.layers ?? Array(0..<config.numLayers)
+        var layers = options.layers ?? Array(0..<config.numLayers)
         if let bad = layers.first(where: { !(0..<config.numLayers).contains($0) }) {
             throw InterventionError.layerOutOfRange(what: "--layers", layer: bad, layers: config.numLayers)
         }
-        let withEmbedding = layers.contains(0)
+        if let w = options.weighting {
+            layers = layers.filter { w.strength($0) > 0 }
+            guard !layers.isEmpty else { throw InterventionError.badInput("the layer weighting (\(w)) gives strength 0 to every chosen layer") }
+        }
+        let withEmbedding = options.weighting == nil && layers.contains(0)
         let writers = try ResidualWriter.plan(config: config, store: store, layers: layers, includeEmbedding: withEmbedding)
         let family = try ModelRegistry.family(for: config.modelType)
         let untie = withEmbedding && config.tieWordEmbeddings
@@ -108,13 +116,17 @@ public enum WeightOrthogonalizer {
         try fm.createDirectory(at: output, withIntermediateDirectories: true)
         var record: [String: String] = [
             "steer.edit": "weight orthogonalization (abliteration): W <- W - u u^T W on residual writers",
-            "steer.layers": options.layers == nil ? "all" : layers.map(String.init).joined(separator: ","),
+            "steer.layers": options.layers == nil && options.weighting == nil ? "all" : layers.map(String.init).joined(separator: ","),
             "steer.embedding_edited": String(withEmbedding),
             "steer.projected": String(options.projectOut != nil),
             "steer.norm_preserving": String(options.normPreserving),
             "steer.untied_head": String(untie),
             "steer.source": source.path,
         ]
+        if let w = options.weighting {
+            record["steer.layer_weighting"] = w.description
+            record["steer.layer_strengths"] = layers.map { "\($0):\(w.strength($0))" }.joined(separator: ",")
+        }
         if config.sandwichNorms { record["steer.post_norm_rule"] = "o_proj/down_proj projected against normalize((1+w_post) * r)" }
         for (k, v) in options.metadata { record["steer." + k] = v }
 
@@ -140,8 +152,9 @@ public enum WeightOrthogonalizer {
                 try out.write(header)
                 for e in ordered {
                     if let w = byName[e.name] {
+                        let strength = w.layer.flatMap { options.weighting?.strength($0) } ?? 1
                         try out.write(try editedBytes(w, store: store, unit: unit, config: config, preserveNorms: options.normPreserving,
-                                                      as: options.outputDType))
+                                                      strength: strength, as: options.outputDType))
                     } else if case .floats(let values) = e.payload, let target = e.dtype.floatType {
                         try out.write(DTypeConversion.bytes(values, as: target))
                     } else {
@@ -174,7 +187,7 @@ public enum WeightOrthogonalizer {
 
     /// The edited bytes of one residual writer, in its file dtype.
     static func editedBytes(_ w: ResidualWriter, store: WeightStore, unit: [Double], config: ModelConfig, preserveNorms: Bool,
-                            as target: DType? = nil) throws -> [UInt8] {
+                            strength: Double = 1, as target: DType? = nil) throws -> [UInt8] {
         let info = try store.info(w.name)
         guard let dtype = info.dtype.floatType else {
             throw InterventionError.unsupportedModel(path: store.folder.path, reason: "tensor '\(w.name)' has dtype \(info.dtype)")
@@ -186,11 +199,12 @@ public enum WeightOrthogonalizer {
         var values = try store.floats(w.name)
         switch w.kind {
         case .embedding:
-            Orthogonalize.rows(&values, rows: info.shape[0], d: info.shape[1], unit: u, preserveNorms: preserveNorms)
+            Orthogonalize.rows(&values, rows: info.shape[0], d: info.shape[1], unit: u, preserveNorms: preserveNorms, strength: strength)
         case .projection:
-            Orthogonalize.columns(&values, rows: info.shape[0], cols: info.shape[1], unit: u, preserveNorms: preserveNorms)
+            Orthogonalize.columns(&values, rows: info.shape[0], cols: info.shape[1], unit: u, preserveNorms: preserveNorms,
+                                  strength: strength)
         case .bias:
-            Orthogonalize.rows(&values, rows: 1, d: info.shape[0], unit: u, preserveNorms: preserveNorms)
+            Orthogonalize.rows(&values, rows: 1, d: info.shape[0], unit: u, preserveNorms: preserveNorms, strength: strength)
         }
         return DTypeConversion.bytes(values, as: target ?? dtype)
     }

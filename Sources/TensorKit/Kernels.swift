@@ -24,11 +24,13 @@ public enum Kernels {
         for i in 0..<n { y[i] += alpha * x[i] }
     }
 
-    /// `x ← x − (x·u) u` for `rows` rows of width `d` (directional ablation; `u` of unit length).
-    public static func projectOut(_ x: UnsafeMutablePointer<Float>, rows: Int, width d: Int, unit u: UnsafePointer<Float>) {
+    /// `x ← x − s·(x·u) u` for `rows` rows of width `d` (directional ablation, `u` of unit length;
+    /// `strength` s = 1 removes the component entirely).
+    public static func projectOut(_ x: UnsafeMutablePointer<Float>, rows: Int, width d: Int, unit u: UnsafePointer<Float>,
+                                  strength: Float = 1) {
         for r in 0..<rows {
             let xr = x + r * d
-            axpy(-dot(xr, u, d), u, xr, d)
+            axpy(-strength * dot(xr, u, d), u, xr, d)
         }
     }
 

@@ -144,5 +144,21 @@ final class CommandTests: XCTestCase {
         XCTAssertNotEqual(steer(["abliterate", model, "--direction", run + "/direction.safetensors", "--out", out]).0, 0)
         XCTAssertNotEqual(steer(["abliterate", model, "--direction", run + "/direction.safetensors", "--out", model + "/x"]).0, 0)
         XCTAssertNotEqual(steer(["abliterate", model, "--direction", fixture("models/llama/reference.safetensors"), "--out", out + "2"]).0, 0)
+
+        // Per-layer strengths: recorded in the export; incomplete or out-of-range flags are usage errors.
+        let weighted = temp.appendingPathComponent("weighted").path
+        let w = steer(["abliterate", model, "--direction", run + "/direction.safetensors", "--out", weighted,
+                       "--peak", "2", "--width", "1.5", "--min-weight", "0.5"])
+        XCTAssertEqual(w.0, 0, w.2)
+        let meta = try WeightStore(folder: URL(fileURLWithPath: weighted)).files[0].metadata
+        XCTAssertEqual(meta["steer.layers"], "1,2,3")
+        XCTAssertEqual(meta["steer.embedding_edited"], "false")
+        for bad in [["--peak", "2"], ["--width", "2"], ["--peak", "2", "--width", "0"], ["--peak", "2", "--width", "1", "--max-weight", "5"]] {
+            let r = steer(["abliterate", model, "--direction", run + "/direction.safetensors", "--out", out + "3"] + bad)
+            XCTAssertEqual(r.0, 64, "\(bad): \(r.2)")
+        }
+        let g = steer(["generate", model, "--prompt", "hi", "--max-tokens", "3", "--peak", "1", "--width", "1"])
+        XCTAssertEqual(g.0, 64, g.2)
+        XCTAssertTrue(g.2.contains("--peak needs --ablate"), g.2)
     }
 }

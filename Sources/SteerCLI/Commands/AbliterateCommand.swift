@@ -17,6 +17,7 @@ enum AbliterateCommand: Command {
             OptionSpec("--projected", help: "first remove the harmless-mean component from the direction"),
             OptionSpec("--harmless-mean", value: "FILE", help: "file with 'harmless_mean' [L, d] or [d] (default: the direction file's)"),
             OptionSpec("--norm-preserving", help: "keep the norm of every vector written into the stream"),
+        ] + WeightingArgument.options + [
             OptionSpec("--force", help: "write into an existing non-empty output folder"),
             OptionSpec("--dtype", value: "same|f32|bf16|f16", help: "dtype of the exported weights (default same as the source)"),
         ],
@@ -30,6 +31,9 @@ enum AbliterateCommand: Command {
         --projected: r ← r − (r·ĥ)ĥ, ĥ the harmless mean at the direction's layer (metadata 'layer').
         --norm-preserving: each embedding row, projection column and bias loses its component along r̂ and is
         rescaled to its original norm (not equal to hook ablation).
+        --peak L --width W: per-layer strengths as heretic parametrises them: block l's projections become
+        W − s·r̂ r̂ᵀ W with s = max-weight at the peak, falling linearly to min-weight at distance W, no edit
+        beyond; the embedding is not edited. Equals steer generate --ablate FILE --peak L --width W.
         """)
 
     static func run(_ args: ParsedArguments, _ out: Console) throws {
@@ -48,6 +52,7 @@ enum AbliterateCommand: Command {
         default: break
         }
         if let s = args.string("--layers") { options.layers = try LayerArgument.parse(s, option: "--layers", layerCount: config.numLayers) }
+        options.weighting = try WeightingArgument.parse(args)
         if args.flag("--projected") {
             if let path = args.string("--harmless-mean") {
                 let mean = Direction(harmlessMean: try Direction.readHarmlessMean(from: URL(fileURLWithPath: path)))
@@ -90,5 +95,32 @@ enum LayerArgument {
             throw UsageError("option '\(option)': layer \(bad) is outside 0..<\(layerCount)")
         }
         return Array(Set(layers)).sorted()
+    }
+}
+
+/// Per-layer strengths on the command line: `--peak L --width W [--max-weight A] [--min-weight B]`.
+enum WeightingArgument {
+    static let options: [OptionSpec] = [
+        OptionSpec("--peak", value: "L", help: "per-layer strength: full strength at block L (may be fractional)"),
+        OptionSpec("--width", value: "W", help: "with --peak: strength falls linearly to --min-weight at W blocks away, 0 beyond"),
+        OptionSpec("--max-weight", value: "A", help: "with --peak: strength at the peak (default 1, in [0, 2])"),
+        OptionSpec("--min-weight", value: "B", help: "with --peak: strength at distance --width (default 0, in [0, 2])"),
+    ]
+
+    /// The weighting the flags ask for, nil without --peak.
+    static func parse(_ args: ParsedArguments) throws -> LayerWeighting? {
+        guard let peak = try args.double("--peak") else {
+            for flag in ["--width", "--max-weight", "--min-weight"] where args.string(flag) != nil {
+                throw UsageError("\(flag) needs --peak L")
+            }
+            return nil
+        }
+        guard let width = try args.double("--width") else { throw UsageError("--peak needs --width W") }
+        do {
+            return try LayerWeighting(peak: peak, width: width, max: try args.double("--max-weight") ?? 1,
+                                      min: try args.double("--min-weight") ?? 0)
+        } catch let e as InterventionError {
+            throw UsageError(e.description)
+        }
     }
 }

@@ -90,6 +90,7 @@ enum InterventionFlags {
         OptionSpec("--ablate", value: "FILE", help: "ablate the direction of a direction file (resid_pre, attn_out, mlp_out)"),
         OptionSpec("--layers", value: "a-b", help: "with --ablate: ablate only at these layers (default all)"),
         OptionSpec("--ablate-layers", value: "a-b", help: "same as --layers"),
+    ] + WeightingArgument.options.map { OptionSpec($0.name, value: $0.value, help: "with --ablate: " + $0.help) } + [
         OptionSpec("--add", value: "FILE", help: "add scale × the direction of a direction file to resid_pre of --layer"),
         OptionSpec("--layer", value: "L", help: "layer for --add (default: the direction file's 'layer')"),
         OptionSpec("--control-vector", value: "FILE", help: "apply a llama.cpp control vector (.gguf or .safetensors) to resid_post"),
@@ -106,9 +107,17 @@ enum InterventionFlags {
             try d.check(dModel: model.config.hiddenSize, path: path)
             let layerFlag = args.string("--layers") != nil ? "--layers" : "--ablate-layers"
             let layers = try args.string(layerFlag).map { try LayerArgument.parse($0, option: layerFlag, layerCount: n) }
-            list.append(try DirectionalAblation(direction: try d.requireVector(path: path), layers: layers))
+            if let weighting = try WeightingArgument.parse(args) {
+                // The hook form of a weighted weight edit (no embedding edit, as `steer abliterate --peak`).
+                list.append(try DirectionalAblation.matchingWeightEdit(direction: try d.requireVector(path: path), layers: layers,
+                                                                       weighting: weighting))
+            } else {
+                list.append(try DirectionalAblation(direction: try d.requireVector(path: path), layers: layers))
+            }
         } else if args.string("--ablate-layers") != nil || args.string("--layers") != nil {
             throw UsageError("--layers needs --ablate FILE")
+        } else if args.string("--peak") != nil {
+            throw UsageError("--peak needs --ablate FILE")
         }
         if let path = args.string("--add") {
             let d = try Direction.read(from: URL(fileURLWithPath: path))
