@@ -120,44 +120,56 @@ public struct DirectionSelector {
         let model = runner.model
         let L = model.config.numLayers
         let maxLayer = Int(settings.maxLayerFraction * Double(L))
-        var jobs: [SelectionPlan.Job] = []
+        var grid: [(position: Int, layer: Int)] = [], jobs: [ScoringJob] = []
         for (pi, p) in positions.enumerated() {
             for l in 0..<L {
                 let r = candidates[pi][l]
                 let norm = r.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot()
+                var job = ScoringJob()
                 // A zero direction has no unit vector: its bypass and KL are NaN (the "nan" filter).
-                let unit: [Float]? = norm > 0 && norm.isFinite ? r.map { Float(Double($0) / norm) } : nil
-                jobs.append(.init(position: p, layer: l, direction: r, unit: unit, isZero: r.allSatisfy { $0 == 0 }))
+                if norm > 0 && norm.isFinite { job.ablate = Self.ablation(unit: r.map { Float(Double($0) / norm) }) }
+                // Adding a zero direction changes nothing: its induce score is the baseline's.
+                if !r.allSatisfy({ $0 == 0 }) { job.add = (r, l) }
+                grid.append((p, l)); jobs.append(job)
             }
         }
-        let budget = settings.tokensPerPass > 0 ? settings.tokensPerPass : PackedGroup.tokenBudget(model.config)
-        let plan = SelectionPlan(jobs: jobs, harmful: harmfulVal, harmless: harmlessVal, tokensPerPass: budget)
         var byKey: [String: CandidateScore] = [:]
         for d in done { byKey["\(d.position),\(d.layer)"] = d }
-        let pending = Set(jobs.indices.filter { byKey["\(jobs[$0].position),\(jobs[$0].layer)"] == nil })
-        progress(jobs.count - pending.count, jobs.count)
-
-        let needsCache = plan.units.contains { pending.contains($0.job) && $0.kind == .induce && jobs[$0.job].layer > 0 }
-        let baseline = try computeBaseline(plan: plan, harmful: harmfulVal, harmless: harmlessVal, keepResidPre: needsCache)
-        let scored = try scorePasses(plan: plan, pending: pending, baseline: baseline, harmful: harmfulVal,
-                                     harmless: harmlessVal, total: jobs.count, progress: progress)
-        for s in scored { byKey["\(s.position),\(s.layer)"] = s }
-
+        let pending = Set(grid.indices.filter { byKey["\(grid[$0].position),\(grid[$0].layer)"] == nil })
+        progress(grid.count - pending.count, grid.count)
+        var scorer = InterventionScorer(model: model, refusalTokens: refusalTokens, harmful: harmfulVal, harmless: harmlessVal)
+        scorer.tokensPerPass = settings.tokensPerPass
+        scorer.baselineCacheMB = settings.baselineCacheMB
+        var finished = 0
+        let onScore = self.onScore
+        let baseline = try scorer.score(jobs, pending: pending) { j, s in
+            let c = CandidateScore(position: grid[j].position, layer: grid[j].layer, bypass: s.bypass, induce: s.induce, kl: s.kl,
+                                   filteredBy: nil)
+            byKey["\(c.position),\(c.layer)"] = c
+            onScore(c)
+            finished += 1
+            progress(grid.count - pending.count + finished, grid.count)
+        }
         var scores: [CandidateScore] = []
-        for job in jobs {
-            guard var s = byKey["\(job.position),\(job.layer)"] else { continue }
+        for g in grid {
+            guard var s = byKey["\(g.position),\(g.layer)"] else { continue }
             s.filteredBy = filter(s, maxLayer: maxLayer)
             scores.append(s)
         }
         let kept = scores.filter { $0.filteredBy == nil }
         let selected = kept.min { $0.bypass < $1.bypass }
         return SelectionResult(candidates: scores, selected: selected, settings: settings,
-                               baselineHarmful: Self.mean(baseline.harmfulScores), baselineHarmless: Self.mean(baseline.harmlessScores),
+                               baselineHarmful: baseline.harmful, baselineHarmless: baseline.harmless,
                                refusalTokens: refusalTokens, nHarmful: harmfulVal.count, nHarmless: harmlessVal.count)
     }
 
-    /// Mean in row order (0 for no rows).
-    static func mean(_ xs: [Double]) -> Double { xs.reduce(0, +) / Double(max(1, xs.count)) }
+    /// SPEC §3.5's ablation as a packed-group hook: `x ← x − (x·r̂) r̂` at resid_pre, attn_out and mlp_out of every layer.
+    static func ablation(unit: [Float]) -> (PackedActivation) -> Void {
+        { act in
+            guard act.point == .residPre || act.point == .attnOut || act.point == .mlpOut else { return }
+            unit.withUnsafeBufferPointer { Kernels.projectOut(act.data, rows: act.rows, width: act.width, unit: $0.baseAddress!) }
+        }
+    }
 
     /// The first filter (in SPEC order) that removes a candidate.
     func filter(_ s: CandidateScore, maxLayer: Int) -> String? {

@@ -2,18 +2,18 @@ import Foundation
 import Models
 import TensorKit
 
-/// Running a `SelectionPlan`: the baseline passes, then the candidate passes on every thread.
-extension DirectionSelector {
+/// Running a `ScoringPlan`: the baseline passes, then the job passes on every thread.
+extension InterventionScorer {
     /// Baseline scores of both validation sets and the harmless references for KL; with
     /// `keepResidPre`, also every harmless `resid_pre[l]` (when it fits in `settings.baselineCacheMB`).
-    func computeBaseline(plan: SelectionPlan, harmful: [[Int]], harmless: [[Int]], keepResidPre: Bool) throws -> SelectionBaseline {
-        let model = runner.model, c = model.config, v = c.vocabSize, d = c.hiddenSize, L = c.numLayers
-        let base = SelectionBaseline(harmful: harmful.count, harmless: harmless.count)
+    func computeBaseline(plan: ScoringPlan, keepResidPre: Bool) throws -> ScoringBaseline {
+        let c = model.config, v = c.vocabSize, d = c.hiddenSize, L = c.numLayers
+        let base = ScoringBaseline(harmful: harmful.count, harmless: harmless.count)
         let groups = plan.harmlessChunks.map { PackedGroup(prompts: Array(harmless[$0])) }
         let cacheBytes = groups.reduce(0) { $0 + $1.tokenCount } * L * d * 4
-        let keep = keepResidPre && cacheBytes <= settings.baselineCacheMB << 20
+        let keep = keepResidPre && cacheBytes <= baselineCacheMB << 20
         var cache: [[FloatBuffer]] = keep ? groups.map { g in (0..<L).map { _ in FloatBuffer(count: g.tokenCount * d) } } : []
-        let tokens = refusalTokens
+        let tokens = refusalTokens, model = model, harmful = harmful
         let chunks = plan.harmfulChunks.map { (harmful: true, range: $0, index: 0) }
             + plan.harmlessChunks.enumerated().map { (harmful: false, range: $0.element, index: $0.offset) }
         let lock = NSLock(), pool = PackedWorkspace.Pool()
@@ -42,13 +42,12 @@ extension DirectionSelector {
         return base
     }
 
-    /// Runs every pass that holds a pending candidate and returns the newly scored candidates.
-    func scorePasses(plan: SelectionPlan, pending: Set<Int>, baseline: SelectionBaseline, harmful: [[Int]], harmless: [[Int]],
-                     total: Int, progress: @escaping (Int, Int) -> Void) throws -> [CandidateScore] {
-        let model = runner.model, v = model.config.vocabSize
+    /// Runs every pass that holds a pending job; `onFinish` gets each job's scores as it completes.
+    func runPasses(plan: ScoringPlan, pending: Set<Int>, baseline: ScoringBaseline,
+                   onFinish: @escaping (Int, JobScores) -> Void) throws {
+        let v = model.config.vocabSize
         let H = harmful.count, N = harmless.count
-        let all = harmful + harmless
-        let tokens = refusalTokens
+        let tokens = refusalTokens, model = model
         // Per pending job: per-row scores, filled by its units, averaged in row order when complete.
         var bypass: [Int: [Double]] = [:], kl: [Int: [Double]] = [:], induce: [Int: [Double]] = [:], left: [Int: Int] = [:]
         for j in pending {
@@ -58,41 +57,37 @@ extension DirectionSelector {
             left[j] = 0
         }
         for u in plan.units where pending.contains(u.job) { left[u.job, default: 0] += 1 }
-        var finished: [CandidateScore] = []
         let lock = NSLock()
         func finish(_ j: Int) {
             let job = plan.jobs[j]
-            let s = CandidateScore(position: job.position, layer: job.layer,
-                                   bypass: job.unit == nil ? .nan : Self.mean(bypass[j] ?? []),
-                                   induce: job.isZero ? Self.mean(baseline.harmlessScores) : Self.mean(induce[j] ?? []),
-                                   kl: job.unit == nil ? .nan : Self.mean(kl[j] ?? []), filteredBy: nil)
-            finished.append(s)
-            onScore(s)
-            progress(total - pending.count + finished.count, total)
+            onFinish(j, JobScores(bypass: job.ablate == nil ? .nan : Self.mean(bypass[j] ?? []),
+                                  induce: job.add == nil ? Self.mean(baseline.harmlessScores) : Self.mean(induce[j] ?? []),
+                                  kl: job.ablate == nil ? .nan : Self.mean(kl[j] ?? [])))
         }
-        // Candidates with nothing to run (zero directions) are complete already.
+        // Jobs with nothing to run are complete already.
         for j in pending.sorted() where left[j] == 0 { finish(j) }
 
-        let pool = PackedWorkspace.Pool()
         // Longest passes first, so that the threads finish together (each pass's numbers do not depend on
         // when it runs).
         let L = model.config.numLayers, cached = baseline.residPre != nil
         func cost(_ pass: [Int]) -> Int {
             pass.reduce(0) { total, u in
-                let unit = plan.units[u], job = plan.jobs[unit.job]
+                let unit = plan.units[u]
                 let rows = unit.kind == .ablation ? plan.ablationChunks[unit.chunk].count : plan.harmlessChunks[unit.chunk].count
-                let layers = unit.kind == .induce && cached ? L - job.layer : L
+                let layers = unit.kind == .induce && cached ? L - (plan.jobs[unit.job].add?.layer ?? 0) : L
                 return total + rows * layers
             }
         }
         let passes = plan.passes.filter { $0.contains { pending.contains(plan.units[$0].job) } }
             .map { (pass: $0, cost: cost($0)) }.sorted { $0.cost > $1.cost }.map(\.pass)
+        let pool = PackedWorkspace.Pool()
+        let all = harmful + harmless
         try Parallel.jobs(passes.count) { p in
             let units = passes[p].map { plan.units[$0] }
-            let groups = units.map { group(for: $0, plan: plan, harmful: harmful, harmless: harmless, all: all, baseline: baseline) }
+            let groups = units.map { group(for: $0, plan: plan, all: all, baseline: baseline) }
             guard let logits = try pool.with({ try model.forwardPacked(groups, workspace: $0) }) else { return }
             // Metrics of every row, computed on this worker.
-            var results: [(unit: SelectionPlan.Unit, values: [(row: Int, score: Double, kl: Double)])] = []
+            var results: [(unit: ScoringPlan.Unit, values: [(row: Int, score: Double, kl: Double)])] = []
             var row = 0
             for u in units {
                 let range = u.kind == .ablation ? plan.ablationChunks[u.chunk] : plan.harmlessChunks[u.chunk]
@@ -121,25 +116,20 @@ extension DirectionSelector {
                 if left[u.job] == 0 { finish(u.job) }
             }
         }
-        return finished
     }
 
     /// The packed group of one unit, with its intervention.
-    func group(for u: SelectionPlan.Unit, plan: SelectionPlan, harmful: [[Int]], harmless: [[Int]], all: [[Int]],
-               baseline: SelectionBaseline) -> PackedGroup {
+    func group(for u: ScoringPlan.Unit, plan: ScoringPlan, all: [[Int]], baseline: ScoringBaseline) -> PackedGroup {
         let job = plan.jobs[u.job]
         switch u.kind {
         case .ablation:
             var g = PackedGroup(prompts: Array(all[plan.ablationChunks[u.chunk]]))
-            let unit = job.unit ?? []
-            g.hook = { act in
-                guard act.point == .residPre || act.point == .attnOut || act.point == .mlpOut else { return }
-                unit.withUnsafeBufferPointer { Kernels.projectOut(act.data, rows: act.rows, width: act.width, unit: $0.baseAddress!) }
-            }
+            g.hook = job.ablate
             return g
         case .induce:
             var g = PackedGroup(prompts: Array(harmless[plan.harmlessChunks[u.chunk]]))
-            let l = job.layer, r = job.direction
+            guard let add = job.add else { return g }
+            let l = add.layer, r = add.vector
             if l > 0, let cache = baseline.residPre {
                 let start = cache[u.chunk][l]
                 g.startLayer = l
