@@ -157,6 +157,16 @@ final class CommandTests: XCTestCase {
             let r = steer(["abliterate", model, "--direction", run + "/direction.safetensors", "--out", out + "3"] + bad)
             XCTAssertEqual(r.0, 64, "\(bad): \(r.2)")
         }
+        // The strength search writes its files and prints the export command of its choice.
+        let sets = ["--harmful-train", "\(p)/harmful_train.json", "--harmful-val", "\(p)/harmful_val.json",
+                    "--harmless-train", "\(p)/harmless_train.json", "--harmless-val", "\(p)/harmless_val.json", "--refusal-tokens", "43,478"]
+        let searchOut = temp.appendingPathComponent("search").path
+        let s = steer(["search", model, "--direction", run + "/direction.safetensors", "--trials", "6", "--max-kl", "100",
+                       "--out", searchOut] + sets)
+        XCTAssertEqual(s.0, 0, s.2)
+        XCTAssertTrue(s.1.contains("export it: steer abliterate"), s.1)
+        for f in ["search.json", "search.svg"] { XCTAssertTrue(FileManager.default.fileExists(atPath: searchOut + "/" + f), f) }
+        XCTAssertEqual(steer(["search", model, "--out", searchOut] + sets).0, 64)
         let g = steer(["generate", model, "--prompt", "hi", "--max-tokens", "3", "--peak", "1", "--width", "1"])
         XCTAssertEqual(g.0, 64, g.2)
         XCTAssertTrue(g.2.contains("--peak needs --ablate"), g.2)

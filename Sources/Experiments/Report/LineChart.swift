@@ -13,9 +13,11 @@ public struct LineSeries: Sendable {
     public var color: String?
     public var dashed: Bool
     public var markers: Bool
+    /// false draws the markers alone (a scatter plot).
+    public var line: Bool
 
     public init(name: String, x: [Double], y: [Double], lower: [Double]? = nil, upper: [Double]? = nil,
-                color: String? = nil, dashed: Bool = false, markers: Bool = true) {
+                color: String? = nil, dashed: Bool = false, markers: Bool = true, line: Bool = true) {
         self.name = name
         self.x = x
         self.y = y
@@ -24,6 +26,7 @@ public struct LineSeries: Sendable {
         self.color = color
         self.dashed = dashed
         self.markers = markers
+        self.line = line
     }
 
     /// A series with Wilson intervals as its band: `y` = proportions, band = interval bounds.
@@ -100,7 +103,8 @@ public struct LineChart: Sendable {
             top = 34
         }
         let legendItems: [(name: String, color: String, style: SVGBuilder.LegendStyle)] = series.enumerated().map { i, s in
-            let style: SVGBuilder.LegendStyle = s.lower != nil && s.upper != nil ? .band : .line(dash: s.dashed ? "6 4" : nil)
+            let style: SVGBuilder.LegendStyle = s.lower != nil && s.upper != nil ? .band
+                : s.line ? .line(dash: s.dashed ? "6 4" : nil) : .box
             return (s.name, s.color ?? Palette.color(i), style)
         }
         top += svg.legend(legendItems, x: left, y: top + 4, maxWidth: width - left - right) + 12
@@ -140,7 +144,7 @@ public struct LineChart: Sendable {
         for (i, s) in series.enumerated() {
             let color = s.color ?? Palette.color(i)
             let valid = { (k: Int) in k < s.y.count && s.x[k].isFinite && s.y[k].isFinite }
-            for run in Self.runs(count: s.x.count, valid: valid) {
+            for run in Self.runs(count: s.x.count, valid: valid) where s.line {
                 svg.polyline(run.map { inside(x(s.x[$0]), y(s.y[$0])) }, stroke: color, width: 2.2,
                              dash: s.dashed ? "6 4" : nil)
             }
