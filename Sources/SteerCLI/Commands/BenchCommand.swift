@@ -14,7 +14,7 @@ enum BenchCommand: Command {
             OptionSpec("--new-tokens", value: "N", help: "greedy tokens per decode run (default 128)"),
             OptionSpec("--decode-batches", value: "LIST", help: "decode batch sizes (default 1,16)"),
             OptionSpec("--weights", value: "f32|bf16", help: "weight storage (default f32)"),
-            OptionSpec("--threads", value: "N", help: "threads for BLAS and kernels (default: all cores)"),
+            ThreadOption.spec,
             OptionSpec("--compare", help: "also run scripts/bench_transformers.py and print ratios"),
             OptionSpec("--json", value: "FILE", help: "also write the figures as JSON"),
         ])
@@ -26,9 +26,7 @@ enum BenchCommand: Command {
         let newTokens = try args.int("--new-tokens", default: 128, range: 1...100_000)
         let batches = try args.intList("--decode-batches") ?? [1, 16]
         guard batches.allSatisfy({ $0 > 0 }) else { throw UsageError("--decode-batches must be positive") }
-        let threads = try args.int("--threads", default: ProcessInfo.processInfo.activeProcessorCount, range: 1...1024)
-        BLAS.threads = threads
-        Parallel.threads = threads
+        let threads = try ThreadOption.apply(args)
         let precision = try GenerateCommand.precision(args)
 
         var figures: [String: Double] = [:]

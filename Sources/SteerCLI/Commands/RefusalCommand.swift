@@ -21,7 +21,7 @@ enum RefusalCommand: Command {
             OptionSpec("--max-new-tokens", value: "N", help: "greedy tokens per evaluation completion (default 64)"),
             OptionSpec("--no-eval", help: "stop after selecting the direction"),
             OptionSpec("--weights", value: "f32|bf16", help: "weight storage (default f32)"),
-            OptionSpec("--threads", value: "N", help: "worker threads (default: all cores)"),
+            ThreadOption.spec,
         ],
         discussion: """
         Writes RUN/config.json, candidates.safetensors, direction.safetensors, selection.json,
@@ -34,9 +34,7 @@ enum RefusalCommand: Command {
         guard let outPath = args.string("--out") else { throw UsageError("give the run folder with --out RUN") }
         let runURL = URL(fileURLWithPath: outPath, isDirectory: true)
         try ModelDirectory.refuseInside(runURL, dir)
-        let threads = try args.int("--threads", default: ProcessInfo.processInfo.activeProcessorCount, range: 1...1024)
-        BLAS.threads = threads
-        Parallel.threads = threads
+        let threads = try ThreadOption.apply(args)
         let prompts = try PromptOptions.load(args)
 
         var settings = RefusalSettings()

@@ -21,7 +21,7 @@ enum SearchCommand: Command {
             OptionSpec("--system", value: "TEXT", help: "system prompt for every prompt (default none)"),
             OptionSpec("--tokens-per-pass", value: "N", help: "tokens per packed forward pass (default: sized from the model)"),
             OptionSpec("--weights", value: "f32|bf16", help: "weight storage (default f32)"),
-            OptionSpec("--threads", value: "N", help: "worker threads (default: all cores)"),
+            ThreadOption.spec,
         ],
         discussion: """
         Scores each trial on the validation split (as steer refusal splits the same files with the same --seed):
@@ -38,9 +38,7 @@ enum SearchCommand: Command {
         guard let outPath = args.string("--out") else { throw UsageError("give an output folder with --out DIR") }
         let folder = URL(fileURLWithPath: outPath, isDirectory: true)
         try ModelDirectory.refuseInside(folder, dir)
-        let threads = try args.int("--threads", default: ProcessInfo.processInfo.activeProcessorCount, range: 1...1024)
-        BLAS.threads = threads
-        Parallel.threads = threads
+        _ = try ThreadOption.apply(args)
         let prompts = try PromptOptions.load(args)
         let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args))
         let file = try Direction.read(from: URL(fileURLWithPath: directionPath))

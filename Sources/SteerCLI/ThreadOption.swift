@@ -1,0 +1,15 @@
+import Foundation
+import TensorKit
+
+/// `--threads N`: how many threads BLAS and Steer's own kernels and jobs use.
+enum ThreadOption {
+    static let spec = OptionSpec("--threads", value: "N", help: "worker threads (default: all cores)")
+
+    /// Reads the flag (default: all cores), applies it, and returns the count.
+    static func apply(_ args: ParsedArguments) throws -> Int {
+        let threads = try args.int("--threads", default: ProcessInfo.processInfo.activeProcessorCount, range: 1...1024)
+        BLAS.threads = threads
+        Parallel.threads = threads
+        return threads
+    }
+}
