@@ -39,25 +39,15 @@ public struct RefusalEvaluator {
     /// of jobs run on every thread at once (each single-threaded), so small models keep every core busy.
     /// A batch's tokens do not depend on which thread runs it. `progress(done)` counts prompts, after each batch.
     public func complete(_ sets: [(prompts: [[Int]], hooks: Hooks?)], progress: (Int) -> Void = { _ in }) throws -> [[[Int]]] {
-        var jobs: [(set: Int, range: Range<Int>)] = []
-        for (i, s) in sets.enumerated() {
-            for start in stride(from: 0, to: s.prompts.count, by: batchSize) {
-                jobs.append((i, start..<min(s.prompts.count, start + batchSize)))
-            }
-        }
-        var outs = sets.map { [[Int]](repeating: [], count: $0.prompts.count) }
-        var done = 0
-        let lock = NSLock()
         let options = GenerationOptions(maxNewTokens: maxNewTokens, eosTokenIds: eosTokenIds)
-        try Parallel.jobs(jobs.count) { k in
-            let job = jobs[k], set = sets[job.set]
-            let r = try model.generate(Array(set.prompts[job.range]), options: options, hooks: set.hooks)
-            lock.lock(); defer { lock.unlock() }
-            for (i, tokens) in zip(job.range, r.tokens) { outs[job.set][i] = tokens }
-            done += job.range.count
-            progress(done)
+        let perSet = sets.map { GenerationBatch.split($0.prompts, size: batchSize, options: options, hooks: $0.hooks) }
+        let results = try model.generate(batches: perSet.flatMap { $0 }, progress: progress)
+        var out: [[[Int]]] = [], next = 0
+        for batches in perSet {
+            out.append(results[next..<(next + batches.count)].flatMap(\.tokens))
+            next += batches.count
         }
-        return outs
+        return out
     }
 
     /// Text of a completion (special tokens and a trailing EOS dropped).

@@ -68,3 +68,42 @@ extension LanguageModel {
         return GenerationResult(tokens: out, finishReasons: reasons)
     }
 }
+
+/// One batch of prompts to generate, with its own options and hooks.
+public struct GenerationBatch {
+    public var prompts: [[Int]]
+    public var options: GenerationOptions
+    public var hooks: Hooks?
+
+    public init(prompts: [[Int]], options: GenerationOptions, hooks: Hooks? = nil) {
+        self.prompts = prompts; self.options = options; self.hooks = hooks
+    }
+
+    /// `prompts` cut into consecutive batches of `size` with the same options and hooks.
+    public static func split(_ prompts: [[Int]], size: Int, options: GenerationOptions, hooks: Hooks? = nil) -> [GenerationBatch] {
+        stride(from: 0, to: prompts.count, by: max(1, size)).map {
+            GenerationBatch(prompts: Array(prompts[$0..<min(prompts.count, $0 + max(1, size))]), options: options, hooks: hooks)
+        }
+    }
+}
+
+extension LanguageModel {
+    /// Generates independent batches on every thread at once, each batch single-threaded (for small and
+    /// mid-size models this keeps every core busy, where one batch at a time leaves BLAS threads waiting).
+    /// A batch's tokens do not depend on which thread runs it or when. Results come back in batch order;
+    /// `progress(prompts done)` is called after each batch, one call at a time.
+    public func generate(batches: [GenerationBatch], progress: (Int) -> Void = { _ in }) throws -> [GenerationResult] {
+        var results = [GenerationResult?](repeating: nil, count: batches.count)
+        var done = 0
+        let lock = NSLock()
+        try Parallel.jobs(batches.count) { i in
+            let b = batches[i]
+            let r = try generate(b.prompts, options: b.options, hooks: b.hooks)
+            lock.lock(); defer { lock.unlock() }
+            results[i] = r
+            done += b.prompts.count
+            progress(done)
+        }
+        return results.map { $0 ?? GenerationResult(tokens: [], finishReasons: []) }
+    }
+}

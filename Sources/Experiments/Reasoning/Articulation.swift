@@ -170,16 +170,9 @@ public struct ArticulationJudge {
             }
         }
         let tokenizer = formatter.tokenizer
-        var replies: [String] = []
-        var start = 0
-        while start < inputs.count {
-            let end = min(start + max(1, batchSize), inputs.count)
-            let opts = GenerationOptions(maxNewTokens: maxNewTokens, eosTokenIds: RolloutRunner.eosIds(model, formatter))
-            let result = try model.generate(Array(inputs[start..<end]), options: opts)
-            replies += result.tokens.map { tokenizer.decode($0, skipSpecialTokens: true) }
-            start = end
-            progress(replies.count, inputs.count)
-        }
+        let opts = GenerationOptions(maxNewTokens: maxNewTokens, eosTokenIds: RolloutRunner.eosIds(model, formatter))
+        let results = try model.generate(batches: GenerationBatch.split(inputs, size: batchSize, options: opts)) { progress($0, inputs.count) }
+        let replies = results.flatMap(\.tokens).map { tokenizer.decode($0, skipSpecialTokens: true) }
         for i in rows.indices {
             let a = replies[2 * i], b = replies[2 * i + 1]
             rows[i].judgeMentioned = Self.parseYesNo(a)

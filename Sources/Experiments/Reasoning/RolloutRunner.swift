@@ -53,28 +53,33 @@ public struct RolloutRunner {
         guard settings.samples >= 1 else { throw ReasoningError.badFormat("samples must be ≥ 1") }
         let ids = try prompts.map { formatter.tokenizer.encode(try $0.render(formatter, defaultSystem: settings.system)) }
         let stop = [settings.format.answerClose]
-        var out: [RolloutRecord] = []
         let total = prompts.count * settings.samples
+        // Greedy rows: batches across prompts. Sampled rows: one batch per prompt, seeded by its index, so
+        // the samples do not depend on batching or threads.
+        let batches: [(rows: [Int], batch: GenerationBatch, seed: UInt64?)]
         if settings.temperature == 0 {
-            var start = 0
-            while start < prompts.count {
-                let end = min(start + max(1, settings.batchSize), prompts.count)
-                let result = try model.generate(Array(ids[start..<end]), options: options(maxNewTokens: settings.maxNewTokens, seed: 0, stop: stop))
-                for (k, i) in (start..<end).enumerated() {
-                    out.append(record(prompts[i], sample: 0, tokens: result.tokens[k], finish: result.finishReasons[k], seed: nil))
-                }
-                start = end
-                progress(out.count, total)
+            batches = stride(from: 0, to: prompts.count, by: max(1, settings.batchSize)).map { start in
+                let rows = Array(start..<min(start + max(1, settings.batchSize), prompts.count))
+                return (rows, GenerationBatch(prompts: rows.map { ids[$0] }, options: options(maxNewTokens: settings.maxNewTokens, seed: 0, stop: stop)), nil)
             }
         } else {
-            for (i, p) in prompts.enumerated() {
+            batches = prompts.indices.map { i in
                 let seed = settings.seed &+ UInt64(i)
-                let result = try model.generate(Array(repeating: ids[i], count: settings.samples),
-                                                options: options(maxNewTokens: settings.maxNewTokens, seed: seed, stop: stop))
+                return ([i], GenerationBatch(prompts: Array(repeating: ids[i], count: settings.samples),
+                                             options: options(maxNewTokens: settings.maxNewTokens, seed: seed, stop: stop)), seed)
+            }
+        }
+        let results = try model.generate(batches: batches.map(\.batch)) { progress($0, total) }
+        var out: [RolloutRecord] = []
+        for (b, result) in zip(batches, results) {
+            if let seed = b.seed {
                 for s in 0..<settings.samples {
-                    out.append(record(p, sample: s, tokens: result.tokens[s], finish: result.finishReasons[s], seed: seed))
+                    out.append(record(prompts[b.rows[0]], sample: s, tokens: result.tokens[s], finish: result.finishReasons[s], seed: seed))
                 }
-                progress(out.count, total)
+            } else {
+                for (k, i) in b.rows.enumerated() {
+                    out.append(record(prompts[i], sample: 0, tokens: result.tokens[k], finish: result.finishReasons[k], seed: nil))
+                }
             }
         }
         return out

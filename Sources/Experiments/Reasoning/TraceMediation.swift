@@ -133,35 +133,43 @@ public struct TraceMediation {
         ]
         for (stage, members) in groups where !members.isEmpty {
             var done = 0
-            for chunk in stride(from: 0, to: members.count, by: max(1, settings.batchSize)).map({ Array(members[$0..<min($0 + max(1, settings.batchSize), members.count)]) }) {
-                let inputs = chunk.map { jobs[$0].prefix.ids }
-                if stage == "logit" {
-                    let (_, logits) = try model.prefill(inputs, logits: .last)
-                    let vocab = model.config.vocabSize
-                    for (k, j) in chunk.enumerated() {
-                        var probs: [String: Double] = [:]
-                        if let l = logits {
-                            let base = l.pointer + k * vocab
-                            var maxLogit = -Float.infinity
-                            for v in 0..<vocab { maxLogit = max(maxLogit, base[v]) }
-                            var z = 0.0
-                            for v in 0..<vocab { z += Double(expf(base[v] - maxLogit)) }
-                            for (a, t) in firstTokens { probs[a] = Double(expf(base[t] - maxLogit)) / z }
-                        }
-                        let best = firstTokens.max { (probs[$0.answer] ?? 0) < (probs[$1.answer] ?? 0) }?.answer
-                        rows[j] = makeRow(jobs[j], rollouts[jobs[j].rollout], completion: best ?? "", answer: best, strict: best != nil, probabilities: probs)
-                    }
-                } else {
-                    let opts = GenerationOptions(maxNewTokens: stage == "frozen-closed" ? settings.answerTokens : settings.maxNewTokens,
-                                                 eosTokenIds: eos, stopStrings: [settings.format.answerClose],
-                                                 decode: { tokenizer.decode($0, skipSpecialTokens: true) })
-                    let result = try model.generate(inputs, options: opts)
+            let chunks = stride(from: 0, to: members.count, by: max(1, settings.batchSize)).map {
+                Array(members[$0..<min($0 + max(1, settings.batchSize), members.count)])
+            }
+            if stage != "logit" {
+                // Generated conditions: every batch of the stage at once, on all threads.
+                let opts = GenerationOptions(maxNewTokens: stage == "frozen-closed" ? settings.answerTokens : settings.maxNewTokens,
+                                             eosTokenIds: eos, stopStrings: [settings.format.answerClose],
+                                             decode: { tokenizer.decode($0, skipSpecialTokens: true) })
+                let results = try model.generate(batches: chunks.map { GenerationBatch(prompts: $0.map { jobs[$0].prefix.ids }, options: opts) }) {
+                    progress(stage, $0, members.count)
+                }
+                for (chunk, result) in zip(chunks, results) {
                     for (k, j) in chunk.enumerated() {
                         let completion = tokenizer.decode(result.tokens[k], skipSpecialTokens: true)
                         let parsed = settings.format.parse(jobs[j].prefix.text + completion)
                         rows[j] = makeRow(jobs[j], rollouts[jobs[j].rollout], completion: completion, answer: parsed.lenientAnswer,
                                           strict: parsed.strictValid, probabilities: nil)
                     }
+                }
+                continue
+            }
+            for chunk in chunks {
+                let inputs = chunk.map { jobs[$0].prefix.ids }
+                let (_, logits) = try model.prefill(inputs, logits: .last)
+                let vocab = model.config.vocabSize
+                for (k, j) in chunk.enumerated() {
+                    var probs: [String: Double] = [:]
+                    if let l = logits {
+                        let base = l.pointer + k * vocab
+                        var maxLogit = -Float.infinity
+                        for v in 0..<vocab { maxLogit = max(maxLogit, base[v]) }
+                        var z = 0.0
+                        for v in 0..<vocab { z += Double(expf(base[v] - maxLogit)) }
+                        for (a, t) in firstTokens { probs[a] = Double(expf(base[t] - maxLogit)) / z }
+                    }
+                    let best = firstTokens.max { (probs[$0.answer] ?? 0) < (probs[$1.answer] ?? 0) }?.answer
+                    rows[j] = makeRow(jobs[j], rollouts[jobs[j].rollout], completion: best ?? "", answer: best, strict: best != nil, probabilities: probs)
                 }
                 done += chunk.count
                 progress(stage, done, members.count)
