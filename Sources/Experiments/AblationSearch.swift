@@ -65,9 +65,6 @@ public struct AblationSearch {
     public func run(direction: [Float], harmful: [[Int]], harmless: [[Int]],
                     progress: @escaping (Int, Int) -> Void = { _, _ in }) throws -> SearchResult {
         let L = model.config.numLayers
-        let unit = try VectorMath.unit(direction, what: "the direction")
-        // Gemma-2's post-norms: each block's projections are edited against normalize((1+w) ⊙ r̂).
-        let units = try model.layers.map { try DirectionalAblation.preNormUnits(unit, layer: $0, offset: model.config.normWeightOffset) }
         var scorer = InterventionScorer(model: model, refusalTokens: refusalTokens, harmful: harmful, harmless: harmless)
         scorer.tokensPerPass = tokensPerPass
         var rng = SplitMix64(seed: seed)
@@ -92,19 +89,9 @@ public struct AblationSearch {
         }
         var done = 0, baseline = Double.nan
         func score(_ range: Range<Int>) throws {
-            let jobs = try range.map { i -> ScoringJob in
-                let strengths = try all[i].weighting().strengths(layers: L).map(Float.init)
-                return ScoringJob(ablate: { act in
-                    let s = strengths[act.layer]
-                    guard s > 0 else { return }
-                    let u: [Float]
-                    switch act.point {
-                    case .attnProj: u = units[act.layer].attn
-                    case .mlpProj: u = units[act.layer].mlp
-                    default: return
-                    }
-                    u.withUnsafeBufferPointer { Kernels.projectOut(act.data, rows: act.rows, width: act.width, unit: $0.baseAddress!, strength: s) }
-                })
+            let jobs = try range.map { i in
+                ScoringJob(ablate: try DirectionalAblation.matchingWeightEdit(direction: direction, weighting: try all[i].weighting())
+                    .packedHook(for: model))
             }
             baseline = try scorer.score(jobs) { j, s in
                 all[range.lowerBound + j].refusalScore = s.bypass

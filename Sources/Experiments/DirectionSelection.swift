@@ -1,4 +1,5 @@
 import Foundation
+import Interventions
 import Models
 import TensorKit
 
@@ -127,7 +128,7 @@ public struct DirectionSelector {
                 let norm = r.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot()
                 var job = ScoringJob()
                 // A zero direction has no unit vector: its bypass and KL are NaN (the "nan" filter).
-                if norm > 0 && norm.isFinite { job.ablate = Self.ablation(unit: r.map { Float(Double($0) / norm) }) }
+                if norm > 0 && norm.isFinite { job.ablate = try DirectionalAblation(direction: r).packedHook(for: model) }
                 // Adding a zero direction changes nothing: its induce score is the baseline's.
                 if !r.allSatisfy({ $0 == 0 }) { job.add = (r, l) }
                 grid.append((p, l)); jobs.append(job)
@@ -161,14 +162,6 @@ public struct DirectionSelector {
         return SelectionResult(candidates: scores, selected: selected, settings: settings,
                                baselineHarmful: baseline.harmful, baselineHarmless: baseline.harmless,
                                refusalTokens: refusalTokens, nHarmful: harmfulVal.count, nHarmless: harmlessVal.count)
-    }
-
-    /// SPEC §3.5's ablation as a packed-group hook: `x ← x − (x·r̂) r̂` at resid_pre, attn_out and mlp_out of every layer.
-    static func ablation(unit: [Float]) -> (PackedActivation) -> Void {
-        { act in
-            guard act.point == .residPre || act.point == .attnOut || act.point == .mlpOut else { return }
-            unit.withUnsafeBufferPointer { Kernels.projectOut(act.data, rows: act.rows, width: act.width, unit: $0.baseAddress!) }
-        }
     }
 
     /// The first filter (in SPEC order) that removes a candidate.

@@ -46,8 +46,16 @@ public struct InterventionScorer {
     /// Memory (MB) the baseline's harmless `resid_pre` may take; above it induce rows start at the embedding.
     public var baselineCacheMB = 2048
 
+    /// The last baseline computed, reused by later `score` calls with the same pass size.
+    private let memo = Memo()
+
     public init(model: LanguageModel, refusalTokens: [Int], harmful: [[Int]], harmless: [[Int]]) {
         self.model = model; self.refusalTokens = refusalTokens; self.harmful = harmful; self.harmless = harmless
+    }
+
+    final class Memo: @unchecked Sendable {
+        var baseline: ScoringBaseline?
+        var budget = 0
     }
 
     /// Scores `jobs` whose index is in `pending` (all when nil). `onFinish(index, scores)` is called as each
@@ -59,7 +67,13 @@ public struct InterventionScorer {
         let plan = ScoringPlan(jobs: jobs, harmful: harmful, harmless: harmless, tokensPerPass: budget)
         let pending = pending ?? Set(jobs.indices)
         let needsCache = plan.units.contains { pending.contains($0.job) && $0.kind == .induce && (jobs[$0.job].add?.layer ?? 0) > 0 }
-        let baseline = try computeBaseline(plan: plan, keepResidPre: needsCache)
+        let baseline: ScoringBaseline
+        if let b = memo.baseline, memo.budget == budget, b.residPre != nil || !needsCache {
+            baseline = b
+        } else {
+            baseline = try computeBaseline(plan: plan, keepResidPre: needsCache)
+            memo.baseline = baseline; memo.budget = budget
+        }
         try runPasses(plan: plan, pending: pending, baseline: baseline, onFinish: onFinish)
         return (Self.mean(baseline.harmfulScores), Self.mean(baseline.harmlessScores))
     }

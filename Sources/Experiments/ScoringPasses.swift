@@ -5,14 +5,14 @@ import TensorKit
 /// Running a `ScoringPlan`: the baseline passes, then the job passes on every thread.
 extension InterventionScorer {
     /// Baseline scores of both validation sets and the harmless references for KL; with
-    /// `keepResidPre`, also every harmless `resid_pre[l]` (when it fits in `settings.baselineCacheMB`).
+    /// `keepResidPre`, also every harmless `resid_pre[l]` (when it fits in `baselineCacheMB`).
     func computeBaseline(plan: ScoringPlan, keepResidPre: Bool) throws -> ScoringBaseline {
         let c = model.config, v = c.vocabSize, d = c.hiddenSize, L = c.numLayers
         let base = ScoringBaseline(harmful: harmful.count, harmless: harmless.count)
         let groups = plan.harmlessChunks.map { PackedGroup(prompts: Array(harmless[$0])) }
         let cacheBytes = groups.reduce(0) { $0 + $1.tokenCount } * L * d * 4
         let keep = keepResidPre && cacheBytes <= baselineCacheMB << 20
-        var cache: [[FloatBuffer]] = keep ? groups.map { g in (0..<L).map { _ in FloatBuffer(count: g.tokenCount * d) } } : []
+        let cache: [[FloatBuffer]] = keep ? groups.map { g in (0..<L).map { _ in FloatBuffer(count: g.tokenCount * d) } } : []
         let tokens = refusalTokens, model = model, harmful = harmful
         let chunks = plan.harmfulChunks.map { (harmful: true, range: $0, index: 0) }
             + plan.harmlessChunks.enumerated().map { (harmful: false, range: $0.element, index: $0.offset) }
@@ -38,7 +38,7 @@ extension InterventionScorer {
                 if chunk.harmful { base.harmfulScores[r] = scores[k] } else { base.harmlessScores[r] = scores[k]; base.references[r] = refs[k] }
             }
         }
-        if keep { base.residPre = cache } else { cache = [] }
+        base.residPre = keep ? cache : nil
         return base
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Models
+import TensorKit
 
 /// Directional ablation (SPEC §3.5): `x ← x − (x·r̂) r̂` on the residual stream and on what every
 /// sublayer writes into it, at every position of every row, prompt and generated tokens alike.
@@ -65,23 +66,52 @@ public struct DirectionalAblation: Intervention {
         return (try scaled(layer.postAttentionNorm, "(1+w_post_attn) ⊙ r̂"), try scaled(layer.postMLPNorm, "(1+w_post_mlp) ⊙ r̂"))
     }
 
-    public func register(on hooks: Hooks, model: LanguageModel) throws {
+    /// One place the ablation acts: a hook point of a layer, the unit removed there and how much of it.
+    struct Site {
+        var point: HookPoint
+        var layer: Int
+        var unit: [Float]
+        var strength: Float
+    }
+
+    /// Every place this ablation acts on `model`, after checking it fits.
+    func sites(for model: LanguageModel) throws -> [Site] {
         try ModelCheck.length(unit, "the ablation direction", model)
         let all = layers ?? Array(0..<model.config.numLayers)
         try ModelCheck.layers(all, "ablation layers", model)
-        let u = unit
+        var out: [Site] = []
         for l in all {
             let s = Float(weighting?.strength(l) ?? 1)
             if s == 0 { continue }
-            if ablatesResidPre { hooks.add(.residPre, layers: [l]) { RowOps.ablate($0, unit: u, strength: s) } }
+            if ablatesResidPre { out.append(Site(point: .residPre, layer: l, unit: unit, strength: s)) }
             switch placement {
             case .residual:
-                hooks.add(.attnOut, layers: [l]) { RowOps.ablate($0, unit: u, strength: s) }
-                hooks.add(.mlpOut, layers: [l]) { RowOps.ablate($0, unit: u, strength: s) }
+                out.append(Site(point: .attnOut, layer: l, unit: unit, strength: s))
+                out.append(Site(point: .mlpOut, layer: l, unit: unit, strength: s))
             case .beforePostNorms:
-                let (ua, um) = try Self.preNormUnits(u, layer: model.layers[l], offset: model.config.normWeightOffset)
-                hooks.add(.attnProj, layers: [l]) { RowOps.ablate($0, unit: ua, strength: s) }
-                hooks.add(.mlpProj, layers: [l]) { RowOps.ablate($0, unit: um, strength: s) }
+                let (ua, um) = try Self.preNormUnits(unit, layer: model.layers[l], offset: model.config.normWeightOffset)
+                out.append(Site(point: .attnProj, layer: l, unit: ua, strength: s))
+                out.append(Site(point: .mlpProj, layer: l, unit: um, strength: s))
+            }
+        }
+        return out
+    }
+
+    public func register(on hooks: Hooks, model: LanguageModel) throws {
+        for site in try sites(for: model) {
+            hooks.add(site.point, layers: [site.layer]) { RowOps.ablate($0, unit: site.unit, strength: site.strength) }
+        }
+    }
+
+    /// The same ablation as the hook of a packed group (`LanguageModel.forwardPacked`), for scoring many
+    /// interventions in packed passes.
+    public func packedHook(for model: LanguageModel) throws -> (PackedActivation) -> Void {
+        var table: [HookPoint: [Int: Site]] = [:]
+        for site in try sites(for: model) { table[site.point, default: [:]][site.layer] = site }
+        return { act in
+            guard let site = table[act.point]?[act.layer] else { return }
+            site.unit.withUnsafeBufferPointer {
+                Kernels.projectOut(act.data, rows: act.rows, width: act.width, unit: $0.baseAddress!, strength: site.strength)
             }
         }
     }
