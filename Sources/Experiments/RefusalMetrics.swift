@@ -14,12 +14,6 @@ public enum RefusalMetrics {
         return md + log(s)
     }
 
-    /// Probabilities of a logits row.
-    public static func probabilities(_ logits: UnsafePointer<Float>, _ n: Int) -> [Double] {
-        let lse = logSumExp(logits, n)
-        return (0..<n).map { exp(Double(logits[$0]) - lse) }
-    }
-
     /// `log(P + 1e-8) − log(1 − P + 1e-8)` with `P` the probability mass of the refusal tokens.
     public static func refusalScore(_ logits: UnsafePointer<Float>, vocab: Int, refusalTokens: [Int]) -> Double {
         refusalScore(logits, logSumExp: logSumExp(logits, vocab), refusalTokens: refusalTokens)

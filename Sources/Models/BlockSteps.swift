@@ -106,6 +106,13 @@ extension LanguageModel {
         }
     }
 
+    /// Refuses sequences longer than the range this model computes exactly (Qwen-1's `seq_length`).
+    func checkSequenceLength(_ tokens: Int) throws {
+        if let limit = config.maxSequenceLength, tokens > limit {
+            throw ModelError.badInput("sequence of \(tokens) tokens is longer than this model's exact range (\(limit)); Qwen-1's dynamic NTK / log-n attention beyond it are not implemented")
+        }
+    }
+
     /// Checks token ids against the vocabulary.
     func checkTokens<S: Sequence>(_ ids: S) throws where S.Element == Int {
         if let bad = ids.first(where: { $0 < 0 || $0 >= config.vocabSize }) {

@@ -66,9 +66,7 @@ public final class LanguageModel {
         let n = batch * steps, d = c.hiddenSize
         let layout = StepLayout(batch: batch, steps: steps, firstSlot: cache.length,
                                 firstValid: cache.firstValid, promptLengths: cache.promptLengths)
-        if let limit = c.maxSequenceLength, cache.length + steps > limit {
-            throw ModelError.badInput("sequence of \(cache.length + steps) tokens is longer than this model's exact range (\(limit)); Qwen-1's dynamic NTK / log-n attention beyond it are not implemented")
-        }
+        try checkSequenceLength(cache.length + steps)
         let activeHooks = (hooks?.isEmpty ?? true) ? nil : hooks
         cache.reserve(cache.length + steps)
 

@@ -114,9 +114,7 @@ extension LanguageModel {
             }
             try checkTokens(g.prefix)
             for r in g.rows { try checkTokens(r) }
-            if let limit = c.maxSequenceLength, let longest = g.rows.map(\.count).max(), g.prefix.count + longest > limit {
-                throw ModelError.badInput("sequence of \(g.prefix.count + longest) tokens is longer than this model's exact range (\(limit)); Qwen-1's dynamic NTK / log-n attention beyond it are not implemented")
-            }
+            try checkSequenceLength(g.prefix.count + (g.rows.map(\.count).max() ?? 0))
         }
         let end = min(L - 1, stopAtLayer ?? L - 1)
         let plan = PackedPlan(groups)

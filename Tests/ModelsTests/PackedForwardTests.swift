@@ -137,4 +137,16 @@ final class PackedForwardTests: XCTestCase {
         }
         XCTAssertThrowsError(try model.forwardPacked([]))
     }
+
+    /// Qwen-1 is exact only up to `seq_length`: longer sequences are refused by both forward passes.
+    func testSequencesBeyondTheExactRangeAreErrors() throws {
+        let model = try FixtureModel("qwen").load()
+        let limit = try XCTUnwrap(model.config.maxSequenceLength)
+        let long = Array(repeating: 1, count: limit + 1)
+        XCTAssertThrowsError(try model.forwardPacked([PackedGroup(prefix: [1, 1], rows: [Array(long.dropFirst(2))])])) {
+            XCTAssertTrue("\($0)".contains("exact range (\(limit))"), "\($0)")
+        }
+        XCTAssertThrowsError(try model.prefill([long])) { XCTAssertTrue("\($0)".contains("exact range"), "\($0)") }
+        XCTAssertNotNil(try model.forwardPacked([PackedGroup(prefix: [1], rows: [Array(long.dropFirst(2))])]))
+    }
 }
