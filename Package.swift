@@ -2,7 +2,7 @@
 import PackageDescription
 
 // On Linux every matrix product goes through OpenBLAS (Debian's libopenblas-dev);
-// on Apple platforms TensorKit uses Accelerate instead and the shim is not needed.
+// on Apple platforms Compute uses Accelerate instead and the shim is not needed.
 #if os(Linux)
 let blas: [Target.Dependency] = ["CBLAS"]
 #else
@@ -13,25 +13,25 @@ let blas: [Target.Dependency] = []
 let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
 
 var targets: [Target] = [
-    .target(name: "TensorKit", dependencies: blas, swiftSettings: fast),
-    .target(name: "ModelFormats", dependencies: ["TensorKit"]),
+    .target(name: "ModelFormats"),
+    .target(name: "Compute", dependencies: ["ModelFormats"] + blas, swiftSettings: fast),
     .target(name: "Tokenizers"),
     .target(name: "ChatTemplates"),
-    .target(name: "Models", dependencies: ["TensorKit", "ModelFormats"]),
-    .target(name: "Interventions", dependencies: ["TensorKit", "ModelFormats", "Models"]),
+    .target(name: "Models", dependencies: ["Compute", "ModelFormats"]),
+    .target(name: "Interventions", dependencies: ["Compute", "ModelFormats", "Models"]),
     .target(name: "Experiments",
-            dependencies: ["TensorKit", "ModelFormats", "Tokenizers", "ChatTemplates", "Models", "Interventions"]),
+            dependencies: ["Compute", "ModelFormats", "Tokenizers", "ChatTemplates", "Models", "Interventions"]),
     .target(name: "SteerCLI",
-            dependencies: ["TensorKit", "ModelFormats", "Tokenizers", "ChatTemplates", "Models", "Interventions",
+            dependencies: ["Compute", "ModelFormats", "Tokenizers", "ChatTemplates", "Models", "Interventions",
                            "Experiments"]),
     .executableTarget(name: "steer", dependencies: ["SteerCLI"]),
-    .testTarget(name: "TensorKitTests", dependencies: ["TensorKit"]),
+    .testTarget(name: "ComputeTests", dependencies: ["Compute", "ModelFormats"]),
     .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats"]),
     .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
     .testTarget(name: "ChatTemplatesTests", dependencies: ["ChatTemplates"]),
     .testTarget(name: "ModelsTests", dependencies: ["Models", "ModelFormats"]),
     .testTarget(name: "InterventionsTests", dependencies: ["Interventions", "Models", "ModelFormats"]),
-    .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Interventions", "Models", "ModelFormats", "Tokenizers", "TensorKit"]),
+    .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Interventions", "Models", "ModelFormats", "Tokenizers", "Compute"]),
     .testTarget(name: "SteerCLITests", dependencies: ["SteerCLI", "ModelFormats", "Models"]),
 ]
 #if os(Linux)
@@ -43,7 +43,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "steer", targets: ["steer"]),
-        .library(name: "SteerKit", targets: ["TensorKit", "ModelFormats", "Tokenizers", "ChatTemplates", "Models",
+        .library(name: "SteerKit", targets: ["Compute", "ModelFormats", "Tokenizers", "ChatTemplates", "Models",
                                              "Interventions", "Experiments"]),
     ],
     targets: targets

@@ -1,7 +1,7 @@
 import Foundation
 import Interventions
 import Models
-import TensorKit
+import Compute
 
 /// One point of an ablation-strength search: heretic's per-layer weighting and its two costs.
 public struct SearchTrial: Codable, Sendable {
@@ -91,7 +91,7 @@ public struct AblationSearch {
         func score(_ range: Range<Int>) throws {
             let jobs = try range.map { i in
                 ScoringJob(ablate: try DirectionalAblation.matchingWeightEdit(direction: direction, weighting: try all[i].weighting())
-                    .packedHook(for: model))
+                    .edits(for: model))
             }
             baseline = try scorer.score(jobs) { j, s in
                 all[range.lowerBound + j].refusalScore = s.bypass

@@ -1,6 +1,6 @@
 import Foundation
 import Models
-import TensorKit
+import Compute
 
 /// Which token positions of each prompt to read.
 public enum CapturePositions: Sendable, Equatable {
@@ -20,58 +20,53 @@ public struct ActivationCapture {
         self.batchSize = max(1, batchSize)
     }
 
-    /// Mean over prompts (and over tokens for `.all`) per hook point: `[P, L, d]` (P = 1 for `.all`), Float64.
+    /// Mean over prompts (and over tokens for `.all`) per hook point: `[P, L, d]` (P = 1 for `.all`), Float64,
+    /// accumulated by the backend.
     public func means(_ prompts: [[Int]], points: [HookPoint], positions: CapturePositions,
                       progress: (Int) -> Void = { _ in }) throws -> [HookPoint: [Double]] {
         if points == [.residPre], case .offsets(let o) = positions {
             return [.residPre: try residPreMeans(prompts, offsets: o, progress: progress)]
         }
-        let c = model.config, d = c.hiddenSize, L = c.numLayers
+        let c = model.config, d = c.hiddenSize, L = c.numLayers, be = model.backend
         let P: Int
-        switch positions { case .offsets(let o): P = o.count; case .all: P = 1 }
-        var sums: [HookPoint: [Double]] = [:]
-        for p in points { sums[p] = [Double](repeating: 0, count: P * L * d) }
-        var tokenCount = 0
-        try visit(prompts, points: points, positions: positions, progress: progress) { point, layer, slot, _, vector in
-            sums[point]!.withUnsafeMutableBufferPointer { s in
-                let base = (slot * L + layer) * d
-                for i in 0..<d { s[base + i] += Double(vector[i]) }
+        switch positions { case .offsets(let o): P = o.count; _ = try Self.check(prompts, offsets: o); case .all: P = 1 }
+        let sums = Dictionary(uniqueKeysWithValues: points.map { ($0, be.accumulator(rows: P * L, cols: d)) })
+        var count = 0
+        try batches(prompts, progress: progress) { chunk, _ in
+            let (rows, slots) = Self.rows(of: chunk, positions: positions)
+            count += rows.count / P
+            let edits = points.map { p in
+                ActivationEdit(point: p, op: .capture(Capture(rows: rows, mode: .sum(sums[p]!, targets: slots.map { $0 * L }, layerStride: 1))))
             }
-            if point == points[0] && layer == 0 && slot == 0 { tokenCount += 1 }
+            _ = try model.prefill(chunk, edits: edits, logits: .none)
         }
-        let n = Double(max(1, tokenCount))
-        return sums.mapValues { $0.map { $0 / n } }
+        let n = Double(max(1, count))
+        return sums.mapValues { be.read($0).map { $0 / n } }
     }
 
     /// Mean `resid_pre` of every layer at negative `offsets` from the end of each prompt: `[P, L, d]`,
     /// Float64. Runs packed passes (no padding, shared prefix computed once, nothing past the last
-    /// block's input) on every thread; `tokensPerPass` 0 sizes passes from the model.
+    /// block's input) as the backend's jobs; `tokensPerPass` 0 sizes passes from the model.
     /// `progress(prompts done)` is called after each pass.
     public func residPreMeans(_ prompts: [[Int]], offsets: [Int], tokensPerPass: Int = 0,
                               progress: (Int) -> Void = { _ in }) throws -> [Double] {
-        let c = model.config, d = c.hiddenSize, L = c.numLayers, P = offsets.count
+        let c = model.config, d = c.hiddenSize, L = c.numLayers, P = offsets.count, be = model.backend
         let need = try Self.check(prompts, offsets: offsets)
         if let empty = prompts.firstIndex(where: \.isEmpty) { throw ModelError.badInput("prompt \(empty) has no tokens") }
-        let chunks = PackedGroup.chunks(prompts, budget: tokensPerPass > 0 ? tokensPerPass : PackedGroup.tokenBudget(c))
+        let budget = tokensPerPass > 0 ? tokensPerPass : PackedGroup.tokenBudget(c, concurrentPasses: be.threads)
+        let chunks = PackedGroup.chunks(prompts, budget: budget)
         var sums = [[Double]](repeating: [], count: chunks.count)
         var done = 0
-        let lock = NSLock(), pool = PackedWorkspace.Pool()
-        try Parallel.jobs(chunks.count) { k in
-            var g = PackedGroup(prompts: Array(prompts[chunks[k]]), keep: need)
+        let lock = NSLock(), pool = Workspace.Pool(backend: be)
+        try be.jobs(chunks.count) { k in
+            let g = PackedGroup(prompts: Array(prompts[chunks[k]]), keep: need)
             let ends = zip(g.rowStarts, g.rows).map { $0 + $1.count }
-            var sum = [Double](repeating: 0, count: P * L * d)
-            g.hook = { act in
-                guard act.point == .residPre else { return }
-                sum.withUnsafeMutableBufferPointer { s in
-                    for end in ends {
-                        for (slot, off) in offsets.enumerated() {
-                            let x = act.data + (end + off) * d, base = (slot * L + act.layer) * d
-                            for i in 0..<d { s[base + i] += Double(x[i]) }
-                        }
-                    }
-                }
-            }
-            _ = try pool.with { try model.forwardPacked([g], stopAtLayer: L - 1, workspace: $0) }
+            var rows: [Int] = [], targets: [Int] = []
+            for end in ends { for (slot, off) in offsets.enumerated() { rows.append(end + off); targets.append(slot * L) } }
+            let acc = be.accumulator(rows: P * L, cols: d)
+            let capture = ActivationEdit(point: .residPre, op: .capture(Capture(rows: rows, mode: .sum(acc, targets: targets, layerStride: 1))))
+            _ = try pool.with { try model.forwardPacked([g], stopAtLayer: L - 1, extraEdits: [capture], workspace: $0) }
+            let sum = be.read(acc)
             lock.lock(); defer { lock.unlock() }
             sums[k] = sum
             done += chunks[k].count
@@ -93,49 +88,59 @@ public struct ActivationCapture {
         return need
     }
 
-    /// Every captured vector: per hook point, `[prompts.count, P, L, d]` as Float32 (`.offsets` only).
+    /// Every captured vector: per hook point, `[prompts.count, P, L, d]` as Float32.
     public func rows(_ prompts: [[Int]], points: [HookPoint], offsets: [Int],
                      progress: (Int) -> Void = { _ in }) throws -> [HookPoint: [Float]] {
-        let c = model.config, d = c.hiddenSize, L = c.numLayers, P = offsets.count
+        let c = model.config, d = c.hiddenSize, L = c.numLayers, P = offsets.count, be = model.backend
+        _ = try Self.check(prompts, offsets: offsets)
         var out: [HookPoint: [Float]] = [:]
         for p in points { out[p] = [Float](repeating: 0, count: prompts.count * P * L * d) }
-        try visit(prompts, points: points, positions: .offsets(offsets), progress: progress) { point, layer, slot, prompt, vector in
-            out[point]!.withUnsafeMutableBufferPointer { o in
-                let base = ((prompt * P + slot) * L + layer) * d
-                for i in 0..<d { o[base + i] = vector[i] }
-            }
-        }
-        return out
-    }
-
-    /// Calls `body(point, layer, slot, promptIndex, vector)` for every captured vector.
-    func visit(_ prompts: [[Int]], points: [HookPoint], positions: CapturePositions, progress: (Int) -> Void,
-               body: @escaping (HookPoint, Int, Int, Int, UnsafeMutableBufferPointer<Float>) -> Void) throws {
-        if case .offsets(let o) = positions { _ = try Self.check(prompts, offsets: o) }
-        var batchStart = 0
-        let hooks = Hooks()
-        for point in points {
-            hooks.add(point) { act in
-                let layout = act.layout
-                for b in 0..<layout.batch {
-                    switch positions {
-                    case .offsets(let offsets):
-                        for (slot, p) in offsets.enumerated() {
-                            body(point, act.layer, slot, batchStart + b, act.vector(row: b, step: layout.steps + p))
-                        }
-                    case .all:
-                        for t in 0..<layout.steps where layout.position(row: b, step: t) != nil {
-                            body(point, act.layer, 0, batchStart + b, act.vector(row: b, step: t))
+        try batches(prompts, progress: progress) { chunk, first in
+            let (rows, _) = Self.rows(of: chunk, positions: .offsets(offsets))
+            var tensors: [HookPoint: [Int: Tensor]] = [:]
+            for p in points { tensors[p] = Dictionary(uniqueKeysWithValues: (0..<L).map { ($0, be.tensor(rows: rows.count, cols: d)) }) }
+            let edits = points.map { ActivationEdit(point: $0, op: .capture(Capture(rows: rows, mode: .copy(tensors[$0]!)))) }
+            _ = try model.prefill(chunk, edits: edits, logits: .none)
+            for p in points {
+                for l in 0..<L {
+                    guard let t = tensors[p]?[l] else { continue }
+                    let values = be.read(t)
+                    out[p]!.withUnsafeMutableBufferPointer { o in
+                        for b in 0..<chunk.count {
+                            for slot in 0..<P {
+                                let src = (b * P + slot) * d, dst = (((first + b) * P + slot) * L + l) * d
+                                for i in 0..<d { o[dst + i] = values[src + i] }
+                            }
                         }
                     }
                 }
             }
         }
-        while batchStart < prompts.count {
-            let chunk = Array(prompts[batchStart..<min(prompts.count, batchStart + batchSize)])
-            _ = try model.prefill(chunk, hooks: hooks, logits: .none)
-            batchStart += chunk.count
-            progress(batchStart)
+        return out
+    }
+
+    /// Rows of a prefill of `chunk` to read, and the position slot of each.
+    static func rows(of chunk: [[Int]], positions: CapturePositions) -> (rows: [Int], slots: [Int]) {
+        var rows: [Int] = [], slots: [Int] = []
+        for r in ForwardInput.rowRanges(chunk) {
+            switch positions {
+            case .offsets(let offsets):
+                for (slot, off) in offsets.enumerated() { rows.append(r.upperBound + off); slots.append(slot) }
+            case .all:
+                rows += r; slots += Array(repeating: 0, count: r.count)
+            }
+        }
+        return (rows, slots)
+    }
+
+    /// Runs `body(chunk, firstIndex)` over consecutive batches of `batchSize` prompts.
+    func batches(_ prompts: [[Int]], progress: (Int) -> Void, _ body: ([[Int]], Int) throws -> Void) throws {
+        var start = 0
+        while start < prompts.count {
+            let chunk = Array(prompts[start..<min(prompts.count, start + batchSize)])
+            try body(chunk, start)
+            start += chunk.count
+            progress(start)
         }
     }
 }

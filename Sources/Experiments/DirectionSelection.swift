@@ -1,7 +1,7 @@
 import Foundation
 import Interventions
 import Models
-import TensorKit
+import Compute
 
 /// Scores of one candidate direction `(position, layer)` (SPEC §3.4).
 public struct CandidateScore: Codable, Sendable {
@@ -128,7 +128,7 @@ public struct DirectionSelector {
                 let norm = r.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot()
                 var job = ScoringJob()
                 // A zero direction has no unit vector: its bypass and KL are NaN (the "nan" filter).
-                if norm > 0 && norm.isFinite { job.ablate = try DirectionalAblation(direction: r).packedHook(for: model) }
+                if norm > 0 && norm.isFinite { job.ablate = try DirectionalAblation(direction: r).edits(for: model) }
                 // Adding a zero direction changes nothing: its induce score is the baseline's.
                 if !r.allSatisfy({ $0 == 0 }) { job.add = (r, l) }
                 grid.append((p, l)); jobs.append(job)

@@ -1,17 +1,17 @@
 import Foundation
 import Models
-import TensorKit
+import Compute
 
 /// One intervention to score on the validation sets (SPEC §3.4's tests, for any hook).
 public struct ScoringJob {
     /// Applied to every harmful and harmless validation row: gives the mean refusal score of the
     /// harmful rows under it (bypass) and the mean KL of the harmless rows from the baseline. nil: both NaN.
-    public var ablate: ((PackedActivation) -> Void)?
+    public var ablate: [ActivationEdit]?
     /// `vector` added at `resid_pre[layer]` of every harmless row: gives their mean refusal score (induce).
     /// nil: induce is the baseline's (adding nothing).
     public var add: (vector: [Float], layer: Int)?
 
-    public init(ablate: ((PackedActivation) -> Void)? = nil, add: (vector: [Float], layer: Int)? = nil) {
+    public init(ablate: [ActivationEdit]? = nil, add: (vector: [Float], layer: Int)? = nil) {
         self.ablate = ablate; self.add = add
     }
 }
@@ -41,7 +41,7 @@ public struct InterventionScorer {
     public let refusalTokens: [Int]
     public let harmful: [[Int]]
     public let harmless: [[Int]]
-    /// Tokens per pass (0 = `PackedGroup.tokenBudget`).
+    /// Tokens per pass (0 = `PackedGroup.tokenBudget` for the backend's threads).
     public var tokensPerPass = 0
     /// Memory (MB) the baseline's harmless `resid_pre` may take; above it induce rows start at the embedding.
     public var baselineCacheMB = 2048
@@ -63,7 +63,7 @@ public struct InterventionScorer {
     @discardableResult
     public func score(_ jobs: [ScoringJob], pending: Set<Int>? = nil,
                       onFinish: @escaping (Int, JobScores) -> Void) throws -> (harmful: Double, harmless: Double) {
-        let budget = tokensPerPass > 0 ? tokensPerPass : PackedGroup.tokenBudget(model.config)
+        let budget = tokensPerPass > 0 ? tokensPerPass : PackedGroup.tokenBudget(model.config, concurrentPasses: model.backend.threads)
         let plan = ScoringPlan(jobs: jobs, harmful: harmful, harmless: harmless, tokensPerPass: budget)
         let pending = pending ?? Set(jobs.indices)
         let needsCache = plan.units.contains { pending.contains($0.job) && $0.kind == .induce && (jobs[$0.job].add?.layer ?? 0) > 0 }
@@ -129,8 +129,8 @@ final class ScoringBaseline {
     var harmfulScores: [Double]
     var harmlessScores: [Double]
     var references: [RefusalMetrics.Reference?]
-    /// `[chunk][layer]`: `resid_pre[layer]` of the chunk's packed tokens; nil when not kept.
-    var residPre: [[FloatBuffer]]?
+    /// `[chunk][layer]`: `resid_pre[layer]` of the chunk's packed tokens (in the backend); nil when not kept.
+    var residPre: [[Int: Tensor]]?
 
     init(harmful: Int, harmless: Int) {
         harmfulScores = Array(repeating: .nan, count: harmful)

@@ -1,6 +1,6 @@
 import Foundation
 import Models
-import TensorKit
+import Compute
 
 /// One row of a locality sweep: ablation restricted to layers `[start, start + width)`.
 public struct LocalityRow: Codable, Sendable {
@@ -49,16 +49,16 @@ public struct LocalitySweep {
         let runner = BatchRunner(model: evaluator.model, batchSize: evaluator.batchSize)
         var windows: [(Int, Int)] = []
         for w in widths where w >= 1 && w <= L { for s in 0...(L - w) { windows.append((s, w)) } }
-        let conditions: [(start: Int, width: Int, hooks: Hooks?)] =
-            [(0, 0, nil), (0, L, try Steering.ablation(direction, model: evaluator.model))]
+        let conditions: [(start: Int, width: Int, edits: [ActivationEdit])] =
+            [(0, 0, []), (0, L, try Steering.ablation(direction, model: evaluator.model))]
             + (try windows.map { s, w in (s, w, try Steering.ablation(direction, layers: Array(s..<(s + w)), model: evaluator.model)) })
         // Progress counts one unit per condition scored and one per completion generated.
         let total = conditions.count * (generate ? 1 + prompts.count : 1)
         var done = 0
         var scores = [Double](repeating: .nan, count: conditions.count)
         let lock = NSLock()
-        try Parallel.jobs(conditions.count) { i in
-            let score = try runner.meanRefusalScore(prompts, refusalTokens: refusalTokens, hooks: conditions[i].hooks)
+        try evaluator.model.backend.jobs(conditions.count) { i in
+            let score = try runner.meanRefusalScore(prompts, refusalTokens: refusalTokens, edits: conditions[i].edits)
             lock.lock(); defer { lock.unlock() }
             scores[i] = score
             done += 1
@@ -66,7 +66,7 @@ public struct LocalitySweep {
         }
         var rates = [Double?](repeating: nil, count: conditions.count)
         if generate {
-            let outs = try evaluator.complete(conditions.map { (prompts, $0.hooks) }) { progress(conditions.count + $0, total) }
+            let outs = try evaluator.complete(conditions.map { (prompts, $0.edits) }) { progress(conditions.count + $0, total) }
             rates = outs.map { o in Double(o.filter { RefusalPhrases.isRefusal(evaluator.text($0)) }.count) / Double(max(1, o.count)) }
         }
         let rows = conditions.indices.map {

@@ -1,6 +1,6 @@
 import Foundation
 import Models
-import TensorKit
+import Compute
 import Tokenizers
 
 /// One greedy completion under one condition.
@@ -30,17 +30,17 @@ public struct RefusalEvaluator {
         eosTokenIds = Set(model.config.eosTokenIds + [tokenizer.eosTokenId].compactMap { $0 })
     }
 
-    /// Greedy completions of `prompts` (token ids) with optional hooks, batched; `progress(done)` per batch.
-    public func complete(_ prompts: [[Int]], hooks: Hooks?, progress: (Int) -> Void = { _ in }) throws -> [[Int]] {
-        try complete([(prompts, hooks)], progress: progress)[0]
+    /// Greedy completions of `prompts` (token ids) with optional edits, batched; `progress(done)` per batch.
+    public func complete(_ prompts: [[Int]], edits: [ActivationEdit], progress: (Int) -> Void = { _ in }) throws -> [[Int]] {
+        try complete([(prompts, edits)], progress: progress)[0]
     }
 
-    /// Greedy completions of several prompt sets, each with its own hooks: all their batches form one list
+    /// Greedy completions of several prompt sets, each with its own edits: all their batches form one list
     /// of jobs run on every thread at once (each single-threaded), so small models keep every core busy.
     /// A batch's tokens do not depend on which thread runs it. `progress(done)` counts prompts, after each batch.
-    public func complete(_ sets: [(prompts: [[Int]], hooks: Hooks?)], progress: (Int) -> Void = { _ in }) throws -> [[[Int]]] {
+    public func complete(_ sets: [(prompts: [[Int]], edits: [ActivationEdit])], progress: (Int) -> Void = { _ in }) throws -> [[[Int]]] {
         let options = GenerationOptions(maxNewTokens: maxNewTokens, eosTokenIds: eosTokenIds)
-        let perSet = sets.map { GenerationBatch.split($0.prompts, size: batchSize, options: options, hooks: $0.hooks) }
+        let perSet = sets.map { GenerationBatch.split($0.prompts, size: batchSize, options: options, edits: $0.edits) }
         let results = try model.generate(batches: perSet.flatMap { $0 }, progress: progress)
         var out: [[[Int]]] = [], next = 0
         for batches in perSet {
@@ -56,9 +56,9 @@ public struct RefusalEvaluator {
     }
 
     /// Mean KL(baseline ‖ hooked) of the last-position distributions over `prompts`.
-    public func meanKL(_ prompts: [[Int]], hooks: Hooks) throws -> Double {
+    public func meanKL(_ prompts: [[Int]], edits: [ActivationEdit]) throws -> Double {
         let runner = BatchRunner(model: model, batchSize: batchSize)
-        let base = try runner.lastLogits(prompts), other = try runner.lastLogits(prompts, hooks: hooks)
+        let base = try runner.lastLogits(prompts), other = try runner.lastLogits(prompts, edits: edits)
         let v = model.config.vocabSize
         var s = 0.0
         for i in 0..<prompts.count { s += RefusalMetrics.kl(base.pointer + i * v, other.pointer + i * v, vocab: v) }
@@ -67,13 +67,13 @@ public struct RefusalEvaluator {
 
     /// Mean cross-entropy of `responses[i]` after `prompts[i]` (response tokens only), token-weighted.
     /// Prompts run on every thread at once; the total is summed in prompt order.
-    public func crossEntropy(prompts: [[Int]], responses: [[Int]], hooks: Hooks?) throws -> Double {
+    public func crossEntropy(prompts: [[Int]], responses: [[Int]], edits: [ActivationEdit]) throws -> Double {
         let v = model.config.vocabSize
         var perPrompt = [(ce: Double, count: Int)](repeating: (0, 0), count: prompts.count)
         let lock = NSLock()
-        try Parallel.jobs(prompts.count) { i in
+        try model.backend.jobs(prompts.count) { i in
             guard !responses[i].isEmpty else { return }
-            let (_, logits) = try model.prefill([prompts[i] + responses[i]], hooks: hooks, logits: .all)
+            let (_, logits) = try model.prefill([prompts[i] + responses[i]], edits: edits, logits: .all)
             guard let logits else { return }
             let ce = RefusalMetrics.crossEntropy(logits.pointer + (prompts[i].count - 1) * v, vocab: v, targets: responses[i])
             lock.lock(); perPrompt[i] = (ce * Double(responses[i].count), responses[i].count); lock.unlock()

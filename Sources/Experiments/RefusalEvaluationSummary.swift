@@ -40,11 +40,11 @@ public struct RefusalEvaluationSummary: Codable, Sendable {
                         encode: ([String]) throws -> [[Int]], store: RunStore, key: String,
                         progress: ProgressHandler) throws -> RefusalEvaluationSummary {
         let harmfulIds = try encode(harmful), harmlessIds = try encode(harmless)
-        let conditions: [(String, [String], [[Int]], Hooks?)] = [
-            ("harmful_baseline", harmful, harmfulIds, nil),
+        let conditions: [(String, [String], [[Int]], [ActivationEdit])] = [
+            ("harmful_baseline", harmful, harmfulIds, []),
             ("harmful_ablation", harmful, harmfulIds, try Steering.ablation(direction, model: evaluator.model)),
             ("harmful_subtraction", harmful, harmfulIds, try Steering.addition(direction, layer: layer, scale: -1, model: evaluator.model)),
-            ("harmless_baseline", harmless, harmlessIds, nil),
+            ("harmless_baseline", harmless, harmlessIds, []),
             ("harmless_addition", harmless, harmlessIds, try Steering.addition(direction, layer: layer, scale: 1, model: evaluator.model)),
         ]
         let total = 3 * harmful.count + 2 * harmless.count
@@ -78,13 +78,13 @@ public struct RefusalEvaluationSummary: Codable, Sendable {
             records[name] = rows
         }
         let ablation = try Steering.ablation(direction, model: evaluator.model)
-        let kl = try evaluator.meanKL(harmlessIds, hooks: ablation)
+        let kl = try evaluator.meanKL(harmlessIds, edits: ablation)
         let responses = (records["harmless_baseline"] ?? []).map(\.tokens)
         let ce = Loss(
-            baseline: try evaluator.crossEntropy(prompts: harmlessIds, responses: responses, hooks: nil),
-            ablation: try evaluator.crossEntropy(prompts: harmlessIds, responses: responses, hooks: ablation),
+            baseline: try evaluator.crossEntropy(prompts: harmlessIds, responses: responses, edits: []),
+            ablation: try evaluator.crossEntropy(prompts: harmlessIds, responses: responses, edits: ablation),
             addition: try evaluator.crossEntropy(prompts: harmlessIds, responses: responses,
-                                                 hooks: try Steering.addition(direction, layer: layer, scale: 1, model: evaluator.model)))
+                                                 edits: try Steering.addition(direction, layer: layer, scale: 1, model: evaluator.model)))
         return RefusalEvaluationSummary(
             selected: Selected(position: position, layer: layer),
             refusalRate: Rates(harmfulBaseline: rates["harmful_baseline"] ?? .nan, harmfulAblation: rates["harmful_ablation"] ?? .nan,

@@ -1,6 +1,6 @@
 import Foundation
 import Models
-import TensorKit
+import Compute
 
 /// Scores computed from next-token distributions (SPEC §3.3, §3.4, §3.8), in Float64 as the reference does.
 public enum RefusalMetrics {
@@ -88,13 +88,13 @@ public struct BatchRunner {
     }
 
     /// Last-position logits `[prompts.count × vocab]`.
-    public func lastLogits(_ prompts: [[Int]], hooks: Hooks? = nil) throws -> FloatBuffer {
+    public func lastLogits(_ prompts: [[Int]], edits: [ActivationEdit] = []) throws -> FloatBuffer {
         let v = model.config.vocabSize
         let out = FloatBuffer(count: prompts.count * v)
         var start = 0
         while start < prompts.count {
             let chunk = Array(prompts[start..<min(prompts.count, start + batchSize)])
-            let (_, logits) = try model.prefill(chunk, hooks: hooks, logits: .last)
+            let (_, logits) = try model.prefill(chunk, edits: edits, logits: .last)
             if let logits { (out.pointer + start * v).update(from: logits.pointer, count: chunk.count * v) }
             start += chunk.count
         }
@@ -102,13 +102,13 @@ public struct BatchRunner {
     }
 
     /// Mean refusal score of a prompt set.
-    public func meanRefusalScore(_ prompts: [[Int]], refusalTokens: [Int], hooks: Hooks? = nil) throws -> Double {
-        let scores = try refusalScores(prompts, refusalTokens: refusalTokens, hooks: hooks)
+    public func meanRefusalScore(_ prompts: [[Int]], refusalTokens: [Int], edits: [ActivationEdit] = []) throws -> Double {
+        let scores = try refusalScores(prompts, refusalTokens: refusalTokens, edits: edits)
         return scores.reduce(0, +) / Double(max(1, scores.count))
     }
 
-    public func refusalScores(_ prompts: [[Int]], refusalTokens: [Int], hooks: Hooks? = nil) throws -> [Double] {
-        let logits = try lastLogits(prompts, hooks: hooks)
+    public func refusalScores(_ prompts: [[Int]], refusalTokens: [Int], edits: [ActivationEdit] = []) throws -> [Double] {
+        let logits = try lastLogits(prompts, edits: edits)
         let v = model.config.vocabSize
         return (0..<prompts.count).map { RefusalMetrics.refusalScore(logits.pointer + $0 * v, vocab: v, refusalTokens: refusalTokens) }
     }

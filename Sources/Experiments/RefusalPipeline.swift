@@ -1,7 +1,7 @@
 import Foundation
 import ModelFormats
 import Models
-import TensorKit
+import Compute
 import Tokenizers
 
 /// The prompt sets of one run, already split (SPEC §3: train / val / test per class).

@@ -1,7 +1,7 @@
 import Foundation
 import ModelFormats
 import Models
-import TensorKit
+import Compute
 
 /// A run folder: the files a run publishes, and a `cache/` of stage results keyed by content hash
 /// so a repeated or interrupted run picks up where it stopped. Every file is written atomically.

@@ -1,6 +1,6 @@
 import Foundation
 import Models
-import TensorKit
+import Compute
 
 /// Running a `ScoringPlan`: the baseline passes, then the job passes on every thread.
 extension InterventionScorer {
@@ -12,21 +12,23 @@ extension InterventionScorer {
         let groups = plan.harmlessChunks.map { PackedGroup(prompts: Array(harmless[$0])) }
         let cacheBytes = groups.reduce(0) { $0 + $1.tokenCount } * L * d * 4
         let keep = keepResidPre && cacheBytes <= baselineCacheMB << 20
-        let cache: [[FloatBuffer]] = keep ? groups.map { g in (0..<L).map { _ in FloatBuffer(count: g.tokenCount * d) } } : []
+        let be = model.backend
+        let cache: [[Int: Tensor]] = keep ? groups.map { g in
+            Dictionary(uniqueKeysWithValues: (0..<L).map { ($0, be.tensor(rows: g.tokenCount, cols: d)) })
+        } : []
         let tokens = refusalTokens, model = model, harmful = harmful
         let chunks = plan.harmfulChunks.map { (harmful: true, range: $0, index: 0) }
             + plan.harmlessChunks.enumerated().map { (harmful: false, range: $0.element, index: $0.offset) }
-        let lock = NSLock(), pool = PackedWorkspace.Pool()
-        try Parallel.jobs(chunks.count) { i in
+        let lock = NSLock(), pool = Workspace.Pool(backend: be)
+        try be.jobs(chunks.count) { i in
             let chunk = chunks[i]
-            var group = chunk.harmful ? PackedGroup(prompts: Array(harmful[chunk.range])) : groups[chunk.index]
+            let group = chunk.harmful ? PackedGroup(prompts: Array(harmful[chunk.range])) : groups[chunk.index]
+            var keepResid: [ActivationEdit] = []
             if !chunk.harmful && keep {
-                let layers = cache[chunk.index]
-                group.hook = { act in
-                    if act.point == .residPre { layers[act.layer].pointer.update(from: act.data, count: act.rows * act.width) }
-                }
+                let capture = Capture(rows: Array(0..<group.tokenCount), mode: .copy(cache[chunk.index]))
+                keepResid = [ActivationEdit(point: .residPre, op: .capture(capture))]
             }
-            guard let logits = try pool.with({ try model.forwardPacked([group], workspace: $0) }) else { return }
+            guard let logits = try pool.with({ try model.forwardPacked([group], extraEdits: keepResid, workspace: $0) }) else { return }
             var scores: [Double] = [], refs: [RefusalMetrics.Reference] = []
             for r in 0..<chunk.range.count {
                 let row = logits.pointer + r * v
@@ -80,9 +82,9 @@ extension InterventionScorer {
         }
         let passes = plan.passes.filter { $0.contains { pending.contains(plan.units[$0].job) } }
             .map { (pass: $0, cost: cost($0)) }.sorted { $0.cost > $1.cost }.map(\.pass)
-        let pool = PackedWorkspace.Pool()
+        let pool = Workspace.Pool(backend: model.backend)
         let all = harmful + harmless
-        try Parallel.jobs(passes.count) { p in
+        try model.backend.jobs(passes.count) { p in
             let units = passes[p].map { plan.units[$0] }
             let groups = units.map { group(for: $0, plan: plan, all: all, baseline: baseline) }
             guard let logits = try pool.with({ try model.forwardPacked(groups, workspace: $0) }) else { return }
@@ -124,21 +126,17 @@ extension InterventionScorer {
         switch u.kind {
         case .ablation:
             var g = PackedGroup(prompts: Array(all[plan.ablationChunks[u.chunk]]))
-            g.hook = job.ablate
+            g.edits = job.ablate ?? []
             return g
         case .induce:
             var g = PackedGroup(prompts: Array(harmless[plan.harmlessChunks[u.chunk]]))
             guard let add = job.add else { return g }
-            let l = add.layer, r = add.vector
-            if l > 0, let cache = baseline.residPre {
-                let start = cache[u.chunk][l]
+            let l = add.layer
+            if l > 0, let cache = baseline.residPre, let start = cache[u.chunk][l] {
                 g.startLayer = l
-                g.initialState = { $0.update(from: start.pointer, count: start.count) }
+                g.initialState = start
             }
-            g.hook = { act in
-                guard act.point == .residPre, act.layer == l else { return }
-                r.withUnsafeBufferPointer { Kernels.addToRows($0.baseAddress!, act.data, rows: act.rows, width: act.width) }
-            }
+            g.edits = [ActivationEdit(point: .residPre, layers: [l], op: .add(vector: add.vector, scale: 1))]
             return g
         }
     }

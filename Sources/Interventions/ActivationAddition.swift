@@ -16,11 +16,10 @@ public struct ActivationAddition: Intervention {
         self.vector = vector; self.layer = layer; self.scale = scale; self.point = point
     }
 
-    public func register(on hooks: Hooks, model: LanguageModel) throws {
+    public func edits(for model: LanguageModel) throws -> [ActivationEdit] {
         try ModelCheck.length(vector, "the added vector", model)
         try ModelCheck.layers([layer], "addition layer", model)
-        let v = vector.map { $0 * scale }
-        hooks.add(point, layers: [layer]) { RowOps.add($0, v) }
+        return [ActivationEdit(point: point, layers: [layer], op: .add(vector: vector, scale: scale))]
     }
 }
 
@@ -40,10 +39,10 @@ public struct ControlVectorSteering: Intervention {
         vector.layers.map { ActivationAddition(vector: vector.directions[$0] ?? [], layer: $0, scale: scale, point: .residPost) }
     }
 
-    public func register(on hooks: Hooks, model: LanguageModel) throws {
+    public func edits(for model: LanguageModel) throws -> [ActivationEdit] {
         for n in vector.layers where n < 1 || n >= model.config.numLayers {
             throw InterventionError.layerOutOfRange(what: "control vector direction.\(n)", layer: n, layers: model.config.numLayers)
         }
-        for a in additions { try a.register(on: hooks, model: model) }
+        return try additions.flatMap { try $0.edits(for: model) }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import ModelFormats
 import Models
+import Compute
 
 /// Contrastive steering directions per layer from two prompt sets (control vectors, as repeng and
 /// llama.cpp's `cvector-generator` make them), read at the last prompt token of `resid_post[l]`.
@@ -16,7 +17,7 @@ public enum ContrastiveVectors {
     }
 
     /// The last-token `resid_post[l]` of every prompt, for each of `layers`: `[layer: [prompt: [d]]]`.
-    /// Prompts run in left-padded batches of `batchSize`.
+    /// Prompts run in batches of `batchSize`, captured by the backend.
     public static func lastTokenActivations(model: LanguageModel, prompts: [[Int]], layers: [Int],
                                             batchSize: Int = 8) throws -> [Int: [[Float]]] {
         try ModelCheck.layers(layers, "vector layers", model)
@@ -27,18 +28,15 @@ public enum ContrastiveVectors {
         var start = 0
         while start < prompts.count {
             let chunk = Array(prompts[start..<min(prompts.count, start + batchSize)])
-            var captured: [Int: [[Float]]] = [:]
-            let hooks = Hooks()
-            hooks.add(.residPost, layers: layers) { act in
-                let last = act.layout.steps - 1
-                captured[act.layer] = (0..<act.layout.batch).map { Array(act.vector(row: $0, step: last)) }
-            }
-            _ = try model.prefill(chunk, hooks: hooks, logits: .none)
+            let lastRows = ForwardInput.rowRanges(chunk).map { $0.upperBound - 1 }
+            var tensors: [Int: Tensor] = [:]
+            for l in layers { tensors[l] = model.backend.tensor(rows: chunk.count, cols: d) }
+            let capture = Capture(rows: lastRows, mode: .copy(tensors))
+            _ = try model.prefill(chunk, edits: [ActivationEdit(point: .residPost, layers: layers, op: .capture(capture))], logits: .none)
             for l in layers {
-                guard let rows = captured[l], rows.count == chunk.count, rows.allSatisfy({ $0.count == d }) else {
-                    throw InterventionError.badInput("no activations were recorded at layer \(l)")
-                }
-                out[l, default: []] += rows
+                guard let t = tensors[l] else { continue }
+                let values = model.backend.read(t)
+                out[l, default: []] += (0..<chunk.count).map { Array(values[($0 * d)..<(($0 + 1) * d)]) }
             }
             start += chunk.count
         }

@@ -1,6 +1,6 @@
 import Foundation
 import Models
-import TensorKit
+import Compute
 
 /// Directional ablation (SPEC §3.5): `x ← x − (x·r̂) r̂` on the residual stream and on what every
 /// sublayer writes into it, at every position of every row, prompt and generated tokens alike.
@@ -57,13 +57,15 @@ public struct DirectionalAblation: Intervention {
     }
 
     /// The per-layer unit vectors used before the post-attention and post-MLP norms of layer `l`
-    /// (`r̂` itself when the layer has no such norm).
-    public static func preNormUnits(_ unit: [Float], layer: LayerWeights, offset: Float) throws -> (attn: [Float], mlp: [Float]) {
-        func scaled(_ w: [Float]?, _ what: String) throws -> [Float] {
+    /// (`r̂` itself when the layer has no such norm): `Orthogonalize.throughNorm`, the rule the weight
+    /// edit uses.
+    public static func preNormUnits(_ unit: [Float], block: BlockWeights, offset: Float) throws -> (attn: [Float], mlp: [Float]) {
+        let u = unit.map(Double.init)
+        func scaled(_ w: [Float]?) throws -> [Float] {
             guard let w else { return unit }
-            return try VectorMath.unit(zip(unit, w).map { $0 * (offset + $1) }, what: what)
+            return try Orthogonalize.throughNorm(u, weight: w, offset: offset).map { Float($0) }
         }
-        return (try scaled(layer.postAttentionNorm, "(1+w_post_attn) ⊙ r̂"), try scaled(layer.postMLPNorm, "(1+w_post_mlp) ⊙ r̂"))
+        return (try scaled(block.postAttentionNormValues), try scaled(block.postMLPNormValues))
     }
 
     /// One place the ablation acts: a hook point of a layer, the unit removed there and how much of it.
@@ -89,7 +91,7 @@ public struct DirectionalAblation: Intervention {
                 out.append(Site(point: .attnOut, layer: l, unit: unit, strength: s))
                 out.append(Site(point: .mlpOut, layer: l, unit: unit, strength: s))
             case .beforePostNorms:
-                let (ua, um) = try Self.preNormUnits(unit, layer: model.layers[l], offset: model.config.normWeightOffset)
+                let (ua, um) = try Self.preNormUnits(unit, block: model.blocks[l], offset: model.config.normWeightOffset)
                 out.append(Site(point: .attnProj, layer: l, unit: ua, strength: s))
                 out.append(Site(point: .mlpProj, layer: l, unit: um, strength: s))
             }
@@ -97,22 +99,9 @@ public struct DirectionalAblation: Intervention {
         return out
     }
 
-    public func register(on hooks: Hooks, model: LanguageModel) throws {
-        for site in try sites(for: model) {
-            hooks.add(site.point, layers: [site.layer]) { RowOps.ablate($0, unit: site.unit, strength: site.strength) }
-        }
-    }
-
-    /// The same ablation as the hook of a packed group (`LanguageModel.forwardPacked`), for scoring many
-    /// interventions in packed passes.
-    public func packedHook(for model: LanguageModel) throws -> (PackedActivation) -> Void {
-        var table: [HookPoint: [Int: Site]] = [:]
-        for site in try sites(for: model) { table[site.point, default: [:]][site.layer] = site }
-        return { act in
-            guard let site = table[act.point]?[act.layer] else { return }
-            site.unit.withUnsafeBufferPointer {
-                Kernels.projectOut(act.data, rows: act.rows, width: act.width, unit: $0.baseAddress!, strength: site.strength)
-            }
+    public func edits(for model: LanguageModel) throws -> [ActivationEdit] {
+        try sites(for: model).map {
+            ActivationEdit(point: $0.point, layers: [$0.layer], op: .projectOut(unit: $0.unit, strength: $0.strength))
         }
     }
 }

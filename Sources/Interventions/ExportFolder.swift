@@ -1,5 +1,5 @@
 import Foundation
-import TensorKit
+import Compute
 import ModelFormats
 
 /// The folder side of an export: where it may write, which other files it copies, the config edit.

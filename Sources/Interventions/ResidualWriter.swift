@@ -31,19 +31,9 @@ public struct ResidualWriter: Equatable, Sendable {
         var out: [ResidualWriter] = []
         if includeEmbedding { out.append(ResidualWriter(name: family.embeddingName, kind: .embedding, layer: nil, postNorm: nil)) }
         for l in layers {
-            let o: String, down: String
-            if config.modelType == "qwen" {
-                o = "transformer.h.\(l).attn.c_proj"; down = "transformer.h.\(l).mlp.c_proj"
-            } else {
-                o = "model.layers.\(l).self_attn.o_proj"; down = "model.layers.\(l).mlp.down_proj"
-            }
-            let postO = config.sandwichNorms ? "model.layers.\(l).post_attention_layernorm.weight" : nil
-            let postD = config.sandwichNorms ? "model.layers.\(l).post_feedforward_layernorm.weight" : nil
-            for (base, post) in [(o, postO), (down, postD)] {
-                out.append(ResidualWriter(name: base + ".weight", kind: .projection, layer: l, postNorm: post))
-                if store.contains(base + ".bias") {
-                    out.append(ResidualWriter(name: base + ".bias", kind: .bias, layer: l, postNorm: post))
-                }
+            for writer in family.tensors(layer: l, config: config, has: store.contains).residualWriters {
+                out.append(ResidualWriter(name: writer.weight, kind: .projection, layer: l, postNorm: writer.postNorm))
+                if let b = writer.bias { out.append(ResidualWriter(name: b, kind: .bias, layer: l, postNorm: writer.postNorm)) }
             }
         }
         for w in out {

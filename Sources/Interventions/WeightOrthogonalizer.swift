@@ -1,7 +1,7 @@
 import Foundation
 import ModelFormats
 import Models
-import TensorKit
+import Compute
 
 /// Settings of a weight-orthogonalization export.
 public struct AbliterationOptions: Sendable {
@@ -127,7 +127,7 @@ public enum WeightOrthogonalizer {
             record["steer.layer_weighting"] = w.description
             record["steer.layer_strengths"] = layers.map { "\($0):\(w.strength($0))" }.joined(separator: ",")
         }
-        if config.sandwichNorms { record["steer.post_norm_rule"] = "o_proj/down_proj projected against normalize((1+w_post) * r)" }
+        if config.hasPostNorms { record["steer.post_norm_rule"] = "o_proj/down_proj projected against normalize((1+w_post) * r)" }
         for (k, v) in options.metadata { record["steer." + k] = v }
 
         var written: [String] = []

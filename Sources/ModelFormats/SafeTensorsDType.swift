@@ -1,5 +1,4 @@
 // Every element type a safetensors header may name.
-import TensorKit
 
 /// An element type named in a safetensors header (`"dtype": "BF16"`).
 ///

@@ -1,6 +1,5 @@
 // A memory-mapped, validated safetensors file.
 import Foundation
-import TensorKit
 
 /// One tensor's entry in a safetensors header.
 public struct SafeTensorInfo: Equatable, Sendable {

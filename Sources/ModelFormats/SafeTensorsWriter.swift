@@ -1,6 +1,5 @@
 // Writing safetensors files (single or sharded), atomically and byte-compatible with the library.
 import Foundation
-import TensorKit
 
 /// Collects tensors and writes them as a safetensors file, or as a sharded model with an index.
 ///

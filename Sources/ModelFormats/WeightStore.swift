@@ -1,6 +1,5 @@
 // All weights of a Hugging Face model folder, single-file or sharded.
 import Foundation
-import TensorKit
 
 /// The safetensors weights of a model folder, memory-mapped.
 ///

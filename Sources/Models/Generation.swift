@@ -1,5 +1,5 @@
 import Foundation
-import TensorKit
+import Compute
 
 /// Settings of one generation run.
 public struct GenerationOptions {
@@ -33,37 +33,52 @@ public struct GenerationResult {
 
 extension LanguageModel {
     /// Generates continuations of `prompts` (token ids, used as given: a forced assistant prefix is
-    /// just more prompt) as one left-padded batch with a KV cache. `onToken(row, token)` streams.
-    public func generate(_ prompts: [[Int]], options: GenerationOptions, hooks: Hooks? = nil,
+    /// just more prompt) as one batch with a KV cache, `edits` acting at every step on prompt and
+    /// generated tokens alike. `onToken(row, token)` streams. Rows that finish drop out of later steps.
+    public func generate(_ prompts: [[Int]], options: GenerationOptions, edits: [ActivationEdit] = [],
                          onToken: ((Int, Int) -> Void)? = nil) throws -> GenerationResult {
+        try generate(prompts, options: options, prepared: edits.isEmpty ? nil : prepare(edits), onToken: onToken)
+    }
+
+    /// `generate` with callback hooks (the host escape hatch).
+    public func generate(_ prompts: [[Int]], options: GenerationOptions, hooks: Hooks?,
+                         onToken: ((Int, Int) -> Void)? = nil) throws -> GenerationResult {
+        try generate(prompts, options: options, edits: hooks?.edits ?? [], onToken: onToken)
+    }
+
+    func generate(_ prompts: [[Int]], options: GenerationOptions, prepared: PreparedEdits?,
+                  onToken: ((Int, Int) -> Void)?) throws -> GenerationResult {
         guard options.maxNewTokens >= 0 else { throw ModelError.badInput("max new tokens must be ≥ 0") }
         let batch = prompts.count
         var out = Array(repeating: [Int](), count: batch)
         var reasons = Array(repeating: FinishReason.length, count: batch)
-        if options.maxNewTokens == 0 { return GenerationResult(tokens: out, finishReasons: reasons) }
-        let (cache, first) = try prefill(prompts, hooks: hooks, logits: .last, reserve: options.maxNewTokens)
+        if options.maxNewTokens == 0 || batch == 0 { return GenerationResult(tokens: out, finishReasons: reasons) }
+        let workspace = Workspace(backend: backend)
+        let (cache, first) = try prefill(prompts, prepared: prepared, logits: .last, reserve: options.maxNewTokens,
+                                         workspace: workspace)
         var logits = first
+        var live = Array(0..<batch)   // sequences still generating, in row order of `logits`
         var sampler = Sampler(temperature: options.temperature, topK: options.topK, topP: options.topP, seed: options.seed)
-        var done = Array(repeating: false, count: batch)
         let vocab = config.vocabSize
         for step in 0..<options.maxNewTokens {
             guard let l = logits else { break }
-            var next = [Int](repeating: 0, count: batch)
-            for b in 0..<batch where !done[b] {
-                let t = sampler.pick(l.pointer + b * vocab, count: vocab)
-                next[b] = t
+            var next: [Int] = [], still: [Int] = []
+            for (row, b) in live.enumerated() {
+                let t = sampler.pick(l.pointer + row * vocab, count: vocab)
                 out[b].append(t)
                 onToken?(b, t)
                 if options.eosTokenIds.contains(t) {
-                    done[b] = true; reasons[b] = .eos
-                } else if !options.stopStrings.isEmpty, let decode = options.decode {
-                    let text = decode(out[b])
-                    if options.stopStrings.contains(where: { text.contains($0) }) { done[b] = true; reasons[b] = .stop }
+                    reasons[b] = .eos
+                } else if !options.stopStrings.isEmpty, let decode = options.decode,
+                          options.stopStrings.contains(where: decode(out[b]).contains) {
+                    reasons[b] = .stop
+                } else {
+                    next.append(t); still.append(b)
                 }
             }
-            if done.allSatisfy({ $0 }) || step == options.maxNewTokens - 1 { break }
-            // Finished rows keep running on a dummy token; their outputs are ignored.
-            logits = try forward(next.map { [$0] }, cache: cache, hooks: hooks, logits: .last)
+            live = still
+            if live.isEmpty || step == options.maxNewTokens - 1 { break }
+            logits = try self.step(next, sequences: live, cache: cache, edits: prepared, workspace: workspace)
         }
         return GenerationResult(tokens: out, finishReasons: reasons)
     }
@@ -73,32 +88,31 @@ extension LanguageModel {
 public struct GenerationBatch {
     public var prompts: [[Int]]
     public var options: GenerationOptions
-    public var hooks: Hooks?
+    public var edits: [ActivationEdit]
 
-    public init(prompts: [[Int]], options: GenerationOptions, hooks: Hooks? = nil) {
-        self.prompts = prompts; self.options = options; self.hooks = hooks
+    public init(prompts: [[Int]], options: GenerationOptions, edits: [ActivationEdit] = []) {
+        self.prompts = prompts; self.options = options; self.edits = edits
     }
 
-    /// `prompts` cut into consecutive batches of `size` with the same options and hooks.
-    public static func split(_ prompts: [[Int]], size: Int, options: GenerationOptions, hooks: Hooks? = nil) -> [GenerationBatch] {
+    /// `prompts` cut into consecutive batches of `size` with the same options and edits.
+    public static func split(_ prompts: [[Int]], size: Int, options: GenerationOptions, edits: [ActivationEdit] = []) -> [GenerationBatch] {
         stride(from: 0, to: prompts.count, by: max(1, size)).map {
-            GenerationBatch(prompts: Array(prompts[$0..<min(prompts.count, $0 + max(1, size))]), options: options, hooks: hooks)
+            GenerationBatch(prompts: Array(prompts[$0..<min(prompts.count, $0 + max(1, size))]), options: options, edits: edits)
         }
     }
 }
 
 extension LanguageModel {
-    /// Generates independent batches on every thread at once, each batch single-threaded (for small and
-    /// mid-size models this keeps every core busy, where one batch at a time leaves BLAS threads waiting).
-    /// A batch's tokens do not depend on which thread runs it or when. Results come back in batch order;
+    /// Generates independent batches as the backend's `jobs` runs them (on the CPU: every thread at once,
+    /// each batch single-threaded). A batch's tokens do not depend on which thread runs it or when. Results come back in batch order;
     /// `progress(prompts done)` is called after each batch, one call at a time.
     public func generate(batches: [GenerationBatch], progress: (Int) -> Void = { _ in }) throws -> [GenerationResult] {
         var results = [GenerationResult?](repeating: nil, count: batches.count)
         var done = 0
         let lock = NSLock()
-        try Parallel.jobs(batches.count) { i in
+        try backend.jobs(batches.count) { i in
             let b = batches[i]
-            let r = try generate(b.prompts, options: b.options, hooks: b.hooks)
+            let r = try generate(b.prompts, options: b.options, edits: b.edits)
             lock.lock(); defer { lock.unlock() }
             results[i] = r
             done += b.prompts.count

@@ -1,4 +1,5 @@
 import Foundation
+import Compute
 
 /// Hook points of every block, named as in TransformerLens (SPEC §2).
 public enum HookPoint: String, CaseIterable, Sendable {
@@ -30,83 +31,68 @@ public enum HookPoint: String, CaseIterable, Sendable {
         let key = s.hasPrefix("hook_") ? s : "hook_" + s
         return HookPoint(rawValue: key).map { (nil, $0) }
     }
+
+    /// Whether the point lies after the block's attention (in the last block such points exist only for
+    /// the rows that need logits, unless something observes them).
+    var afterAttention: Bool { self != .residPre }
 }
 
-/// Where the rows of one forward step sit in their sequences.
-public struct StepLayout: Sendable {
-    public let batch: Int
-    /// New tokens per row in this step.
-    public let steps: Int
-    /// Cache slot of step 0 (the same for every row: rows are left-padded to a common length).
-    public let firstSlot: Int
-    /// Per row, the first slot holding a real token (slots before it are padding).
-    public let firstValid: [Int]
-    /// Per row, the number of real prompt tokens; later positions are generated.
-    public let promptLengths: [Int]
+/// Where a token row of a forward pass comes from.
+public struct RowInfo: Sendable, Equatable {
+    /// Index of the row's sequence in the caller's input (-1 for a prefix shared by several sequences).
+    public var sequence: Int
+    /// Position in the sequence (0 = first token).
+    public var position: Int
+    /// Prompt tokens of the sequence; positions from here on are generated.
+    public var promptLength: Int
 
-    /// Token position of `(row, step)` in its own sequence (0 = first real token), nil for padding.
-    @inlinable public func position(row: Int, step: Int) -> Int? {
-        let p = firstSlot + step - firstValid[row]
-        return p >= 0 ? p : nil
+    public init(sequence: Int, position: Int, promptLength: Int) {
+        self.sequence = sequence; self.position = position; self.promptLength = promptLength
     }
 
-    /// True for prompt tokens, false for generated tokens and padding.
-    @inlinable public func isPrompt(row: Int, step: Int) -> Bool {
-        guard let p = position(row: row, step: step) else { return false }
-        return p < promptLengths[row]
-    }
-
-    /// Prompt tokens counted from the end of the prompt: -1 is the last prompt token; nil otherwise.
-    @inlinable public func offsetFromPromptEnd(row: Int, step: Int) -> Int? {
-        guard let p = position(row: row, step: step), p < promptLengths[row] else { return nil }
-        return p - promptLengths[row]
-    }
+    /// True for prompt tokens, false for generated ones.
+    public var isPrompt: Bool { position < promptLength }
+    /// Prompt tokens counted from the end of the prompt: -1 is the last prompt token; nil for generated ones.
+    public var offsetFromPromptEnd: Int? { isPrompt ? position - promptLength : nil }
 }
 
-/// The activation a hook sees and may change in place: `batch × steps` rows of `width` floats.
+/// The activation a callback sees and may change in place: a host copy of `rows × width` floats,
+/// written back to the backend after the callback returns.
 public struct Activation {
     public let layer: Int
     public let point: HookPoint
-    public let layout: StepLayout
     public let width: Int
     public let data: UnsafeMutablePointer<Float>
+    /// One entry per row of `data`.
+    public let rows: [RowInfo]
 
-    /// The vector of `(row, step)`; writes change the model's computation.
-    @inlinable public func vector(row: Int, step: Int) -> UnsafeMutableBufferPointer<Float> {
-        UnsafeMutableBufferPointer(start: data + (row * layout.steps + step) * width, count: width)
+    /// The vector of row `r`; writes change the model's computation.
+    @inlinable public func vector(_ r: Int) -> UnsafeMutableBufferPointer<Float> {
+        UnsafeMutableBufferPointer(start: data + r * width, count: width)
     }
 }
 
-/// Functions run at hook points during forward passes (prefill and every generation step).
-/// A model with no hooks registered does no hook work at all.
+/// Callbacks at hook points: the explicit escape hatch for code that must see activations on the host
+/// (tests, one-off analyses). Every call reads the rows back and writes them back, so nothing hot uses
+/// it: interventions and captures are `ActivationEdit` data the backend executes.
 public final class Hooks {
     public typealias Function = (Activation) -> Void
-    private var table: [HookPoint: [Int: [Function]]] = [:]
-    private var everyLayer: [HookPoint: [Function]] = [:]
+    public private(set) var edits: [ActivationEdit] = []
 
     public init() {}
 
-    public var isEmpty: Bool { table.isEmpty && everyLayer.isEmpty }
+    /// Hooks that start with `edits` (interventions as data; callbacks can be added after them).
+    public init(_ edits: [ActivationEdit]) { self.edits = edits }
+
+    public var isEmpty: Bool { edits.isEmpty }
+
+    /// Appends edits (they act in order with the callbacks).
+    public func add(_ edits: [ActivationEdit]) { self.edits += edits }
 
     /// Registers `fn` at `point` for the given layers (all layers when nil).
     public func add(_ point: HookPoint, layers: [Int]? = nil, _ fn: @escaping Function) {
-        if let layers {
-            for l in layers { table[point, default: [:]][l, default: []].append(fn) }
-        } else {
-            everyLayer[point, default: []].append(fn)
-        }
+        edits.append(ActivationEdit(point: point, layers: layers, op: .callback(fn)))
     }
 
-    public func removeAll() { table.removeAll(); everyLayer.removeAll() }
-
-    func run(_ point: HookPoint, layer: Int, layout: StepLayout, width: Int, data: UnsafeMutablePointer<Float>) {
-        let fns = functions(point, layer)
-        if fns.isEmpty { return }
-        let act = Activation(layer: layer, point: point, layout: layout, width: width, data: data)
-        for f in fns { f(act) }
-    }
-
-    func functions(_ point: HookPoint, _ layer: Int) -> [Function] {
-        (everyLayer[point] ?? []) + (table[point]?[layer] ?? [])
-    }
+    public func removeAll() { edits.removeAll() }
 }

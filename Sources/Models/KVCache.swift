@@ -1,56 +1,62 @@
 import Foundation
-import TensorKit
+import Compute
 
-/// Keys and values of every layer for a batch of left-padded sequences: `[batch, kvHeads, capacity, headDim]`
-/// per layer, grown by doubling. Rows share slot numbering; `firstValid` marks each row's padding.
+/// Keys and values of a batch of sequences for generation: sequence `i` owns slots
+/// `i·capacity ..< (i+1)·capacity` of a backend store; the store doubles when a sequence outgrows its region.
 public final class KVCache {
+    public let backend: ComputeBackend
     public let batch: Int
-    public let layers: Int
-    public let kvHeads: Int
-    public let headDim: Int
-    /// Slots filled so far (padding included).
-    public internal(set) var length = 0
-    public internal(set) var capacity: Int
-    /// Per row, the first slot with a real token.
-    public internal(set) var firstValid: [Int]
-    /// Per row, the number of real prompt tokens (set by prefill).
+    public private(set) var capacity: Int
+    /// Tokens stored per sequence.
+    public internal(set) var lengths: [Int]
+    /// Prompt tokens per sequence (set by prefill).
     public internal(set) var promptLengths: [Int]
-    var keys: [FloatBuffer]
-    var values: [FloatBuffer]
+    public private(set) var store: KVStore
+    private let layers: Int
+    private let kvDim: Int
 
-    public init(batch: Int, layers: Int, kvHeads: Int, headDim: Int, capacity: Int = 64) {
-        self.batch = batch; self.layers = layers; self.kvHeads = kvHeads; self.headDim = headDim
+    public init(backend: ComputeBackend, batch: Int, layers: Int, kvDim: Int, capacity: Int) {
+        self.backend = backend; self.batch = batch; self.layers = layers; self.kvDim = kvDim
         self.capacity = max(1, capacity)
-        firstValid = Array(repeating: 0, count: batch)
+        lengths = Array(repeating: 0, count: batch)
         promptLengths = Array(repeating: 0, count: batch)
-        let size = batch * kvHeads * self.capacity * headDim
-        keys = (0..<layers).map { _ in FloatBuffer(count: size) }
-        values = (0..<layers).map { _ in FloatBuffer(count: size) }
+        store = backend.kvStore(layers: layers, slots: batch * self.capacity, kvDim: kvDim)
     }
 
     /// Bytes held by keys and values.
-    public var bytes: Int { 2 * layers * batch * kvHeads * capacity * headDim * 4 }
+    public var bytes: Int { store.bytes }
 
-    /// Makes room for `total` slots.
+    /// First slot of sequence `i`.
+    public func base(_ i: Int) -> Int { i * capacity }
+
+    /// Makes room for `total` tokens in every sequence.
     func reserve(_ total: Int) {
         guard total > capacity else { return }
         var newCap = capacity
         while newCap < total { newCap *= 2 }
-        let rowsOld = capacity * headDim, rowsNew = newCap * headDim
-        func grow(_ b: FloatBuffer) -> FloatBuffer {
-            let nb = FloatBuffer(count: batch * kvHeads * rowsNew)
-            for i in 0..<(batch * kvHeads) {
-                (nb.pointer + i * rowsNew).update(from: b.pointer + i * rowsOld, count: length * headDim)
-            }
-            return nb
+        let grown = backend.kvStore(layers: layers, slots: batch * newCap, kvDim: kvDim)
+        for i in 0..<batch where lengths[i] > 0 {
+            backend.copySlots(from: store, slots: base(i)..<(base(i) + lengths[i]), to: grown, at: i * newCap)
         }
-        keys = keys.map(grow)
-        values = values.map(grow)
+        store = grown
         capacity = newCap
     }
 
-    /// Drops everything after `slots` (to rerun from a shorter prefix).
-    public func truncate(to slots: Int) {
-        length = max(0, min(length, slots))
+    /// Drops everything after `tokens` in every sequence (to rerun from a shorter prefix).
+    public func truncate(to tokens: Int) {
+        lengths = lengths.map { max(0, min($0, tokens)) }
+    }
+
+    /// One new token per listed sequence, each at the end of its sequence.
+    func step(_ tokens: [Int], sequences: [Int]) -> ForwardInput {
+        var layout = SequenceLayout(), info: [RowInfo] = []
+        for (i, s) in sequences.enumerated() {
+            let p = lengths[s]
+            let c = layout.addContext([KVRun(slot: base(s), position: 0, count: p + 1)])
+            layout.addRow(position: p, slot: base(s) + p, context: c)
+            info.append(RowInfo(sequence: s, position: p, promptLength: promptLengths[s]))
+            _ = i
+        }
+        return ForwardInput(layout: layout, tokens: tokens, info: info, logitRows: Array(0..<sequences.count))
     }
 }

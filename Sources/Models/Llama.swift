@@ -8,9 +8,9 @@ public enum Llama: ModelFamily {
         try r.llamaStyleConfig(defaultTied: false, defaultEps: 1e-6)
     }
 
-    public static func layer(_ l: Int, config c: ModelConfig, weights w: WeightLoader) throws -> LayerWeights {
-        let bias = w.contains(LlamaLayout.prefix(l) + "self_attn.q_proj.bias")
-        let mlpBias = w.contains(LlamaLayout.prefix(l) + "mlp.down_proj.bias")
-        return try LlamaLayout.layer(l, config: c, weights: w, attentionBias: bias, outputBias: bias, mlpBias: mlpBias)
+    public static func tensors(layer l: Int, config c: ModelConfig, has: (String) -> Bool) -> BlockTensors {
+        let bias = has(LlamaLayout.prefix(l) + "self_attn.q_proj.bias")
+        let mlpBias = has(LlamaLayout.prefix(l) + "mlp.down_proj.bias")
+        return LlamaLayout.tensors(l, attentionBias: bias, outputBias: bias, mlpBias: mlpBias)
     }
 }

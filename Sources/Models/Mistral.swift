@@ -5,13 +5,11 @@ public enum Mistral: ModelFamily {
     public static let modelTypes = ["mistral"]
 
     public static func config(_ r: ConfigReader) throws -> ModelConfig {
-        var c = try r.llamaStyleConfig(defaultTied: false, defaultEps: 1e-6)
-        c.slidingWindows = try r.uniformWindows(layers: c.numLayers)
-        return c
+        try r.llamaStyleConfig(defaultTied: false, defaultEps: 1e-6) { t in t.windows = try r.uniformWindows(layers: t.windows.count) }
     }
 
-    public static func layer(_ l: Int, config c: ModelConfig, weights w: WeightLoader) throws -> LayerWeights {
-        try LlamaLayout.layer(l, config: c, weights: w, attentionBias: false, outputBias: false, mlpBias: false)
+    public static func tensors(layer l: Int, config c: ModelConfig, has: (String) -> Bool) -> BlockTensors {
+        LlamaLayout.tensors(l, attentionBias: false, outputBias: false, mlpBias: false)
     }
 }
 

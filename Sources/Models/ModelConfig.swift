@@ -1,35 +1,25 @@
 import Foundation
-import TensorKit
+import Compute
 
 /// The architecture of a decoder-only transformer, normalised across families and across the
-/// v4 and v5 styles of transformers' `config.json`. Family files fill it from their config.
+/// v4 and v5 styles of transformers' `config.json`. Family files fill it from their config; what
+/// differs between layers is in `blocks`.
 public struct ModelConfig: Sendable {
     public var modelType: String
     public var vocabSize: Int
     public var hiddenSize: Int
-    public var intermediateSize: Int
     public var numLayers: Int
-    public var numHeads: Int
-    public var numKVHeads: Int
-    public var headDim: Int
     public var normEps: Float
     /// Gemma stores RMSNorm weights as `w` and scales by `1 + w`.
     public var normWeightOffset: Float = 0
-    public var activation: Kernels.Activation = .silu
-    public var rope: RoPE
+    /// The rotary embeddings the blocks use (`AttentionBlock.rope` indexes this list).
+    public var ropes: [RoPE]
     public var tieWordEmbeddings: Bool
     /// Gemma multiplies embeddings by `sqrt(hidden_size)`.
     public var embeddingScale: Float?
-    /// Multiplier of `q·k` (1/sqrt(head_dim) unless the family says otherwise).
-    public var attentionScale: Float
-    public var attentionSoftcap: Float?
     public var finalLogitSoftcap: Float?
-    /// Sliding-window size per layer (nil = full attention).
-    public var slidingWindows: [Int?]
-    /// Gemma-2's extra norms after attention and after the MLP.
-    public var sandwichNorms = false
-    /// Qwen-3's RMSNorm on each query and key head before RoPE.
-    public var qkNorm = false
+    /// One spec per layer.
+    public var blocks: [BlockSpec]
     /// Dtype the checkpoint declares (`torch_dtype` in v4, `dtype` in v5), if any.
     public var declaredDType: String?
     public var bosTokenId: Int?
@@ -40,14 +30,47 @@ public struct ModelConfig: Sendable {
     /// Which config style the file used ("v4" or "v5"), for `steer info`.
     public var configStyle: String = "v4"
 
-    public var qDim: Int { numHeads * headDim }
-    public var kvDim: Int { numKVHeads * headDim }
+    /// The first block's attention (families with uniform attention shapes use it for sizes).
+    public var attention: AttentionBlock { blocks[0].attention }
+    public var numHeads: Int { attention.heads }
+    public var numKVHeads: Int { attention.kvHeads }
+    public var headDim: Int { attention.headDim }
+    /// The largest MLP width of any block.
+    public var intermediateSize: Int { blocks.map(\.mlp.width).max() ?? 0 }
+    /// Sliding window of each layer (nil = full attention).
+    public var slidingWindows: [Int?] { blocks.map(\.attention.window) }
+    /// Whether any block has norms after its sublayers.
+    public var hasPostNorms: Bool { blocks.contains { $0.postAttentionNorm || $0.postMLPNorm } }
+}
+
+/// The per-layer traits a Llama-style family sets before its blocks are built.
+struct LlamaStyleTraits {
+    var heads: Int
+    var kvHeads: Int
+    var headDim: Int
+    var intermediate: Int
+    var activation: MLPActivation = .silu
+    var scale: Float
+    var softcap: Float?
+    var windows: [Int?]
+    var qkNorm = false
+    var postNorms = false
+
+    /// Uniform blocks from these traits.
+    func blocks(layers: Int) -> [BlockSpec] {
+        (0..<layers).map { l in
+            BlockSpec(attention: AttentionBlock(heads: heads, kvHeads: kvHeads, headDim: headDim, scale: scale, softcap: softcap,
+                                                window: windows[l], rope: 0, qkNorm: qkNorm),
+                      mlp: .gated(width: intermediate, activation: activation),
+                      postAttentionNorm: postNorms, postMLPNorm: postNorms)
+        }
+    }
 }
 
 /// Reading the keys that most Hugging Face families share (Llama-style names).
 extension ConfigReader {
-    /// Decodes the Llama-style shared fields; families adjust the result.
-    func llamaStyleConfig(defaultTied: Bool, defaultEps: Double = 1e-6, defaultTheta: Double = 10000) throws -> ModelConfig {
+    /// Decodes the Llama-style shared fields; families adjust the traits and call `build`.
+    func llamaStyle(defaultTied: Bool, defaultEps: Double = 1e-6, defaultTheta: Double = 10000) throws -> (ModelConfig, LlamaStyleTraits) {
         let hidden = try positiveInt("hidden_size")
         let heads = try positiveInt("num_attention_heads")
         let kvHeads = try optionalInt("num_key_value_heads") ?? heads
@@ -61,25 +84,34 @@ extension ConfigReader {
         let partial = Float(try optionalObject("rope_parameters")?.optionalDouble("partial_rotary_factor")
             ?? optionalDouble("partial_rotary_factor") ?? 1)
         let rope = try ropeConfig(headDim: headDim, partialRotaryFactor: partial, defaultTheta: defaultTheta)
-        return ModelConfig(
+        let traits = LlamaStyleTraits(heads: heads, kvHeads: kvHeads, headDim: headDim,
+                                      intermediate: try positiveInt("intermediate_size"),
+                                      scale: 1 / Float(headDim).squareRoot(),
+                                      windows: Array(repeating: nil, count: layers))
+        let config = ModelConfig(
             modelType: try optionalString("model_type") ?? "?",
             vocabSize: try positiveInt("vocab_size"),
             hiddenSize: hidden,
-            intermediateSize: try positiveInt("intermediate_size"),
             numLayers: layers,
-            numHeads: heads,
-            numKVHeads: kvHeads,
-            headDim: headDim,
             normEps: Float(try optionalDouble("rms_norm_eps") ?? defaultEps),
-            rope: rope,
+            ropes: [rope],
             tieWordEmbeddings: try optionalBool("tie_word_embeddings") ?? defaultTied,
-            attentionScale: 1 / Float(headDim).squareRoot(),
-            slidingWindows: Array(repeating: nil, count: layers),
+            blocks: [],
             declaredDType: try optionalString("dtype") ?? optionalString("torch_dtype"),
             bosTokenId: try optionalInt("bos_token_id"),
             eosTokenIds: try intList("eos_token_id"),
             configStyle: has("rope_parameters") || has("dtype") || has("layer_types") ? "v5" : "v4"
         )
+        return (config, traits)
+    }
+
+    /// A Llama-style config with uniform blocks and no family-specific traits.
+    func llamaStyleConfig(defaultTied: Bool, defaultEps: Double = 1e-6, adjust: (inout LlamaStyleTraits) throws -> Void = { _ in })
+        throws -> ModelConfig {
+        var (c, t) = try llamaStyle(defaultTied: defaultTied, defaultEps: defaultEps)
+        try adjust(&t)
+        c.blocks = t.blocks(layers: c.numLayers)
+        return c
     }
 
     /// RoPE from either `rope_theta` + `rope_scaling` (v4, `type` or `rope_type`) or `rope_parameters` (v5).

@@ -1,11 +1,14 @@
 import Foundation
 
-/// One architecture: how its `config.json` maps onto `ModelConfig` and its tensor names onto `LayerWeights`.
+/// One architecture, declared: how its `config.json` maps onto `ModelConfig` (with a `BlockSpec` per
+/// layer) and which checkpoint tensors each block reads. A family file holds everything Steer knows
+/// about its architecture; nothing outside the family files tests `model_type`.
 public protocol ModelFamily {
     /// The `model_type` values this family reads.
     static var modelTypes: [String] { get }
     static func config(_ reader: ConfigReader) throws -> ModelConfig
-    static func layer(_ l: Int, config: ModelConfig, weights: WeightLoader) throws -> LayerWeights
+    /// The tensors block `l` reads; `has(name)` tells whether the checkpoint holds a tensor (optional biases).
+    static func tensors(layer l: Int, config: ModelConfig, has: (String) -> Bool) -> BlockTensors
     static var embeddingName: String { get }
     static var finalNormName: String { get }
     static var lmHeadName: String { get }
@@ -36,32 +39,24 @@ public enum ModelRegistry {
     }
 }
 
-/// The Llama layout most families share (`model.layers.N.self_attn.q_proj` …).
+/// The Llama tensor names most families share (`model.layers.N.self_attn.q_proj` …).
 enum LlamaLayout {
     static func prefix(_ l: Int) -> String { "model.layers.\(l)." }
 
-    /// Loads a Llama-style block. `attentionBias`: q/k/v biases; `outputBias`: o_proj bias; `mlpBias`: MLP biases.
-    static func layer(_ l: Int, config c: ModelConfig, weights w: WeightLoader,
-                      attentionBias: Bool, outputBias: Bool, mlpBias: Bool) throws -> LayerWeights {
-        let p = prefix(l), d = c.hiddenSize, f = c.intermediateSize
-        let a = p + "self_attn.", m = p + "mlp."
-        return LayerWeights(
-            inputNorm: try w.vector(p + "input_layernorm.weight", count: d),
-            qkv: [try w.matrix(a + "q_proj.weight", rows: c.qDim, cols: d),
-                  try w.matrix(a + "k_proj.weight", rows: c.kvDim, cols: d),
-                  try w.matrix(a + "v_proj.weight", rows: c.kvDim, cols: d)],
-            qkvBias: attentionBias
-                ? try w.vector(a + "q_proj.bias", count: c.qDim) + w.vector(a + "k_proj.bias", count: c.kvDim)
-                    + w.vector(a + "v_proj.bias", count: c.kvDim)
-                : nil,
-            o: try w.matrix(a + "o_proj.weight", rows: d, cols: c.qDim),
-            oBias: outputBias ? try w.vector(a + "o_proj.bias", count: d) : nil,
-            preMLPNorm: try w.vector(p + "post_attention_layernorm.weight", count: d),
-            gateUp: [try w.matrix(m + "gate_proj.weight", rows: f, cols: d),
-                     try w.matrix(m + "up_proj.weight", rows: f, cols: d)],
-            gateUpBias: mlpBias ? try w.vector(m + "gate_proj.bias", count: f) + w.vector(m + "up_proj.bias", count: f) : nil,
-            down: try w.matrix(m + "down_proj.weight", rows: d, cols: f),
-            downBias: mlpBias ? try w.vector(m + "down_proj.bias", count: d) : nil
+    /// A Llama-style block. `attentionBias`: q/k/v biases; `outputBias`: o_proj bias; `mlpBias`: MLP biases.
+    static func tensors(_ l: Int, attentionBias: Bool, outputBias: Bool, mlpBias: Bool) -> BlockTensors {
+        let p = prefix(l), a = p + "self_attn.", m = p + "mlp."
+        return BlockTensors(
+            inputNorm: p + "input_layernorm.weight",
+            qkv: [a + "q_proj.weight", a + "k_proj.weight", a + "v_proj.weight"],
+            qkvBias: attentionBias ? [a + "q_proj.bias", a + "k_proj.bias", a + "v_proj.bias"] : [],
+            o: a + "o_proj.weight",
+            oBias: outputBias ? a + "o_proj.bias" : nil,
+            preMLPNorm: p + "post_attention_layernorm.weight",
+            gateUp: [m + "gate_proj.weight", m + "up_proj.weight"],
+            gateUpBias: mlpBias ? [m + "gate_proj.bias", m + "up_proj.bias"] : [],
+            down: m + "down_proj.weight",
+            downBias: mlpBias ? m + "down_proj.bias" : nil
         )
     }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import TensorKit
+import Compute
 
 /// Builds a `LanguageModel` from a Hugging Face folder: `config.json`, weights, `generation_config.json`.
 public enum ModelLoader {
@@ -25,37 +25,41 @@ public enum ModelLoader {
 
     /// Loads the model strictly: every tensor the family needs must be present with the right shape,
     /// and every tensor in the checkpoint must be used (or be a known ignorable buffer).
-    public static func load(directory: URL, source: TensorSource, precision: WeightPrecision = .f32) throws -> LanguageModel {
+    public static func load(directory: URL, source: TensorSource, precision: WeightPrecision = .f32,
+                            backend: ComputeBackend = CPUBackend.shared) throws -> LanguageModel {
         let (family, config) = try readConfig(directory: directory)
-        let model = try build(family: family, config: config, source: source, precision: precision)
+        let model = try build(family: family, config: config, source: source, precision: precision, backend: backend)
         model.directory = directory
         return model
     }
 
     public static func build(family: ModelFamily.Type, config: ModelConfig, source: TensorSource,
-                             precision: WeightPrecision) throws -> LanguageModel {
-        let w = WeightLoader(source: source, precision: precision)
-        let embedding = try w.matrix(family.embeddingName, rows: config.vocabSize, cols: config.hiddenSize)
-        var layers: [LayerWeights] = []
+                             precision: WeightPrecision, backend: ComputeBackend = CPUBackend.shared) throws -> LanguageModel {
+        let w = WeightLoader(source: source, precision: precision, backend: backend)
+        let d = config.hiddenSize
+        let embedding = try w.matrix(family.embeddingName, rows: config.vocabSize, cols: d)
+        var blocks: [BlockWeights] = []
         var missing: [String] = []
         for l in 0..<config.numLayers {
-            do { layers.append(try family.layer(l, config: config, weights: w).joiningOwnedParts()) } catch ModelError.missingTensors(_, let names) {
-                missing += names
+            let names = family.tensors(layer: l, config: config, has: w.contains)
+            do { blocks.append(try BlockWeights(names, spec: config.blocks[l], d: d, weights: w)) } catch ModelError.missingTensors(_, let n) {
+                missing += n
             }
         }
         if !w.contains(family.finalNormName) { missing.append(family.finalNormName) }
         let hasHead = w.contains(family.lmHeadName)
         if !config.tieWordEmbeddings && !hasHead { missing.append(family.lmHeadName) }
         if !missing.isEmpty { throw ModelError.missingTensors(folder: source.location, names: missing) }
-        let finalNorm = try w.vector(family.finalNormName, count: config.hiddenSize)
-        var head: Matrix?
+        let finalNorm = try w.vector(family.finalNormName, count: d)
+        var head: Weight?
         if hasHead {
-            let h = try w.matrix(family.lmHeadName, rows: config.vocabSize, cols: config.hiddenSize)
+            let h = try w.matrix(family.lmHeadName, rows: config.vocabSize, cols: d)
             // A tied checkpoint that also stores the head (some exporters do) keeps using the embedding.
             head = config.tieWordEmbeddings ? nil : h
         }
         let unexpected = w.unusedNames().filter { !family.isIgnorable($0) }
         if !unexpected.isEmpty { throw ModelError.unexpectedTensors(folder: source.location, names: unexpected) }
-        return LanguageModel(config: config, embedding: embedding, lmHead: head, finalNorm: finalNorm, layers: layers)
+        return LanguageModel(config: config, family: family, backend: backend, embedding: embedding, lmHead: head,
+                             finalNorm: finalNorm, blocks: blocks)
     }
 }

@@ -6,9 +6,7 @@ public enum Qwen2: ModelFamily {
     public static let modelTypes = ["qwen2"]
 
     public static func config(_ r: ConfigReader) throws -> ModelConfig {
-        var c = try r.llamaStyleConfig(defaultTied: false, defaultEps: 1e-6)
-        c.slidingWindows = try qwenWindows(r, layers: c.numLayers)
-        return c
+        try r.llamaStyleConfig(defaultTied: false, defaultEps: 1e-6) { t in t.windows = try qwenWindows(r, layers: t.windows.count) }
     }
 
     /// Qwen's `use_sliding_window` / `max_window_layers` rule (or v5 `layer_types`).
@@ -22,7 +20,7 @@ public enum Qwen2: ModelFamily {
         return (0..<layers).map { window != nil && $0 >= firstSliding ? window : nil }
     }
 
-    public static func layer(_ l: Int, config c: ModelConfig, weights w: WeightLoader) throws -> LayerWeights {
-        try LlamaLayout.layer(l, config: c, weights: w, attentionBias: true, outputBias: false, mlpBias: false)
+    public static func tensors(layer l: Int, config c: ModelConfig, has: (String) -> Bool) -> BlockTensors {
+        LlamaLayout.tensors(l, attentionBias: true, outputBias: false, mlpBias: false)
     }
 }

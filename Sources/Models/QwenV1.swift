@@ -1,4 +1,5 @@
 import Foundation
+import Compute
 
 /// The original Qwen-1 chat models (`model_type: "qwen"`, remote code): fused `c_attn` with bias,
 /// `c_proj`, MLP `w1`/`w2`/`c_proj` computing `w1(x) · silu(w2(x))`, RMSNorms `ln_1`/`ln_2`/`ln_f`.
@@ -18,20 +19,16 @@ public enum QwenV1: ModelFamily {
         guard ffn % 2 == 0 else { throw ModelError.badConfig(path: r.path, key: "intermediate_size", reason: "must be even") }
         let pct = Float(try r.optionalDouble("rotary_pct") ?? 1)
         let longContextTricks = try (r.optionalBool("use_dynamic_ntk") ?? false) || (r.optionalBool("use_logn_attn") ?? false)
+        let attention = AttentionBlock(heads: heads, kvHeads: heads, headDim: headDim, scale: 1 / Float(headDim).squareRoot())
         var config = ModelConfig(
             modelType: "qwen",
             vocabSize: try r.positiveInt("vocab_size"),
             hiddenSize: hidden,
-            intermediateSize: ffn / 2,
             numLayers: layers,
-            numHeads: heads,
-            numKVHeads: heads,
-            headDim: headDim,
             normEps: Float(try r.optionalDouble("layer_norm_epsilon") ?? 1e-6),
-            rope: .init(headDim: headDim, partialRotaryFactor: pct, base: Float(try r.optionalDouble("rotary_emb_base") ?? 10000)),
+            ropes: [.init(headDim: headDim, partialRotaryFactor: pct, base: Float(try r.optionalDouble("rotary_emb_base") ?? 10000))],
             tieWordEmbeddings: try r.optionalBool("tie_word_embeddings") ?? false,
-            attentionScale: 1 / Float(headDim).squareRoot(),
-            slidingWindows: Array(repeating: nil, count: layers),
+            blocks: Array(repeating: BlockSpec(attention: attention, mlp: .gated(width: ffn / 2, activation: .silu)), count: layers),
             declaredDType: try r.optionalString("torch_dtype") ?? r.optionalString("dtype"),
             bosTokenId: try r.optionalInt("bos_token_id"),
             eosTokenIds: try r.intList("eos_token_id"),
@@ -41,21 +38,21 @@ public enum QwenV1: ModelFamily {
         return config
     }
 
-    public static func layer(_ l: Int, config c: ModelConfig, weights w: WeightLoader) throws -> LayerWeights {
-        let p = "transformer.h.\(l).", d = c.hiddenSize, f = c.intermediateSize
-        let bias = w.contains(p + "mlp.w1.bias")
-        return LayerWeights(
-            inputNorm: try w.vector(p + "ln_1.weight", count: d),
-            qkv: [try w.matrix(p + "attn.c_attn.weight", rows: 3 * c.qDim, cols: d)],
-            qkvBias: try w.vector(p + "attn.c_attn.bias", count: 3 * c.qDim),
-            o: try w.matrix(p + "attn.c_proj.weight", rows: d, cols: c.qDim),
-            oBias: w.contains(p + "attn.c_proj.bias") ? try w.vector(p + "attn.c_proj.bias", count: d) : nil,
-            preMLPNorm: try w.vector(p + "ln_2.weight", count: d),
+    public static func tensors(layer l: Int, config c: ModelConfig, has: (String) -> Bool) -> BlockTensors {
+        let p = "transformer.h.\(l)."
+        let bias = has(p + "mlp.w1.bias")
+        return BlockTensors(
+            inputNorm: p + "ln_1.weight",
+            qkv: [p + "attn.c_attn.weight"],
+            qkvBias: [p + "attn.c_attn.bias"],
+            o: p + "attn.c_proj.weight",
+            oBias: has(p + "attn.c_proj.bias") ? p + "attn.c_proj.bias" : nil,
+            preMLPNorm: p + "ln_2.weight",
             // Steer's gate/up order: gate = w2 (goes through SiLU), up = w1.
-            gateUp: [try w.matrix(p + "mlp.w2.weight", rows: f, cols: d), try w.matrix(p + "mlp.w1.weight", rows: f, cols: d)],
-            gateUpBias: bias ? try w.vector(p + "mlp.w2.bias", count: f) + w.vector(p + "mlp.w1.bias", count: f) : nil,
-            down: try w.matrix(p + "mlp.c_proj.weight", rows: d, cols: f),
-            downBias: bias ? try w.vector(p + "mlp.c_proj.bias", count: d) : nil
+            gateUp: [p + "mlp.w2.weight", p + "mlp.w1.weight"],
+            gateUpBias: bias ? [p + "mlp.w2.bias", p + "mlp.w1.bias"] : [],
+            down: p + "mlp.c_proj.weight",
+            downBias: bias ? p + "mlp.c_proj.bias" : nil
         )
     }
 }

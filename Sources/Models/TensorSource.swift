@@ -1,5 +1,6 @@
 import Foundation
-import TensorKit
+import Compute
+import ModelFormats
 
 /// A raw tensor as stored in a checkpoint: dtype name, shape and bytes (often inside a mapped file).
 public struct RawTensor {
@@ -28,98 +29,90 @@ public enum WeightPrecision: String, Sendable, CaseIterable {
     case bf16
 }
 
-/// Reads tensors by name, converting and checking shapes, and remembers which names were used
-/// so that loading can be strict about missing and unexpected tensors.
+/// Reads tensors by name into a backend, checking shapes and dtypes, and remembers which names were
+/// used so that loading can be strict about missing and unexpected tensors.
 public final class WeightLoader {
     public let source: TensorSource
     public let precision: WeightPrecision
+    public let backend: ComputeBackend
     private(set) var used = Set<String>()
 
-    public init(source: TensorSource, precision: WeightPrecision) {
+    public init(source: TensorSource, precision: WeightPrecision, backend: ComputeBackend) {
         self.source = source
         self.precision = precision
+        self.backend = backend
     }
 
     private lazy var available = Set(source.tensorNames)
 
     public func contains(_ name: String) -> Bool { available.contains(name) }
 
-    func raw(_ name: String, shape: [Int]) throws -> RawTensor {
+    func raw(_ name: String, shape: [Int]) throws -> (RawTensor, DType) {
         guard available.contains(name) else { throw ModelError.missingTensors(folder: source.location, names: [name]) }
         let t = try source.rawTensor(name)
         guard t.shape == shape else { throw ModelError.badTensorShape(name: name, expected: shape, actual: t.shape) }
-        used.insert(name)
-        return t
-    }
-
-    /// A vector (norm weight or bias) as Float32.
-    public func vector(_ name: String, count: Int) throws -> [Float] {
-        let t = try raw(name, shape: [count])
-        return try Self.floats(t, name: name)
-    }
-
-    /// A matrix `[rows, cols]`, Float32 or kept 16-bit per `precision`.
-    public func matrix(_ name: String, rows: Int, cols: Int) throws -> Matrix {
-        let t = try raw(name, shape: [rows, cols])
-        let base = t.bytes.baseAddress!
-        switch t.dtype {
-        case "F32":
-            if Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 {
-                return Matrix(rows: rows, cols: cols, storage: .f32(base.assumingMemoryBound(to: Float.self)), owner: t.owner)
-            }
-            return Matrix(rows: rows, cols: cols, buffer: FloatBuffer(try Self.floats(t, name: name)))
-        case "BF16", "F16":
-            let aligned = Int(bitPattern: base) % 2 == 0
-            if precision == .bf16 && aligned {
-                let p = base.assumingMemoryBound(to: UInt16.self)
-                return Matrix(rows: rows, cols: cols, storage: t.dtype == "BF16" ? .bf16(p) : .f16(p), owner: t.owner)
-            }
-            let (p, owner) = Self.alignedHalf(t)
-            let half = Matrix(rows: rows, cols: cols, storage: t.dtype == "BF16" ? .bf16(p) : .f16(p), owner: owner)
-            return precision == .bf16 ? half : Matrix(rows: rows, cols: cols, buffer: half.toFloat32())
-        default:
-            throw ModelError.badTensorDType(name: name, dtype: t.dtype)
+        guard let dtype = DType(rawValue: t.dtype) else { throw ModelError.badTensorDType(name: name, dtype: t.dtype) }
+        guard t.bytes.count >= shape.reduce(1, *) * dtype.byteSize else {
+            throw ModelError.unreadableFile(path: source.location, reason: "tensor \(name) has fewer bytes than its shape needs")
         }
+        used.insert(name)
+        return (t, dtype)
+    }
+
+    /// A matrix `[rows, cols]` in the backend, Float32 or kept 16-bit per `precision`.
+    public func matrix(_ name: String, rows: Int, cols: Int) throws -> Weight {
+        let (t, dtype) = try raw(name, shape: [rows, cols])
+        return try backend.weight(WeightData(name: name, dtype: dtype, rows: rows, cols: cols, bytes: t.bytes, owner: t.owner),
+                                  keepHalf: precision == .bf16)
+    }
+
+    /// A fused projection from its parts (`[rows_i, cols]` each, stacked in order): one weight when the
+    /// backend can join them, the parts otherwise.
+    public func stacked(_ names: [String], rows: [Int], cols: Int) throws -> [Weight] {
+        let parts = try zip(names, rows).map { try matrix($0, rows: $1, cols: cols) }
+        return backend.joined(parts).map { [$0] } ?? parts
+    }
+
+    /// A vector as Float32 on the host.
+    public func floats(_ name: String, count: Int) throws -> [Float] {
+        let (t, dtype) = try raw(name, shape: [count])
+        guard let base = t.bytes.baseAddress else { return [] }
+        return withExtendedLifetime(t.owner) {
+            [Float](unsafeUninitializedCapacity: count) { buf, n in
+                if let out = buf.baseAddress { DTypeConversion.toFloats(base, dtype: dtype, count: count, into: out) }
+                n = count
+            }
+        }
+    }
+
+    /// A vector (norm weight or bias) in the backend, Float32.
+    public func vector(_ name: String, count: Int) throws -> Weight {
+        try upload(name, try floats(name, count: count))
+    }
+
+    /// Several vectors concatenated (the biases of a fused projection).
+    public func vector(_ names: [String], counts: [Int]) throws -> Weight {
+        try upload(names.joined(separator: "+"), try zip(names, counts).flatMap { try floats($0, count: $1) })
+    }
+
+    /// Host floats as a Float32 `1 × n` backend weight.
+    public func upload(_ name: String, _ values: [Float]) throws -> Weight {
+        let owner = OwnedFloats(values)
+        return try backend.weight(WeightData(name: name, dtype: .f32, rows: 1, cols: values.count,
+                                             bytes: UnsafeRawBufferPointer(start: owner.pointer, count: values.count * 4),
+                                             owner: owner), keepHalf: false)
     }
 
     /// Names in the source that nothing used.
     public func unusedNames() -> [String] { source.tensorNames.filter { !used.contains($0) } }
-
-    /// Any float tensor as a Float32 array.
-    public static func floats(_ t: RawTensor, name: String) throws -> [Float] {
-        let n = t.shape.reduce(1, *)
-        var out = [Float](repeating: 0, count: n)
-        switch t.dtype {
-        case "F32":
-            out.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: t.bytes[0..<(n * 4)])) }
-        case "BF16", "F16":
-            let (p, owner) = alignedHalf(t)
-            withExtendedLifetime(owner) {
-                out.withUnsafeMutableBufferPointer { o in
-                    if t.dtype == "BF16" { Half.bf16ToFloat(p, o.baseAddress!, count: n) }
-                    else { Half.f16ToFloat(p, o.baseAddress!, count: n) }
-                }
-            }
-        default:
-            throw ModelError.badTensorDType(name: name, dtype: t.dtype)
-        }
-        return out
-    }
-
-    /// 16-bit data at an even address (copied only when the file's offset is odd).
-    static func alignedHalf(_ t: RawTensor) -> (UnsafePointer<UInt16>, AnyObject) {
-        let base = t.bytes.baseAddress!
-        if Int(bitPattern: base) % 2 == 0 { return (base.assumingMemoryBound(to: UInt16.self), t.owner) }
-        let n = t.bytes.count / 2
-        let copy = HalfBuffer(count: n)
-        UnsafeMutableRawPointer(copy.pointer).copyMemory(from: base, byteCount: n * 2)
-        return (UnsafePointer(copy.pointer), copy)
-    }
 }
 
-/// Owned 16-bit storage for the rare unaligned tensor.
-final class HalfBuffer {
-    let pointer: UnsafeMutablePointer<UInt16>
-    init(count: Int) { pointer = .allocate(capacity: max(1, count)) }
+/// Host floats with a stable address, for uploading.
+final class OwnedFloats {
+    let pointer: UnsafeMutablePointer<Float>
+    init(_ values: [Float]) {
+        pointer = .allocate(capacity: max(1, values.count))
+        values.withUnsafeBufferPointer { if let b = $0.baseAddress { pointer.update(from: b, count: values.count) } }
+    }
     deinit { pointer.deallocate() }
 }

@@ -1,5 +1,5 @@
 import Foundation
-import TensorKit
+import Compute
 
 /// `--threads N`: how many threads BLAS and Steer's own kernels and jobs use.
 enum ThreadOption {

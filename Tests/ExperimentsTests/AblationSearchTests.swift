@@ -28,14 +28,14 @@ final class AblationSearchTests: XCTestCase {
         XCTAssertEqual(r.trials.count, 9)
         XCTAssertEqual(r.trials[0].maxWeight, 1); XCTAssertEqual(r.trials[0].minWeight, 1)
 
-        // Every score as the padded forward pass computes it with DirectionalAblation's weighted hooks.
+        // Every score as a plain prefill computes it with DirectionalAblation's weighted hooks.
         let runner = BatchRunner(model: model, batchSize: 4)
         let v = model.config.vocabSize
         let base = try runner.lastLogits(harmless)
         for t in r.trials.prefix(4) {
-            let hooks = try DirectionalAblation.matchingWeightEdit(direction: direction, weighting: try t.weighting()).hooks(for: model)
-            XCTAssertEqual(t.refusalScore, try runner.meanRefusalScore(harmful, refusalTokens: tokens, hooks: hooks), accuracy: 1e-4)
-            let ablated = try runner.lastLogits(harmless, hooks: hooks)
+            let edits = try DirectionalAblation.matchingWeightEdit(direction: direction, weighting: try t.weighting()).edits(for: model)
+            XCTAssertEqual(t.refusalScore, try runner.meanRefusalScore(harmful, refusalTokens: tokens, edits: edits), accuracy: 1e-4)
+            let ablated = try runner.lastLogits(harmless, edits: edits)
             let kl = (0..<harmless.count).map { RefusalMetrics.kl(base.pointer + $0 * v, ablated.pointer + $0 * v, vocab: v) }.reduce(0, +)
                 / Double(harmless.count)
             XCTAssertEqual(t.kl, kl, accuracy: 1e-5)

@@ -1,7 +1,7 @@
 import XCTest
 import ModelFormats
 import Models
-import TensorKit
+import Compute
 @testable import Experiments
 
 /// Steer's selection stage against scripts/refusal_reference.py (transformers hooks) on the tiny

@@ -1,6 +1,6 @@
 import XCTest
 import ModelFormats
-import TensorKit
+import Compute
 @testable import Interventions
 @testable import Models
 
@@ -70,7 +70,7 @@ final class AbliterationExportTests: XCTestCase {
                 let out = scratch.appendingPathComponent("\(name)-\(layers?.description ?? "all")")
                 try WeightOrthogonalizer.export(model: Fixtures.model(name), direction: r, to: out, options: AbliterationOptions(layers: layers))
                 let original = try ModelLoader.load(directory: Fixtures.model(name))
-                let hooks = try DirectionalAblation.matchingWeightEdit(direction: r, layers: layers).hooks(for: original)
+                let hooks = Hooks(try DirectionalAblation.matchingWeightEdit(direction: r, layers: layers).edits(for: original))
                 let ids = try fx.ints("input_ids")
                 let diff = maxAbsDiff(try allLogits(try ModelLoader.load(directory: out), ids), try allLogits(original, ids, hooks: hooks))
                 print("export vs hook ablation \(name) layers \(layers?.description ?? "all"): max |Δ| = \(diff)")
@@ -173,7 +173,7 @@ final class AbliterationExportTests: XCTestCase {
         }
         // A direction whose length is not the model's d_model, via the hook path.
         let model = try ModelLoader.load(directory: src)
-        XCTAssertThrowsError(try DirectionalAblation(direction: [1, 2, 3]).hooks(for: model)) {
+        XCTAssertThrowsError(Hooks(try DirectionalAblation(direction: [1, 2, 3]).edits(for: model))) {
             XCTAssertEqual($0 as? InterventionError, .dimensionMismatch(what: "the ablation direction", expected: 64, actual: 3))
         }
     }

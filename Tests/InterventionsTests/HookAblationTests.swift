@@ -17,7 +17,7 @@ final class HookAblationTests: XCTestCase {
             let direction = try Direction.read(from: fx.directionURL).requireVector(path: fx.directionURL.path)
             let ids = try fx.ints("input_ids")
             let ablation = try DirectionalAblation.matchingWeightEdit(direction: direction)
-            let got = try allLogits(model, ids, hooks: try ablation.hooks(for: model))
+            let got = try allLogits(model, ids, hooks: Hooks(try ablation.edits(for: model)))
             let diff = maxAbsDiff(got, try fx.floats("logits.plain"))
             print("hook ablation vs transformers on export, \(name): max |Δ| = \(diff)")
             XCTAssertLessThan(diff, Self.tolerance, name)
@@ -33,7 +33,7 @@ final class HookAblationTests: XCTestCase {
             let model = try ModelLoader.load(directory: Fixtures.model(name))
             let direction = try Direction.read(from: fx.directionURL).requireVector(path: fx.directionURL.path)
             let ablation = try DirectionalAblation(direction: direction)
-            let got = try allLogits(model, try fx.ints("input_ids"), hooks: try ablation.hooks(for: model))
+            let got = try allLogits(model, try fx.ints("input_ids"), hooks: Hooks(try ablation.edits(for: model)))
             let diff = maxAbsDiff(got, try fx.floats("logits.plain"))
             print("residual-placement hook ablation vs transformers on export, \(name): max |Δ| = \(diff)")
             XCTAssertLessThan(diff, Self.tolerance, name)
@@ -47,7 +47,7 @@ final class HookAblationTests: XCTestCase {
         let direction = try Direction.read(from: fx.directionURL).requireVector(path: fx.directionURL.path)
         let ablation = try DirectionalAblation.matchingWeightEdit(direction: direction, layers: [1])
         XCTAssertFalse(ablation.ablatesResidPre)
-        let got = try allLogits(model, try fx.ints("input_ids"), hooks: try ablation.hooks(for: model))
+        let got = try allLogits(model, try fx.ints("input_ids"), hooks: Hooks(try ablation.edits(for: model)))
         let diff = maxAbsDiff(got, try fx.floats("logits.layers_1_1"))
         print("layers 1-1 hook ablation vs transformers on export: max |Δ| = \(diff)")
         XCTAssertLessThan(diff, Self.tolerance)
@@ -62,13 +62,13 @@ final class HookAblationTests: XCTestCase {
             let direction = try Direction.read(from: fx.directionURL).requireVector(path: fx.directionURL.path)
             let unit = try VectorMath.unit(direction, what: "r")
             for placement in [DirectionalAblation.Placement.residual, .beforePostNorms] {
-                let hooks = try DirectionalAblation(direction: direction, placement: placement).hooks(for: model)
+                let hooks = Hooks(try DirectionalAblation(direction: direction, placement: placement).edits(for: model))
                 var worst: Float = 0, scale: Float = 0, seen = 0
                 for point in [HookPoint.residMid, .residPost] {
                     hooks.add(point) { act in
-                        for b in 0..<act.layout.batch {
-                            for t in 0..<act.layout.steps {
-                                let v = act.vector(row: b, step: t)
+                        do {
+                            for t in 0..<act.rows.count {
+                                let v = act.vector(t)
                                 var dot: Float = 0, n: Float = 0
                                 for i in 0..<v.count { dot += v[i] * unit[i]; n += v[i] * v[i] }
                                 worst = max(worst, abs(dot)); scale = max(scale, n.squareRoot()); seen += 1

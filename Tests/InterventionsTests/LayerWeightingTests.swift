@@ -1,6 +1,6 @@
 import XCTest
 import ModelFormats
-import TensorKit
+import Compute
 @testable import Interventions
 @testable import Models
 
@@ -43,11 +43,11 @@ final class LayerWeightingTests: XCTestCase {
             XCTAssertFalse(report.untiedHead, "\(name): a weighted edit leaves the embedding, so the head stays tied")
             XCTAssertFalse(report.editedTensors.contains { $0.contains("embed") })
             let ids = try fx.ints("input_ids")
-            let hooks = try DirectionalAblation.matchingWeightEdit(direction: r, weighting: weighting).hooks(for: original)
+            let hooks = Hooks(try DirectionalAblation.matchingWeightEdit(direction: r, weighting: weighting).edits(for: original))
             let exported = try allLogits(try ModelLoader.load(directory: out), ids)
             let diff = maxAbsDiff(exported, try allLogits(original, ids, hooks: hooks))
             XCTAssertLessThan(diff, AbliterationExportTests.tolerance, "\(name): weighted export vs weighted hooks differ by \(diff)")
-            let full = try allLogits(original, ids, hooks: try DirectionalAblation.matchingWeightEdit(direction: r).hooks(for: original))
+            let full = try allLogits(original, ids, hooks: Hooks(try DirectionalAblation.matchingWeightEdit(direction: r).edits(for: original)))
             XCTAssertGreaterThan(maxAbsDiff(exported, full), 1e-3, "\(name): the weighting changed nothing")
             let meta = try WeightStore(folder: out).files[0].metadata
             XCTAssertEqual(meta["steer.layer_weighting"], weighting.description)

@@ -10,12 +10,12 @@ final class SteeringTests: XCTestCase {
         let model = try ModelLoader.load(directory: Fixtures.model("llama"))
         let ids = try InterventionFixture("llama").ints("input_ids")
         let r = try Direction.read(from: try InterventionFixture("llama").directionURL).requireVector(path: "")
-        let hooks = try ActivationAddition(vector: r, layer: 1, scale: 0).hooks(for: model)
+        let hooks = Hooks(try ActivationAddition(vector: r, layer: 1, scale: 0).edits(for: model))
         XCTAssertEqual(try allLogits(model, ids, hooks: hooks), try allLogits(model, ids))
         let opts = GenerationOptions(maxNewTokens: 8)
         XCTAssertEqual(try model.generate([ids], options: opts, hooks: hooks).tokens, try model.generate([ids], options: opts).tokens)
         // …and a non-zero scale does change the logits.
-        let moved = try allLogits(model, ids, hooks: try ActivationAddition(vector: r, layer: 1, scale: 1).hooks(for: model))
+        let moved = try allLogits(model, ids, hooks: Hooks(try ActivationAddition(vector: r, layer: 1, scale: 1).edits(for: model)))
         XCTAssertGreaterThan(maxAbsDiff(moved, try allLogits(model, ids)), 1e-2)
     }
 
@@ -26,9 +26,9 @@ final class SteeringTests: XCTestCase {
         var before: [[Float]] = [], after: [[Float]] = []
         // Record resid_post[0] (= resid_pre[1] before the addition) and resid_pre[1] after it.
         let combined = Hooks()
-        try ActivationAddition(vector: v, layer: 1, scale: 2).register(on: combined, model: model)
-        combined.add(.residPost, layers: [0]) { act in for t in 0..<act.layout.steps { before.append(Array(act.vector(row: 0, step: t))) } }
-        combined.add(.residPre, layers: [1]) { act in for t in 0..<act.layout.steps { after.append(Array(act.vector(row: 0, step: t))) } }
+        combined.add(try ActivationAddition(vector: v, layer: 1, scale: 2).edits(for: model))
+        combined.add(.residPost, layers: [0]) { act in for t in 0..<act.rows.count { before.append(Array(act.vector(t))) } }
+        combined.add(.residPre, layers: [1]) { act in for t in 0..<act.rows.count { after.append(Array(act.vector(t))) } }
         _ = try model.generate([[5, 6, 7]], options: GenerationOptions(maxNewTokens: 4), hooks: combined)
         XCTAssertEqual(before.count, 3 + 3)   // prompt + 3 generation steps (the 4th token needs no forward)
         XCTAssertEqual(after.count, before.count)
@@ -50,24 +50,24 @@ final class SteeringTests: XCTestCase {
         XCTAssertEqual(back.directions, vector.directions)
         XCTAssertEqual(back.modelHint, "gemma2")
         let ids = [3, 1, 4, 1, 5, 9, 2, 6]
-        let steered = try allLogits(model, ids, hooks: try ControlVectorSteering(vector: back, scale: 1.5).hooks(for: model))
+        let steered = try allLogits(model, ids, hooks: Hooks(try ControlVectorSteering(vector: back, scale: 1.5).edits(for: model)))
         // The same by hand: resid_post[1] += 1.5 r, resid_post[2] += 1.5 (-r/2).
         let manual = Hooks()
-        try ActivationAddition(vector: r, layer: 1, scale: 1.5, point: .residPost).register(on: manual, model: model)
-        try ActivationAddition(vector: r.map { -$0 / 2 }, layer: 2, scale: 1.5, point: .residPost).register(on: manual, model: model)
+        manual.add(try ActivationAddition(vector: r, layer: 1, scale: 1.5, point: .residPost).edits(for: model))
+        manual.add(try ActivationAddition(vector: r.map { -$0 / 2 }, layer: 2, scale: 1.5, point: .residPost).edits(for: model))
         XCTAssertEqual(steered, try allLogits(model, ids, hooks: manual))
         // direction.1 alone = resid_pre[2] addition (resid_post[n] is resid_pre[n+1]).
         let one = ControlVector(modelHint: "gemma2", directions: [1: r])
-        let viaPre = try ActivationAddition(vector: r, layer: 2, scale: 0.7).hooks(for: model)
-        XCTAssertLessThan(maxAbsDiff(try allLogits(model, ids, hooks: try ControlVectorSteering(vector: one, scale: 0.7).hooks(for: model)),
+        let viaPre = Hooks(try ActivationAddition(vector: r, layer: 2, scale: 0.7).edits(for: model))
+        XCTAssertLessThan(maxAbsDiff(try allLogits(model, ids, hooks: Hooks(try ControlVectorSteering(vector: one, scale: 0.7).edits(for: model))),
                                      try allLogits(model, ids, hooks: viaPre)), 1e-5)
         XCTAssertGreaterThan(maxAbsDiff(steered, try allLogits(model, ids)), 1e-2)
         // Generation with the vector = generation with the resid_post hooks.
         let opts = GenerationOptions(maxNewTokens: 10)
-        XCTAssertEqual(try model.generate([ids], options: opts, hooks: try ControlVectorSteering(vector: back, scale: 1.5).hooks(for: model)).tokens,
+        XCTAssertEqual(try model.generate([ids], options: opts, hooks: Hooks(try ControlVectorSteering(vector: back, scale: 1.5).edits(for: model))).tokens,
                        try model.generate([ids], options: opts, hooks: manual).tokens)
         // Layers the model lacks are refused; so is direction.0 when building one.
-        XCTAssertThrowsError(try ControlVectorSteering(vector: ControlVector(modelHint: "", directions: [3: r])).hooks(for: model))
+        XCTAssertThrowsError(Hooks(try ControlVectorSteering(vector: ControlVector(modelHint: "", directions: [3: r])).edits(for: model)))
         XCTAssertThrowsError(try ContrastiveVectors.controlVector([0: r], modelHint: ""))
     }
 
@@ -79,11 +79,11 @@ final class SteeringTests: XCTestCase {
         let set = InterventionSet([try DirectionalAblation(direction: r), ActivationAddition(vector: v, layer: 1, scale: 0.5),
                                    ControlVectorSteering(vector: ControlVector(modelHint: "llama", directions: [1: v]), scale: 2)])
         let ids = [7, 8, 9, 10]
-        let together = try allLogits(model, ids, hooks: try set.hooks(for: model))
+        let together = try allLogits(model, ids, hooks: Hooks(try set.edits(for: model)))
         let separate = Hooks()
-        for m in set.members { try m.register(on: separate, model: model) }
+        for m in set.members { separate.add(try m.edits(for: model)) }
         XCTAssertEqual(together, try allLogits(model, ids, hooks: separate))
-        XCTAssertGreaterThan(maxAbsDiff(together, try allLogits(model, ids, hooks: try set.members[0].hooks(for: model))), 1e-3)
+        XCTAssertGreaterThan(maxAbsDiff(together, try allLogits(model, ids, hooks: Hooks(try set.members[0].edits(for: model)))), 1e-3)
     }
 
     /// Contrastive directions equal numpy's on the same activations.

@@ -1,7 +1,6 @@
 // Reading files written by the Python safetensors library.
 import Foundation
 import XCTest
-import TensorKit
 @testable import ModelFormats
 
 final class SafeTensorsFileTests: XCTestCase {

@@ -1,7 +1,6 @@
 // Writing: byte-compatibility with the Python library, round trips, atomicity, sharded export.
 import Foundation
 import XCTest
-import TensorKit
 @testable import ModelFormats
 
 final class SafeTensorsWriterTests: XCTestCase {

@@ -1,5 +1,5 @@
 import XCTest
-import TensorKit
+import Compute
 @testable import Models
 
 /// Every family against transformers' outputs on its tiny random fixture model.
@@ -25,7 +25,10 @@ final class FidelityTests: XCTestCase {
             let d = model.config.hiddenSize, t = ids.count
             var captured = [[Float]](repeating: [], count: model.config.numLayers)
             let hooks = Hooks()
-            hooks.add(.residPre) { act in captured[act.layer] = Array(UnsafeBufferPointer(start: act.data, count: t * d)) }
+            hooks.add(.residPre) { act in
+                XCTAssertEqual(act.rows.count, t)
+                captured[act.layer] = Array(UnsafeBufferPointer(start: act.data, count: t * d))
+            }
             _ = try model.prefill([ids], hooks: hooks, logits: .none)
             let hs = try f.floats("hidden_states")
             for l in 0..<model.config.numLayers {
@@ -63,12 +66,15 @@ final class FidelityTests: XCTestCase {
             let out = try XCTUnwrap(logits)
             let ref = try f.floats("batch_logits"), mask = try f.ints("batch_attention_mask")
             let steps = try f.shape("batch_logits")[1], v = model.config.vocabSize
-            var worst: Float = 0
+            // transformers' batch is left-padded; Steer's rows are the prompts' tokens, prompt after prompt.
+            var worst: Float = 0, row = 0
             for b in 0..<3 {
                 for t in 0..<steps where mask[b * steps + t] == 1 {
-                    for j in 0..<v { worst = max(worst, abs(out[(b * steps + t) * v + j] - ref[(b * steps + t) * v + j])) }
+                    for j in 0..<v { worst = max(worst, abs(out[row * v + j] - ref[(b * steps + t) * v + j])) }
+                    row += 1
                 }
             }
+            XCTAssertEqual(row * v, out.count)
             XCTAssertLessThan(worst, Self.tolerance, "\(name): batched logits differ by \(worst)")
         }
     }
@@ -98,10 +104,10 @@ final class FidelityTests: XCTestCase {
             for point in HookPoint.allCases {
                 hooks.add(point) { act in
                     calls += 1
-                    for r in 0..<act.layout.batch { for t in 0..<act.layout.steps {
-                        let v = act.vector(row: r, step: t)
+                    for r in 0..<act.rows.count {
+                        let v = act.vector(r)
                         for i in 0..<v.count { v[i] += 0 }
-                    } }
+                    }
                 }
             }
             let (_, hooked) = try model.prefill([ids], hooks: hooks, logits: .all)

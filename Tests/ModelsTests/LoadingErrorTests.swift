@@ -92,7 +92,7 @@ final class LoadingErrorTests: XCTestCase {
         }
         let (_, g2) = try ModelLoader.readConfig(directory: FixtureModel.root.appendingPathComponent("gemma2"))
         XCTAssertEqual(g2.slidingWindows.map { $0 != nil }, [true, false, true])
-        XCTAssertNotNil(g2.attentionSoftcap)
+        XCTAssertNotNil(g2.blocks[0].attention.softcap)
         let (_, l) = try ModelLoader.readConfig(directory: FixtureModel.root.appendingPathComponent("llama_bf16"))
         XCTAssertEqual(l.eosTokenIds, [2, 3])
     }

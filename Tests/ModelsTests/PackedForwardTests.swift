@@ -1,5 +1,5 @@
 import XCTest
-import TensorKit
+import Compute
 @testable import Models
 
 /// The packed forward pass (no padding, shared prefix, late start, last-token-only final block)
@@ -49,24 +49,15 @@ final class PackedForwardTests: XCTestCase {
             let ids = try f.ints("input_ids")
             let v = model.config.vocabSize, d = model.config.hiddenSize, L = model.config.numLayers
             let rows = Self.ends.map { Array(ids[Self.prefix..<$0]) }
-            var capture = PackedGroup(prefix: Array(ids[0..<Self.prefix]), rows: rows)
+            let capture = PackedGroup(prefix: Array(ids[0..<Self.prefix]), rows: rows)
             let tokens = capture.tokenCount
-            let saved = (0..<L).map { _ in FloatBuffer(count: tokens * d) }
-            var seen: [Int] = []
-            capture.hook = { act in
-                guard act.point == .residPre else { return }
-                XCTAssertEqual(act.rows, tokens)
-                XCTAssertFalse(act.lastTokensOnly)
-                saved[act.layer].pointer.update(from: act.data, count: act.rows * act.width)
-                seen.append(act.layer)
-            }
-            let full = try XCTUnwrap(try model.forwardPacked([capture]))
-            XCTAssertEqual(seen, Array(0..<L))
+            var saved: [Int: Tensor] = [:]
+            for l in 0..<L { saved[l] = model.backend.tensor(rows: tokens, cols: d) }
+            let copy = ActivationEdit(point: .residPre, op: .capture(Capture(rows: Array(0..<tokens), mode: .copy(saved))))
+            let full = try XCTUnwrap(try model.forwardPacked([capture], extraEdits: [copy]))
             var groups: [PackedGroup] = []
             for l in (1..<L).reversed() {
-                var g = PackedGroup(prefix: Array(ids[0..<Self.prefix]), rows: rows, startLayer: l)
-                g.initialState = { $0.update(from: saved[l].pointer, count: tokens * d) }
-                groups.append(g)
+                groups.append(PackedGroup(prefix: Array(ids[0..<Self.prefix]), rows: rows, startLayer: l, initialState: saved[l]))
             }
             groups.append(PackedGroup(prefix: Array(ids[0..<Self.prefix]), rows: rows))
             let late = try XCTUnwrap(try model.forwardPacked(groups))
@@ -77,8 +68,8 @@ final class PackedForwardTests: XCTestCase {
         }
     }
 
-    /// A group's hook changes only that group, and equals the same change made through `Hooks` in `prefill`,
-    /// including hooks of the last block, which see only the rows' last tokens.
+    /// A group's edit changes only that group, and equals the same edit in `prefill`, including edits of
+    /// the last block, which act on the rows' last tokens only.
     func testGroupHooksEqualPrefillHooks() throws {
         let f = try FixtureModel("llama")
         let model = try f.load()
@@ -87,17 +78,15 @@ final class PackedForwardTests: XCTestCase {
         let shift = (0..<d).map { Float($0 % 5) * 0.05 - 0.1 }
         let points: [(HookPoint, Int)] = [(.residPre, 1), (.attnOut, L - 1), (.mlpOut, L - 1), (.residMid, 0)]
         for (point, layer) in points {
-            var steered = PackedGroup(prefix: Array(ids[0..<Self.prefix]), rows: Self.ends.map { Array(ids[Self.prefix..<$0]) })
-            steered.hook = { act in
-                guard act.point == point, act.layer == layer else { return }
-                XCTAssertEqual(act.lastTokensOnly, layer == L - 1 && point != .residPre)
-                shift.withUnsafeBufferPointer { Kernels.addToRows($0.baseAddress!, act.data, rows: act.rows, width: act.width) }
-            }
+            let edit = ActivationEdit(point: point, layers: [layer], op: .add(vector: shift, scale: 1))
+            let steered = PackedGroup(prefix: Array(ids[0..<Self.prefix]), rows: Self.ends.map { Array(ids[Self.prefix..<$0]) },
+                                      edits: [edit])
             let plain = PackedGroup(prompts: [Array(ids[0..<12])])
             let out = try XCTUnwrap(try model.forwardPacked([steered, plain]))
+            // The same change through the host escape hatch, on every row of a plain prefill.
             let hooks = Hooks()
             hooks.add(point, layers: [layer]) { act in
-                shift.withUnsafeBufferPointer { Kernels.addToRows($0.baseAddress!, act.data, rows: act.layout.batch * act.layout.steps, width: act.width) }
+                for r in 0..<act.rows.count { let v = act.vector(r); for i in 0..<v.count { v[i] += shift[i] } }
             }
             for (i, end) in Self.ends.enumerated() {
                 let (_, want) = try model.prefill([Array(ids[0..<end])], hooks: hooks, logits: .last)
@@ -113,9 +102,9 @@ final class PackedForwardTests: XCTestCase {
     func testStopAtLayerRunsHooksUpToThatBlock() throws {
         let model = try FixtureModel("qwen3").load()
         var layers: [Int] = []
-        var g = PackedGroup(prompts: [[1, 2, 3], [1, 4]])
-        g.hook = { act in if act.point == .residPre { layers.append(act.layer) } }
-        XCTAssertNil(try model.forwardPacked([g], stopAtLayer: 1))
+        let g = PackedGroup(prompts: [[1, 2, 3], [1, 4]])
+        let hook = ActivationEdit(point: .residPre, op: .callback { act in layers.append(act.layer) })
+        XCTAssertNil(try model.forwardPacked([g], stopAtLayer: 1, extraEdits: [hook]))
         XCTAssertEqual(layers, [0, 1])
     }
 
@@ -126,7 +115,7 @@ final class PackedForwardTests: XCTestCase {
             (PackedGroup(prefix: [1], rows: []), "needs rows"),
             (PackedGroup(prefix: [1], rows: [[2], []]), "needs rows"),
             (PackedGroup(prefix: [], rows: [[1]], startLayer: 1), "initial state"),
-            (PackedGroup(prefix: [], rows: [[1]], startLayer: 99, initialState: { _ in }), "start layer"),
+            (PackedGroup(prefix: [], rows: [[1]], startLayer: 99, initialState: model.backend.tensor(rows: 1, cols: model.config.hiddenSize)), "start layer"),
             (PackedGroup(prefix: [v], rows: [[1]]), "outside the vocabulary"),
             (PackedGroup(prefix: [], rows: [[1, -1]]), "outside the vocabulary"),
         ]

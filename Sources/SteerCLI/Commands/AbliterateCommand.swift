@@ -1,5 +1,5 @@
 import Foundation
-import TensorKit
+import Compute
 import Interventions
 import ModelFormats
 import Models

@@ -1,6 +1,6 @@
 import Foundation
 import Models
-import TensorKit
+import Compute
 
 /// `steer bench DIR`: prefill and decode throughput, memory, and the machine's sgemm rate; with
 /// `--compare`, transformers on torch CPU measured in the same invocation and the ratios.
@@ -49,8 +49,10 @@ enum BenchCommand: Command {
         _ = try model.prefill(batch, logits: .last)
         let prefillSeconds = Date().timeIntervalSince(tp)
         let tokens = Double(prompts * promptTokens)
-        let matrixParams = Double(model.layers.count) * Double(
-            c.hiddenSize * (c.qDim + 2 * c.kvDim) + c.qDim * c.hiddenSize + 3 * c.hiddenSize * c.intermediateSize)
+        let matrixParams = c.blocks.reduce(0.0) { total, b in
+            let a = b.attention
+            return total + Double(c.hiddenSize * a.qkvWidth + a.qDim * c.hiddenSize + 3 * c.hiddenSize * b.mlp.width)
+        }
         let prefillGF = (2 * matrixParams * tokens + 2 * Double(prompts * c.vocabSize * c.hiddenSize)) / prefillSeconds / 1e9
         figures["prefill_tokens_per_s"] = tokens / prefillSeconds
         figures["prefill_gflops"] = prefillGF

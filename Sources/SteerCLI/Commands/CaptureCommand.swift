@@ -2,7 +2,7 @@ import Experiments
 import Foundation
 import ModelFormats
 import Models
-import TensorKit
+import Compute
 
 /// `steer capture DIR --prompts FILE --out acts.safetensors`: activations of a prompt set.
 enum CaptureCommand: Command {

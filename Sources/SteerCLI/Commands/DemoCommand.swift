@@ -2,7 +2,7 @@ import Experiments
 import Foundation
 import Interventions
 import Models
-import TensorKit
+import Compute
 
 /// `steer demo`: the whole refusal-direction method on the bundled demo model, then abliteration.
 enum DemoCommand: Command {
@@ -61,19 +61,12 @@ enum DemoCommand: Command {
         let formatter = try ChatFormatter(directory: original)
         let prompts = try PromptSet.load(data.appendingPathComponent("harmful_test.json")).texts.prefix(4)
             .map { try formatter.promptIds(user: $0) }
-        let hooks = try DirectionalAblation.matchingWeightEdit(direction: direction).hooks(for: a)
-        let (_, x) = try a.prefill(Array(prompts), hooks: hooks, logits: .all)
+        let edits = try DirectionalAblation.matchingWeightEdit(direction: direction).edits(for: a)
+        let (_, x) = try a.prefill(Array(prompts), edits: edits, logits: .all)
         let (_, y) = try b.prefill(Array(prompts), logits: .all)
-        guard let x, let y else { return .nan }
+        guard let x, let y, x.count == y.count else { return .nan }
         var worst: Float = 0
-        // Padding rows carry no meaning; compare only real tokens.
-        let steps = prompts.map(\.count).max() ?? 0, v = a.config.vocabSize
-        for (row, p) in prompts.enumerated() {
-            for t in (steps - p.count)..<steps {
-                let base = (row * steps + t) * v
-                for j in 0..<v { worst = max(worst, abs(x[base + j] - y[base + j])) }
-            }
-        }
+        for i in 0..<x.count { worst = max(worst, abs(x[i] - y[i])) }
         return worst
     }
 

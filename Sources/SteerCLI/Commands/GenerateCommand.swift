@@ -34,7 +34,7 @@ enum GenerateCommand: Command {
             guard !ids.isEmpty else { throw UsageError("--ids is empty") }
             let model = try ModelLoader.load(directory: dir, precision: try precision(args))
             if !args.flag("--no-eos") { opts.eosTokenIds = Set(model.config.eosTokenIds) }
-            let result = try model.generate([ids], options: opts, hooks: try InterventionFlags.hooks(args, model: model))
+            let result = try model.generate([ids], options: opts, edits: try InterventionFlags.edits(args, model: model))
             out.print("[" + result.tokens[0].map(String.init).joined(separator: ",") + "]")
             return
         }
@@ -51,7 +51,7 @@ enum GenerateCommand: Command {
         opts.decode = { tokenizer.decode($0, skipSpecialTokens: true) }
         let stream = tokenizer.makeStreamDecoder(skipSpecialTokens: true)
         if let prefix = args.string("--prefix") { out.print(prefix, terminator: "") }
-        _ = try model.generate([ids], options: opts, hooks: try InterventionFlags.hooks(args, model: model)) { _, token in
+        _ = try model.generate([ids], options: opts, edits: try InterventionFlags.edits(args, model: model)) { _, token in
             if let piece = stream.feed(token) { out.print(piece, terminator: "") }
         }
         out.print("")

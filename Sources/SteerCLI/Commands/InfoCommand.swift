@@ -33,7 +33,7 @@ enum InfoCommand: Command {
             ("tied_embeddings", c.tieWordEmbeddings),
             ("weight_files", store.files.count),
             ("file_bytes", store.fileByteCount),
-            ("rope", "\(c.rope.scaling) rotary_dim=\(c.rope.rotaryDim)"),
+            ("rope", c.ropes.map { "\($0.scaling) rotary_dim=\($0.rotaryDim)" }.joined(separator: "; ")),
             ("sliding_window", windows.isEmpty ? "none" : "\(windows.sorted()) on \(c.slidingWindows.filter { $0 != nil }.count) of \(c.numLayers) layers"),
             ("config_style", c.configStyle),
             ("eos_token_ids", c.eosTokenIds.map(String.init).joined(separator: ",")),

@@ -3,7 +3,7 @@ import Foundation
 import Interventions
 import ModelFormats
 import Models
-import TensorKit
+import Compute
 
 /// `steer locality DIR --direction FILE --harmful FILE`: refusal left when ablating only a window of layers.
 enum LocalityCommand: Command {

@@ -1,7 +1,7 @@
 import Foundation
 import ModelFormats
 import Models
-import TensorKit
+import Compute
 
 /// `steer logits DIR --ids 1,2,3 --out FILE.safetensors`: logits of every position, for checking fidelity from outside.
 enum LogitsCommand: Command {

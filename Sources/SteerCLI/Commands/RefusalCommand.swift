@@ -1,7 +1,7 @@
 import Experiments
 import Foundation
 import Models
-import TensorKit
+import Compute
 
 /// `steer refusal DIR --harmful FILE --harmless FILE --out RUN/`: SPEC §3 end to end.
 enum RefusalCommand: Command {

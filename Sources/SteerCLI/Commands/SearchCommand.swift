@@ -3,7 +3,7 @@ import Foundation
 import Interventions
 import ModelFormats
 import Models
-import TensorKit
+import Compute
 
 /// `steer search DIR --direction FILE --harmful FILE --harmless FILE --out DIR`: heretic-style search of
 /// per-layer ablation strengths, trading refusals against KL.

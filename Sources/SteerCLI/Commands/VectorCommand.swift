@@ -97,8 +97,8 @@ enum InterventionFlags {
         OptionSpec("--scale", value: "C", help: "scale of --add and --control-vector (default 1)"),
     ]
 
-    /// The hooks the flags ask for (nil when none is given).
-    static func hooks(_ args: ParsedArguments, model: LanguageModel) throws -> Hooks? {
+    /// The edits the flags ask for (none when no flag is given).
+    static func edits(_ args: ParsedArguments, model: LanguageModel) throws -> [ActivationEdit] {
         var list: [Intervention] = []
         let scale = Float(try args.double("--scale") ?? 1)
         let n = model.config.numLayers
@@ -135,8 +135,8 @@ enum InterventionFlags {
         }
         if list.isEmpty {
             if args.string("--scale") != nil { throw UsageError("--scale needs --add or --control-vector") }
-            return nil
+            return []
         }
-        return try InterventionSet(list).hooks(for: model)
+        return try InterventionSet(list).edits(for: model)
     }
 }

@@ -83,12 +83,7 @@ public enum Kernels {
     }
 
     /// Gated activations of a fused `[gate | up]` row pair: `out[i] = act(gate[i]) · up[i]`.
-    public enum Activation: String, Sendable {
-        case silu
-        case geluTanh
-    }
-
-    public static func gatedActivation(_ act: Activation, gate: UnsafePointer<Float>, up: UnsafePointer<Float>,
+    public static func gatedActivation(_ act: MLPActivation, gate: UnsafePointer<Float>, up: UnsafePointer<Float>,
                                        out: UnsafeMutablePointer<Float>, n: Int) {
         let g8 = UnsafeRawPointer(gate), u8 = UnsafeRawPointer(up), o8 = UnsafeMutableRawPointer(out)
         var i = 0

@@ -1,7 +1,7 @@
 // DType conversions checked against torch (fixtures from scripts/make_format_fixtures.py).
 import Foundation
 import XCTest
-@testable import TensorKit
+@testable import ModelFormats
 
 final class DTypeTests: XCTestCase {
     /// Tensors of Tests/Fixtures/formats/dtypes.safetensors, read with a minimal parser of its own

@@ -1,4 +1,5 @@
 import Foundation
+import ModelFormats
 
 /// A weight matrix `W[rows × cols]` (rows = output features, cols = input features, as in
 /// `torch.nn.Linear.weight`), stored as Float32, or as bf16/f16 converted on use.
@@ -38,8 +39,8 @@ public final class Matrix: @unchecked Sendable {
     public func row(_ r: Int, into out: UnsafeMutablePointer<Float>) {
         switch storage {
         case .f32(let p): out.update(from: p + r * cols, count: cols)
-        case .bf16(let p): Half.bf16ToFloat(p + r * cols, out, count: cols)
-        case .f16(let p): Half.f16ToFloat(p + r * cols, out, count: cols)
+        case .bf16(let p): for i in 0..<cols { out[i] = DTypeConversion.float(bf16: p[r * cols + i]) }
+        case .f16(let p): for i in 0..<cols { out[i] = DTypeConversion.float(f16: p[r * cols + i]) }
         }
     }
 
@@ -50,11 +51,13 @@ public final class Matrix: @unchecked Sendable {
         return out
     }
 
-    /// `y[m × ldy][:, 0..<rows] = x[m × cols] · Wᵀ` (written at `y`, row stride `ldy`), optionally `+ bias`.
+    /// `y[m × ldy][:, 0..<rows] = x[m × cols] · Wᵀ` (x rows `lda` apart, written at `y`, row stride `ldy`),
+    /// optionally `+ bias`.
     /// Float32 weights go straight to `sgemm`; half weights are converted in row blocks (or,
     /// for a few input rows, read directly by a threaded dot-product kernel, which is memory-bound anyway).
-    public func apply(_ x: UnsafePointer<Float>, m: Int, into y: UnsafeMutablePointer<Float>, ldy: Int,
+    public func apply(_ x: UnsafePointer<Float>, m: Int, lda: Int? = nil, into y: UnsafeMutablePointer<Float>, ldy: Int,
                       bias: UnsafePointer<Float>? = nil) {
+        let lda = lda ?? cols
         switch storage {
         case .f32(let w) where m == 1 && ldy >= 1:
             // One input row: a matrix-vector product (OpenBLAS's sgemm does not forward M=1 to gemv).
@@ -62,10 +65,10 @@ public final class Matrix: @unchecked Sendable {
             y.update(repeating: 0, count: rows)
             BLAS.sgemv(m: rows, n: cols, a: w, lda: cols, x: x, y: y)
         case .f32(let w):
-            BLAS.sgemm(transB: true, m: m, n: rows, k: cols, a: x, lda: cols, b: w, ldb: cols, c: y, ldc: ldy)
+            BLAS.sgemm(transB: true, m: m, n: rows, k: cols, a: x, lda: lda, b: w, ldb: cols, c: y, ldc: ldy)
         case .bf16, .f16:
             if m <= 4 {
-                halfGEMV(x, m: m, into: y, ldy: ldy)
+                halfGEMV(x, m: m, lda: lda, into: y, ldy: ldy)
             } else {
                 let block = max(1, min(rows, (1 << 20) / max(1, cols)))
                 let tmp = FloatBuffer(count: block * cols)
@@ -73,7 +76,7 @@ public final class Matrix: @unchecked Sendable {
                 while r0 < rows {
                     let n = min(block, rows - r0)
                     Parallel.forEach(n, cost: cols) { i in row(r0 + i, into: tmp.pointer + i * cols) }
-                    BLAS.sgemm(transB: true, m: m, n: n, k: cols, a: x, lda: cols, b: tmp.pointer, ldb: cols,
+                    BLAS.sgemm(transB: true, m: m, n: n, k: cols, a: x, lda: lda, b: tmp.pointer, ldb: cols,
                                c: y + r0, ldc: ldy)
                     r0 += n
                 }
@@ -87,7 +90,7 @@ public final class Matrix: @unchecked Sendable {
         }
     }
 
-    private func halfGEMV(_ x: UnsafePointer<Float>, m: Int, into y: UnsafeMutablePointer<Float>, ldy: Int) {
+    private func halfGEMV(_ x: UnsafePointer<Float>, m: Int, lda: Int, into y: UnsafeMutablePointer<Float>, ldy: Int) {
         let cols = self.cols
         switch storage {
         case .bf16(let base):
@@ -98,7 +101,7 @@ public final class Matrix: @unchecked Sendable {
                 for r in (b * 32)..<min(rows, b * 32 + 32) {
                     let w = UnsafeRawPointer(base + r * cols)
                     for i in 0..<m {
-                        let xr = UnsafeRawPointer(x + i * cols)
+                        let xr = UnsafeRawPointer(x + i * lda)
                         var acc = SIMD8<Float>()
                         var k = 0
                         while k + 8 <= cols {
@@ -110,7 +113,7 @@ public final class Matrix: @unchecked Sendable {
                             k += 8
                         }
                         var s = acc.sum()
-                        while k < cols { s += Float(bitPattern: UInt32(base[r * cols + k]) << 16) * x[i * cols + k]; k += 1 }
+                        while k < cols { s += Float(bitPattern: UInt32(base[r * cols + k]) << 16) * x[i * lda + k]; k += 1 }
                         y[i * ldy + r] = s
                     }
                 }
@@ -121,8 +124,8 @@ public final class Matrix: @unchecked Sendable {
                 let tmp = UnsafeMutablePointer<Float>.allocate(capacity: cols)
                 defer { tmp.deallocate() }
                 for r in (b * 64)..<min(rows, b * 64 + 64) {
-                    Half.f16ToFloat(base + r * cols, tmp, count: cols)
-                    for i in 0..<m { y[i * ldy + r] = Kernels.dot(x + i * cols, tmp, cols) }
+                    for k in 0..<cols { tmp[k] = DTypeConversion.float(f16: base[r * cols + k]) }
+                    for i in 0..<m { y[i * ldy + r] = Kernels.dot(x + i * lda, tmp, cols) }
                 }
             }
         case .f32:
@@ -131,15 +134,20 @@ public final class Matrix: @unchecked Sendable {
     }
 }
 
-/// Scalar half-precision conversions used by the kernels (bulk, threaded versions live in DTypeConversion).
-public enum Half {
-    @inlinable public static func bf16ToFloat(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { dst[i] = Float(bitPattern: UInt32(src[i]) << 16) }
-    }
-
-    @inlinable public static func f16ToFloat(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, count: Int) {
-        #if arch(x86_64) || arch(arm64)
-        for i in 0..<count { dst[i] = Float(Float16(bitPattern: src[i])) }
-        #endif
+extension Matrix {
+    /// The rows of `parts` stacked, when there are several parts, all owned Float32 with equal columns
+    /// (converted from a 16-bit file): one wider matrix product instead of several, at no extra memory.
+    /// Mapped Float32 parts are not joined (joining would copy them).
+    static func joined(_ parts: [Matrix]) -> Matrix? {
+        guard parts.count > 1, let cols = parts.first?.cols, parts.allSatisfy({ $0.cols == cols && $0.ownsFloat32 }) else { return nil }
+        let rows = parts.reduce(0) { $0 + $1.rows }
+        let buffer = FloatBuffer(uninitializedCount: rows * cols)
+        var r = 0
+        for part in parts {
+            guard case .f32(let p) = part.storage else { return nil }
+            (buffer.pointer + r * cols).update(from: p, count: part.rows * cols)
+            r += part.rows
+        }
+        return Matrix(rows: rows, cols: cols, buffer: buffer)
     }
 }

@@ -80,11 +80,11 @@ public struct RoPE: Sendable {
         return (c, s)
     }
 
-    /// Rotates `heads` consecutive heads of width `headDim` starting at `x`, with table row `row`.
+    /// Rotates `heads` consecutive heads of width `headDim` starting at `x` with one table row
+    /// (`half` = rotaryDim / 2 entries of cos and sin).
     @inlinable
-    public func apply(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int,
-                      cos: UnsafePointer<Float>, sin: UnsafePointer<Float>) {
-        let half = rotaryDim / 2
+    static func rotate(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, half: Int,
+                       cos: UnsafePointer<Float>, sin: UnsafePointer<Float>) {
         for h in 0..<heads {
             let v = x + h * headDim
             for i in 0..<half {

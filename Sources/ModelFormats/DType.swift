@@ -1,6 +1,6 @@
 // Floating-point element types the compute code works with.
 
-/// A floating-point element type that TensorKit can compute with or convert to and from `Float`.
+/// A floating-point element type that Steer can compute with or convert to and from `Float`.
 ///
 /// The raw values are the dtype names used in safetensors headers, so `DType(rawValue: "BF16")`
 /// recognises a header entry directly. Integer and 8-bit float types that may appear in a

@@ -1,6 +1,6 @@
 import Foundation
 import XCTest
-@testable import TensorKit
+@testable import Compute
 
 final class KernelTests: XCTestCase {
     /// The vector exponential against the C library's `expf`, over the whole range where results are normal.

@@ -1,0 +1,99 @@
+import Foundation
+import Compute
+
+/// How one decoder block computes, as its family declares it. The forward pass reads nothing else
+/// about a family: norm placement, attention kind and MLP kind are all here, per layer.
+///
+/// The block is `x += post_attn?(attn(pre_attn(x)))`, then `x += post_mlp?(mlp(pre_mlp(x)))`, each
+/// norm an RMSNorm scaled by `normOffset + w`.
+public struct BlockSpec: Sendable, Equatable {
+    public var attention: AttentionBlock
+    public var mlp: MLPKind
+    /// A norm on the attention output before it is added to the stream (Gemma-2's sandwich norms).
+    public var postAttentionNorm = false
+    /// A norm on the MLP output before it is added to the stream.
+    public var postMLPNorm = false
+
+    public init(attention: AttentionBlock, mlp: MLPKind, postAttentionNorm: Bool = false, postMLPNorm: Bool = false) {
+        self.attention = attention; self.mlp = mlp
+        self.postAttentionNorm = postAttentionNorm; self.postMLPNorm = postMLPNorm
+    }
+}
+
+/// The attention sublayer of a block.
+public struct AttentionBlock: Sendable, Equatable {
+    public var heads: Int
+    public var kvHeads: Int
+    public var headDim: Int
+    /// Multiplier of `q·k` (1/√head_dim unless the family says otherwise).
+    public var scale: Float
+    public var softcap: Float?
+    /// Sliding window (nil = full attention).
+    public var window: Int?
+    /// Index into `ModelConfig.ropes` of this layer's rotary embedding.
+    public var rope: Int
+    /// RMSNorm of every query and key head (over `headDim`) before RoPE (Qwen-3).
+    public var qkNorm = false
+
+    public init(heads: Int, kvHeads: Int, headDim: Int, scale: Float, softcap: Float? = nil, window: Int? = nil,
+                rope: Int = 0, qkNorm: Bool = false) {
+        self.heads = heads; self.kvHeads = kvHeads; self.headDim = headDim; self.scale = scale
+        self.softcap = softcap; self.window = window; self.rope = rope; self.qkNorm = qkNorm
+    }
+
+    public var qDim: Int { heads * headDim }
+    public var kvDim: Int { kvHeads * headDim }
+    /// Width of a fused `[q | k | v]` row.
+    public var qkvWidth: Int { qDim + 2 * kvDim }
+
+    /// What the backend's attention operation needs.
+    public var spec: AttentionSpec {
+        AttentionSpec(heads: heads, kvHeads: kvHeads, headDim: headDim, scale: scale, softcap: softcap, window: window)
+    }
+}
+
+/// The MLP sublayer of a block.
+public enum MLPKind: Sendable, Equatable {
+    /// `down(act(gate(x)) · up(x))`, `width` the intermediate size.
+    case gated(width: Int, activation: MLPActivation)
+
+    /// The intermediate width.
+    public var width: Int {
+        switch self { case .gated(let w, _): return w }
+    }
+}
+
+/// The checkpoint tensors one block reads, named by its family. Parts of a fused projection are
+/// listed in output order (`[q | k | v]`, `[gate | up]`); a nil or empty optional means the block has none.
+public struct BlockTensors: Sendable, Equatable {
+    public var inputNorm: String
+    public var qkv: [String]
+    public var qkvBias: [String] = []
+    public var qNorm: String?
+    public var kNorm: String?
+    public var o: String
+    public var oBias: String?
+    public var postAttentionNorm: String?
+    public var preMLPNorm: String
+    public var gateUp: [String]
+    public var gateUpBias: [String] = []
+    public var down: String
+    public var downBias: String?
+    public var postMLPNorm: String?
+
+    public init(inputNorm: String, qkv: [String], qkvBias: [String] = [], qNorm: String? = nil, kNorm: String? = nil,
+                o: String, oBias: String? = nil, postAttentionNorm: String? = nil, preMLPNorm: String,
+                gateUp: [String], gateUpBias: [String] = [], down: String, downBias: String? = nil,
+                postMLPNorm: String? = nil) {
+        self.inputNorm = inputNorm; self.qkv = qkv; self.qkvBias = qkvBias; self.qNorm = qNorm; self.kNorm = kNorm
+        self.o = o; self.oBias = oBias; self.postAttentionNorm = postAttentionNorm; self.preMLPNorm = preMLPNorm
+        self.gateUp = gateUp; self.gateUpBias = gateUpBias; self.down = down; self.downBias = downBias
+        self.postMLPNorm = postMLPNorm
+    }
+
+    /// The tensors that write into the residual stream (what weight orthogonalization edits): each
+    /// output projection with its bias and the norm that follows it, if any.
+    public var residualWriters: [(weight: String, bias: String?, postNorm: String?)] {
+        [(o, oBias, postAttentionNorm), (down, downBias, postMLPNorm)]
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import Compute
+
+/// The weights of one decoder block in the backend, as its `BlockTensors` name them. Parts of a fused
+/// projection are kept as a list (written side by side), or joined into one weight where the backend can.
+public struct BlockWeights {
+    public var inputNorm: Weight
+    /// Parts producing `[q | k | v]` columns in order.
+    public var qkv: [Weight]
+    public var qkvBias: Weight?
+    public var qNorm: Weight?
+    public var kNorm: Weight?
+    public var o: Weight
+    public var oBias: Weight?
+    public var postAttentionNorm: Weight?
+    public var preMLPNorm: Weight
+    /// Parts producing `[gate | up]` columns in order.
+    public var gateUp: [Weight]
+    public var gateUpBias: Weight?
+    public var down: Weight
+    public var downBias: Weight?
+    public var postMLPNorm: Weight?
+    /// Host copies of the post-sublayer norm weights (what an ablation matching a weight edit needs).
+    public var postAttentionNormValues: [Float]?
+    public var postMLPNormValues: [Float]?
+
+    /// Reads block `names` of shape `spec` for a stream of width `d`.
+    init(_ names: BlockTensors, spec: BlockSpec, d: Int, weights w: WeightLoader) throws {
+        let a = spec.attention, f = spec.mlp.width
+        let qkvRows = names.qkv.count == 3 ? [a.qDim, a.kvDim, a.kvDim] : [a.qkvWidth]
+        let gateUpRows = names.gateUp.count == 2 ? [f, f] : [2 * f]
+        inputNorm = try w.vector(names.inputNorm, count: d)
+        qkv = try w.stacked(names.qkv, rows: qkvRows, cols: d)
+        qkvBias = names.qkvBias.isEmpty ? nil : try w.vector(names.qkvBias, counts: qkvRows)
+        if a.qkNorm {
+            guard let qn = names.qNorm, let kn = names.kNorm else { throw ModelError.badInput("q/k norm tensors not named") }
+            qNorm = try w.vector(qn, count: a.headDim)
+            kNorm = try w.vector(kn, count: a.headDim)
+        }
+        o = try w.matrix(names.o, rows: d, cols: a.qDim)
+        oBias = try names.oBias.map { try w.vector($0, count: d) }
+        if spec.postAttentionNorm, let n = names.postAttentionNorm {
+            let values = try w.floats(n, count: d)
+            postAttentionNorm = try w.upload(n, values)
+            postAttentionNormValues = values
+        }
+        preMLPNorm = try w.vector(names.preMLPNorm, count: d)
+        gateUp = try w.stacked(names.gateUp, rows: gateUpRows, cols: d)
+        gateUpBias = names.gateUpBias.isEmpty ? nil : try w.vector(names.gateUpBias, counts: gateUpRows)
+        down = try w.matrix(names.down, rows: d, cols: f)
+        downBias = try names.downBias.map { try w.vector($0, count: d) }
+        if spec.postMLPNorm, let n = names.postMLPNorm {
+            let values = try w.floats(n, count: d)
+            postMLPNorm = try w.upload(n, values)
+            postMLPNormValues = values
+        }
+    }
+}
