@@ -82,7 +82,6 @@ public struct RoPE: Sendable {
 
     /// Rotates `heads` consecutive heads of width `headDim` starting at `x` with one table row
     /// (`half` = rotaryDim / 2 entries of cos and sin).
-    @inlinable
     static func rotate(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, half: Int,
                        cos: UnsafePointer<Float>, sin: UnsafePointer<Float>) {
         for h in 0..<heads {

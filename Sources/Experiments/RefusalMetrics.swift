@@ -67,11 +67,14 @@ public enum RefusalMetrics {
     /// Mean cross-entropy (nats/token) of `targets` given the logits rows that predict them.
     public static func crossEntropy(_ logits: UnsafePointer<Float>, vocab: Int, targets: [Int]) -> Double {
         var total = 0.0
-        let tmp = UnsafeMutablePointer<Float>.allocate(capacity: vocab)
-        defer { tmp.deallocate() }
         for (i, t) in targets.enumerated() {
-            Kernels.logSoftmax(logits + i * vocab, vocab, into: tmp)
-            total -= Double(tmp[t])
+            // log softmax of the target: x[t] − (m + log Σ exp(x − m)), the normaliser summed in Float64.
+            let x = logits + i * vocab
+            var m = -Float.infinity
+            for j in 0..<vocab where x[j] > m { m = x[j] }
+            var s: Double = 0
+            for j in 0..<vocab { s += Double(expf(x[j] - m)) }
+            total -= Double(x[t] - (m + Float(log(s))))
         }
         return targets.isEmpty ? 0 : total / Double(targets.count)
     }

@@ -50,12 +50,11 @@ public final class KVCache {
     /// One new token per listed sequence, each at the end of its sequence.
     func step(_ tokens: [Int], sequences: [Int]) -> ForwardInput {
         var layout = SequenceLayout(), info: [RowInfo] = []
-        for (i, s) in sequences.enumerated() {
+        for s in sequences {
             let p = lengths[s]
             let c = layout.addContext([KVRun(slot: base(s), position: 0, count: p + 1)])
             layout.addRow(position: p, slot: base(s) + p, context: c)
             info.append(RowInfo(sequence: s, position: p, promptLength: promptLengths[s]))
-            _ = i
         }
         return ForwardInput(layout: layout, tokens: tokens, info: info, logitRows: Array(0..<sequences.count))
     }

@@ -26,7 +26,8 @@ public final class Workspace {
         return self
     }
 
-    private func named(_ name: String) -> Tensor { tensors[name]! }
+    /// A buffer made by `ensure` (which runs before any of these is read).
+    private func named(_ name: String) -> Tensor { tensors[name] ?? backend.tensor(rows: 0, cols: 0) }
     var x: Tensor { named("x") }
     var h: Tensor { named("h") }
     var sub: Tensor { named("sub") }

@@ -62,9 +62,9 @@ final class PipelineReferenceTests: XCTestCase {
         let a = temp(), b = temp()
         defer { try? FileManager.default.removeItem(at: a); try? FileManager.default.removeItem(at: b) }
         let fast = try runPipeline(folder: a)
-        let saved = Parallel.threads
-        Parallel.threads = 1
-        defer { Parallel.threads = saved }
+        let saved = CPUBackend.shared.threads
+        CPUBackend.shared.threads = 1
+        defer { CPUBackend.shared.threads = saved }
         let slow = try runPipeline(folder: b) { s in
             s.selection.tokensPerPass = 150
             s.selection.baselineCacheMB = 0

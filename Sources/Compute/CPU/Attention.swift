@@ -39,7 +39,8 @@ enum CPUAttention {
         // Work items: (query, head) pairs in blocks, so that a decode step (one query per sequence) still
         // spreads over heads; one score buffer per block.
         let items = queries.count * s.heads
-        let block = max(1, min(s.heads, 8))
+        // About four blocks per thread when there are few items (decode), at most 8 heads per block.
+        let block = max(1, min(8, items / max(1, 4 * Parallel.threads)))
         let blocks = (items + block - 1) / block
         Parallel.forEach(blocks, cost: block * longest * hd * 2) { b in
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(1, longest))

@@ -6,10 +6,9 @@ import CBLAS
 import Foundation
 
 /// The one place matrix products leave Swift: `cblas_sgemm` from OpenBLAS (Linux) or Accelerate (macOS).
-public enum BLAS {
+enum BLAS {
     /// `C[m×n] = alpha · op(A)[m×k] · op(B)[k×n] + beta · C`, row-major.
-    @inlinable
-    public static func sgemm(
+    static func sgemm(
         transA: Bool = false, transB: Bool = false,
         m: Int, n: Int, k: Int, alpha: Float = 1,
         a: UnsafePointer<Float>, lda: Int,
@@ -28,8 +27,7 @@ public enum BLAS {
     }
 
     /// `y[m] = alpha · A[m×n] · x + beta · y` (A row-major, or its transpose when `trans`).
-    @inlinable
-    public static func sgemv(trans: Bool = false, m: Int, n: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+    static func sgemv(trans: Bool = false, m: Int, n: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
                              x: UnsafePointer<Float>, beta: Float = 0, y: UnsafeMutablePointer<Float>) {
         guard m > 0, n > 0 else { return }
         #if canImport(Accelerate)
@@ -40,7 +38,7 @@ public enum BLAS {
     }
 
     /// Number of threads the BLAS library uses (OpenBLAS only; Accelerate manages its own).
-    public static var threads: Int {
+    static var threads: Int {
         get {
             #if canImport(Accelerate)
             return ProcessInfo.processInfo.activeProcessorCount
@@ -56,7 +54,7 @@ public enum BLAS {
     }
 
     /// Measures this machine's `sgemm` rate in GFLOP/s on square matrices of the given size.
-    public static func measureGFLOPS(size n: Int = 1024, repeats: Int = 5) -> Double {
+    static func measureGFLOPS(size n: Int = 1024, repeats: Int = 5) -> Double {
         let a = FloatBuffer(count: n * n), b = FloatBuffer(count: n * n), c = FloatBuffer(count: n * n)
         for i in 0..<(n * n) { a[i] = Float(i % 7) * 0.01; b[i] = Float(i % 5) * 0.02 }
         sgemm(m: n, n: n, k: n, a: a.pointer, lda: n, b: b.pointer, ldb: n, c: c.pointer, ldc: n) // warm-up

@@ -21,6 +21,9 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
         }
     }
 
+    /// This machine's `sgemm` rate in GFLOP/s on square matrices of `size` (for benchmarks).
+    public func measureGFLOPS(size: Int = 1024) -> Double { BLAS.measureGFLOPS(size: size) }
+
     // MARK: Memory
 
     public func tensor(rows: Int, cols: Int) -> Tensor { CPUTensor(rows: rows, cols: cols) }

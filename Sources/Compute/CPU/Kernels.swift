@@ -1,10 +1,9 @@
 import Foundation
 
 /// Elementwise and row-wise kernels on Float32 rows. Matrix products are in `Matrix`/`BLAS`.
-public enum Kernels {
+enum Kernels {
     /// `Σ a[i]·b[i]`, eight lanes at a time.
-    @inlinable
-    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
         var acc = SIMD8<Float>()
         var i = 0
         let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
@@ -19,14 +18,13 @@ public enum Kernels {
     }
 
     /// `y[i] += alpha · x[i]`.
-    @inlinable
-    public static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+    static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
         for i in 0..<n { y[i] += alpha * x[i] }
     }
 
     /// `x ← x − s·(x·u) u` for `rows` rows of width `d` (directional ablation, `u` of unit length;
     /// `strength` s = 1 removes the component entirely).
-    public static func projectOut(_ x: UnsafeMutablePointer<Float>, rows: Int, width d: Int, unit u: UnsafePointer<Float>,
+    static func projectOut(_ x: UnsafeMutablePointer<Float>, rows: Int, width d: Int, unit u: UnsafePointer<Float>,
                                   strength: Float = 1) {
         for r in 0..<rows {
             let xr = x + r * d
@@ -35,13 +33,13 @@ public enum Kernels {
     }
 
     /// `x ← x + v` for `rows` rows of width `d`.
-    public static func addToRows(_ v: UnsafePointer<Float>, _ x: UnsafeMutablePointer<Float>, rows: Int, width d: Int) {
+    static func addToRows(_ v: UnsafePointer<Float>, _ x: UnsafeMutablePointer<Float>, rows: Int, width d: Int) {
         for r in 0..<rows { add(v, into: x + r * d, d) }
     }
 
     /// RMSNorm of `rows` rows of width `d`: `x / sqrt(mean(x²) + eps) · w`, or `· (1 + w)` for Gemma
     /// (pass `weightOffset: 1`). `out` may equal `x`.
-    public static func rmsNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, weightOffset: Float = 0,
+    static func rmsNorm(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, weightOffset: Float = 0,
                                eps: Float, rows: Int, d: Int, out: UnsafeMutablePointer<Float>) {
         Parallel.forEach(rows, cost: 3 * d) { r in
             let xr = x + r * d, o = out + r * d
@@ -52,8 +50,7 @@ public enum Kernels {
     }
 
     /// In-place softmax of a row of length `n` (max-subtracted); `-inf` entries become 0.
-    @inlinable
-    public static func softmax(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
+    static func softmax(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
         var m = -Float.infinity
         for i in 0..<n where x[i] > m { m = x[i] }
         if m == -Float.infinity { for i in 0..<n { x[i] = 0 }; return }
@@ -72,18 +69,8 @@ public enum Kernels {
         for i in 0..<n { x[i] *= inv }
     }
 
-    /// `log softmax` of a row into `out` (Float64 accumulation for the normaliser).
-    public static func logSoftmax(_ x: UnsafePointer<Float>, _ n: Int, into out: UnsafeMutablePointer<Float>) {
-        var m = -Float.infinity
-        for i in 0..<n where x[i] > m { m = x[i] }
-        var s: Double = 0
-        for i in 0..<n { s += Double(expf(x[i] - m)) }
-        let lse = m + Float(log(s))
-        for i in 0..<n { out[i] = x[i] - lse }
-    }
-
     /// Gated activations of a fused `[gate | up]` row pair: `out[i] = act(gate[i]) · up[i]`.
-    public static func gatedActivation(_ act: MLPActivation, gate: UnsafePointer<Float>, up: UnsafePointer<Float>,
+    static func gatedActivation(_ act: MLPActivation, gate: UnsafePointer<Float>, up: UnsafePointer<Float>,
                                        out: UnsafeMutablePointer<Float>, n: Int) {
         let g8 = UnsafeRawPointer(gate), u8 = UnsafeRawPointer(up), o8 = UnsafeMutableRawPointer(out)
         var i = 0
@@ -118,8 +105,8 @@ public enum Kernels {
     /// `eˣ` of eight lanes (Cephes' single-precision method: `x = n·ln2 + r`, a polynomial for `eʳ`,
     /// `2ⁿ` built in the exponent bits); within 2 ulp of `expf` where the result is a normal float.
     /// Below that range (x < -87.3) the result is 0; above x = 88.3 it stays at e^88.3 (finite).
-    @inlinable @inline(__always)
-    public static func exp(_ input: SIMD8<Float>) -> SIMD8<Float> {
+    @inline(__always)
+    static func exp(_ input: SIMD8<Float>) -> SIMD8<Float> {
         var x = input
         x.replace(with: 88.3762626647949, where: x .> 88.3762626647949)
         x.replace(with: -87.3365447505531, where: x .< -87.3365447505531)
@@ -142,15 +129,13 @@ public enum Kernels {
     }
 
     /// `x ← cap · tanh(x / cap)` (Gemma-2 logit soft-capping).
-    @inlinable
-    public static func softcap(_ x: UnsafeMutablePointer<Float>, _ n: Int, cap: Float) {
+    static func softcap(_ x: UnsafeMutablePointer<Float>, _ n: Int, cap: Float) {
         let inv = 1 / cap
         for i in 0..<n { x[i] = tanhf(x[i] * inv) * cap }
     }
 
     /// `y[i] += x[i]`.
-    @inlinable
-    public static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, _ n: Int) {
+    static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, _ n: Int) {
         for i in 0..<n { y[i] += x[i] }
     }
 }

@@ -4,19 +4,19 @@ import ModelFormats
 /// A weight matrix `W[rows × cols]` (rows = output features, cols = input features, as in
 /// `torch.nn.Linear.weight`), stored as Float32, or as bf16/f16 converted on use.
 /// The storage may point into a memory-mapped file; `owner` keeps that mapping alive.
-public final class Matrix: @unchecked Sendable {
-    public enum Storage {
+final class Matrix: @unchecked Sendable {
+    enum Storage {
         case f32(UnsafePointer<Float>)
         case bf16(UnsafePointer<UInt16>)
         case f16(UnsafePointer<UInt16>)
     }
 
-    public let rows: Int
-    public let cols: Int
-    public let storage: Storage
+    let rows: Int
+    let cols: Int
+    let storage: Storage
     private let owner: AnyObject?
 
-    public init(rows: Int, cols: Int, storage: Storage, owner: AnyObject?) {
+    init(rows: Int, cols: Int, storage: Storage, owner: AnyObject?) {
         self.rows = rows
         self.cols = cols
         self.storage = storage
@@ -24,19 +24,18 @@ public final class Matrix: @unchecked Sendable {
     }
 
     /// An owned Float32 matrix.
-    public convenience init(rows: Int, cols: Int, buffer: FloatBuffer) {
+    convenience init(rows: Int, cols: Int, buffer: FloatBuffer) {
         precondition(buffer.count == rows * cols, "Matrix: buffer size does not match shape")
         self.init(rows: rows, cols: cols, storage: .f32(UnsafePointer(buffer.pointer)), owner: buffer)
     }
 
-    public var isFloat32: Bool { if case .f32 = storage { return true } else { return false } }
+    var isFloat32: Bool { if case .f32 = storage { return true } else { return false } }
 
     /// Float32 storage this matrix allocated itself (not a view into a mapped file).
-    public var ownsFloat32: Bool { isFloat32 && owner is FloatBuffer }
+    var ownsFloat32: Bool { isFloat32 && owner is FloatBuffer }
 
     /// Row `r` as Float32 into `out[0..<cols]`.
-    @inlinable
-    public func row(_ r: Int, into out: UnsafeMutablePointer<Float>) {
+    func row(_ r: Int, into out: UnsafeMutablePointer<Float>) {
         switch storage {
         case .f32(let p): out.update(from: p + r * cols, count: cols)
         case .bf16(let p): for i in 0..<cols { out[i] = DTypeConversion.float(bf16: p[r * cols + i]) }
@@ -45,7 +44,7 @@ public final class Matrix: @unchecked Sendable {
     }
 
     /// A Float32 copy of the whole matrix.
-    public func toFloat32() -> FloatBuffer {
+    func toFloat32() -> FloatBuffer {
         let out = FloatBuffer(count: rows * cols)
         Parallel.forEach(rows, cost: cols) { r in row(r, into: out.pointer + r * cols) }
         return out
@@ -55,7 +54,7 @@ public final class Matrix: @unchecked Sendable {
     /// optionally `+ bias`.
     /// Float32 weights go straight to `sgemm`; half weights are converted in row blocks (or,
     /// for a few input rows, read directly by a threaded dot-product kernel, which is memory-bound anyway).
-    public func apply(_ x: UnsafePointer<Float>, m: Int, lda: Int? = nil, into y: UnsafeMutablePointer<Float>, ldy: Int,
+    func apply(_ x: UnsafePointer<Float>, m: Int, lda: Int? = nil, into y: UnsafeMutablePointer<Float>, ldy: Int,
                       bias: UnsafePointer<Float>? = nil) {
         let lda = lda ?? cols
         switch storage {

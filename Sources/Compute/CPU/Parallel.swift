@@ -1,19 +1,18 @@
 import Foundation
 
 /// Work splitting for the elementwise kernels. BLAS has its own threads; these are for the rest.
-public enum Parallel {
+enum Parallel {
     /// Number of worker threads used by `forEach` (defaults to the processor count).
-    nonisolated(unsafe) public static var threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    nonisolated(unsafe) static var threads: Int = ProcessInfo.processInfo.activeProcessorCount
 
     /// Below this many scalar operations a loop runs on the calling thread: waking workers costs
     /// tens of microseconds, more than small kernels take.
-    nonisolated(unsafe) public static var minimumWork: Int =
+    nonisolated(unsafe) static var minimumWork: Int =
         Int(ProcessInfo.processInfo.environment["STEER_PARALLEL_MIN_WORK"] ?? "") ?? 32_768
 
     /// Runs `body(i)` for `i in 0..<count`, in parallel when the total work is worth it.
     /// `cost` is a rough number of scalar operations per item. Inside `serial` it always runs inline.
-    @inlinable
-    public static func forEach(_ count: Int, cost: Int = 1, _ body: (Int) -> Void) {
+    static func forEach(_ count: Int, cost: Int = 1, _ body: (Int) -> Void) {
         let workers = min(threads, count)
         if workers <= 1 || count * cost < minimumWork || isSerial {
             for i in 0..<count { body(i) }
@@ -32,7 +31,7 @@ public enum Parallel {
     /// splitting every kernel across threads (no hand-offs, no BLAS workers spinning between calls).
     /// `job(i)` may run on any thread and in any order; jobs are handed out in index order. After the
     /// first error no further job starts, and that error is rethrown.
-    public static func jobs(_ count: Int, _ job: (Int) throws -> Void) throws {
+    static func jobs(_ count: Int, _ job: (Int) throws -> Void) throws {
         let workers = min(threads, count)
         let state = JobState()
         func work() {
@@ -68,7 +67,7 @@ public enum Parallel {
     }
 
     /// Runs `body` with `forEach` inline on this thread.
-    public static func serial<T>(_ body: () throws -> T) rethrows -> T {
+    static func serial<T>(_ body: () throws -> T) rethrows -> T {
         let was = isSerial
         setSerial(true)
         defer { setSerial(was) }
@@ -76,7 +75,7 @@ public enum Parallel {
     }
 
     /// Whether the calling thread is inside `serial`.
-    public static var isSerial: Bool { pthread_getspecific(serialKey) != nil }
+    static var isSerial: Bool { pthread_getspecific(serialKey) != nil }
 
     static func setSerial(_ on: Bool) {
         pthread_setspecific(serialKey, on ? UnsafeRawPointer(bitPattern: 1) : nil)

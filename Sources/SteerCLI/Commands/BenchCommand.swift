@@ -30,7 +30,7 @@ enum BenchCommand: Command {
         let precision = try GenerateCommand.precision(args)
 
         var figures: [String: Double] = [:]
-        let gflops = BLAS.measureGFLOPS()
+        let gflops = CPUBackend.shared.measureGFLOPS()
         figures["sgemm_gflops"] = gflops
         out.print(String(format: "machine sgemm            %.1f GFLOP/s (%d threads)", gflops, threads))
 
