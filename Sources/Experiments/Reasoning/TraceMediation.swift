@@ -63,8 +63,8 @@ public struct TraceMediation {
         var cuts = [RolloutCuts?](repeating: nil, count: rollouts.count)
         for (i, r) in rollouts.enumerated() where r.reasoning != nil && r.answer != nil {
             guard let c = try RolloutCuts(record: r, format: settings.format, tokenizer: tokenizer) else {
-                throw ReasoningError.badFormat("rollout '\(r.prompt.id)' (sample \(r.sample)) has a reasoning span and an answer, but its "
-                                               + "decoded tokens do not in this format; use the --tags/--answers of 'steer rollouts'")
+                throw ReasoningError.badFormat("rollout '\(r.prompt.id)' (sample \(r.sample)) has a reasoning span and an answer, but the "
+                                               + "text its tokens decode to has none in this format; use the --tags/--answers of 'steer rollouts'")
             }
             cuts[i] = c
         }
