@@ -29,6 +29,8 @@ public struct GenerationResult {
     /// New tokens per prompt (EOS included when it ended the row).
     public var tokens: [[Int]]
     public var finishReasons: [FinishReason]
+
+    public init(tokens: [[Int]], finishReasons: [FinishReason]) { self.tokens = tokens; self.finishReasons = finishReasons }
 }
 
 extension LanguageModel {
@@ -104,9 +106,11 @@ public struct GenerationBatch {
 
 extension LanguageModel {
     /// Generates independent batches as the backend's `jobs` runs them (on the CPU: every thread at once,
-    /// each batch single-threaded). A batch's tokens do not depend on which thread runs it or when. Results come back in batch order;
-    /// `progress(prompts done)` is called after each batch, one call at a time.
-    public func generate(batches: [GenerationBatch], progress: (Int) -> Void = { _ in }) throws -> [GenerationResult] {
+    /// each batch single-threaded). A batch's tokens do not depend on which thread runs it or when.
+    /// Results come back in batch order; `progress(prompts done)` is called after each batch, one call at
+    /// a time, and so is `finished(batch index, result)` (for checkpointing).
+    public func generate(batches: [GenerationBatch], progress: (Int) -> Void = { _ in },
+                         finished: (Int, GenerationResult) -> Void = { _, _ in }) throws -> [GenerationResult] {
         var results = [GenerationResult?](repeating: nil, count: batches.count)
         var done = 0
         let lock = NSLock()
@@ -117,6 +121,7 @@ extension LanguageModel {
             results[i] = r
             done += b.prompts.count
             progress(done)
+            finished(i, r)
         }
         return results.map { $0 ?? GenerationResult(tokens: [], finishReasons: []) }
     }

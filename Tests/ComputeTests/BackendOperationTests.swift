@@ -1,4 +1,4 @@
-import Compute
+@testable import Compute
 import Foundation
 import ModelFormats
 import XCTest

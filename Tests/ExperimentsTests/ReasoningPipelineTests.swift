@@ -124,6 +124,15 @@ final class ReasoningPipelineTests: XCTestCase {
         XCTAssertTrue(rows.filter { $0.condition.hasPrefix("control:") }.allSatisfy { $0.source == "original" })
     }
 
+    func testRolloutsReadWithOtherTagsAreAClearError() throws {
+        let (model, formatter) = try load()
+        var settings = TraceSettings()
+        settings.format = TraceFormat(reasoningTag: "think", answerTag: "answer")
+        XCTAssertThrowsError(try TraceMediation(model: model, formatter: formatter, settings: settings).run(crafted(1))) {
+            XCTAssertTrue("\($0)".contains("'r0'") && "\($0)".contains("--tags/--answers"), "\($0)")
+        }
+    }
+
     func testMalformedRolloutLinesNameTheLine() throws {
         let url = tmp.appendingPathComponent("r.jsonl")
         try ReasoningOutputs.writeLines(crafted(2), to: url)

@@ -155,8 +155,9 @@ public struct ArticulationJudge {
         return words.first { $0 == "yes" || $0 == "no" }.map(String.init) ?? "unparsed"
     }
 
-    /// Fills both questions for every row; `progress(done, total)` per batch.
-    public func judge(_ rows: inout [ArticulationRow], prompts: [String], attribute: String,
+    /// Fills both questions for every row; `progress(done, total)` per batch. With a checkpoint, finished
+    /// batches are kept there and read back by a rerun.
+    public func judge(_ rows: inout [ArticulationRow], prompts: [String], attribute: String, checkpoint: GenerationCheckpoint? = nil,
                       progress: (Int, Int) -> Void = { _, _ in }) throws {
         let attr = attribute.replacingOccurrences(of: "_", with: " ")
         var inputs: [[Int]] = []
@@ -171,7 +172,8 @@ public struct ArticulationJudge {
         }
         let tokenizer = formatter.tokenizer
         let opts = GenerationOptions(maxNewTokens: maxNewTokens, eosTokenIds: RolloutRunner.eosIds(model, formatter))
-        let results = try model.generate(batches: GenerationBatch.split(inputs, size: batchSize, options: opts)) { progress($0, inputs.count) }
+        let results = try GenerationCheckpoint.generate(model, GenerationBatch.split(inputs, size: batchSize, options: opts),
+                                                        checkpoint: checkpoint, stage: "judge") { progress($0, inputs.count) }
         let replies = results.flatMap(\.tokens).map { tokenizer.decode($0, skipSpecialTokens: true) }
         for i in rows.indices {
             let a = replies[2 * i], b = replies[2 * i + 1]

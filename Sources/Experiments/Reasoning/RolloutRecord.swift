@@ -73,6 +73,9 @@ public struct RolloutRecord: Sendable, Equatable, Codable {
     /// The reply as decoded text (special tokens skipped).
     public var completion: String
     public var completionTokens: Int
+    /// The reply's token ids as generated (EOS included when it ended the reply): forced prefixes are cut
+    /// from these, never re-tokenized from `completion`. Nil in files written before Steer recorded them.
+    public var tokens: [Int]?
     public var finish: FinishReason
     /// Reasoning R (strict span, else first lenient span); nil when missing.
     public var reasoning: String?
@@ -85,16 +88,16 @@ public struct RolloutRecord: Sendable, Equatable, Codable {
     /// The seed used for this sample (nil when greedy).
     public var seed: UInt64?
 
-    public init(prompt: ReasoningPrompt, sample: Int, completion: String, completionTokens: Int, finish: FinishReason,
-                parsed: ParsedTrace, seed: UInt64?) {
+    public init(prompt: ReasoningPrompt, sample: Int, completion: String, completionTokens: Int, tokens: [Int]? = nil,
+                finish: FinishReason, parsed: ParsedTrace, seed: UInt64?) {
         self.prompt = prompt; self.sample = sample; self.completion = completion
-        self.completionTokens = completionTokens; self.finish = finish
+        self.completionTokens = completionTokens; self.tokens = tokens; self.finish = finish
         reasoning = parsed.reasoning; separator = parsed.separator; wellFormed = parsed.strictValid
         strictAnswer = parsed.strictAnswer; answer = parsed.lenientAnswer; self.seed = seed
     }
 
     enum CodingKeys: String, CodingKey {
-        case prompt, sample, completion, completionTokens = "completion_tokens", finish, reasoning, separator
+        case prompt, sample, completion, completionTokens = "completion_tokens", tokens, finish, reasoning, separator
         case wellFormed = "well_formed", strictAnswer = "strict_answer", answer, seed
     }
 

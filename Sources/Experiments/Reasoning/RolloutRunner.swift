@@ -47,8 +47,10 @@ public struct RolloutRunner {
                                  decode: { tokenizer.decode($0, skipSpecialTokens: true) })
     }
 
-    /// Runs every prompt; `progress(done, total)` after each batch.
-    public func run(_ prompts: [ReasoningPrompt], progress: (Int, Int) -> Void = { _, _ in }) throws -> [RolloutRecord] {
+    /// Runs every prompt; `progress(done, total)` after each batch. With a checkpoint, finished batches are kept
+    /// there and read back by a rerun.
+    public func run(_ prompts: [ReasoningPrompt], checkpoint: GenerationCheckpoint? = nil,
+                    progress: (Int, Int) -> Void = { _, _ in }) throws -> [RolloutRecord] {
         try settings.format.validate()
         guard settings.samples >= 1 else { throw ReasoningError.badFormat("samples must be ≥ 1") }
         let ids = try prompts.map { formatter.tokenizer.encode(try $0.render(formatter, defaultSystem: settings.system)) }
@@ -69,7 +71,9 @@ public struct RolloutRunner {
                                              options: options(maxNewTokens: settings.maxNewTokens, seed: seed, stop: stop)), seed)
             }
         }
-        let results = try model.generate(batches: batches.map(\.batch)) { progress($0, total) }
+        let results = try GenerationCheckpoint.generate(model, batches.map(\.batch), checkpoint: checkpoint, stage: "rollouts") {
+            progress($0, total)
+        }
         var out: [RolloutRecord] = []
         for (b, result) in zip(batches, results) {
             if let seed = b.seed {
@@ -90,7 +94,7 @@ public struct RolloutRunner {
         var p = p
         // Record the system prompt actually used, so later runs on these rollouts render the same prompt.
         if p.messagesJSON == nil, p.system == nil { p.system = settings.system }
-        return RolloutRecord(prompt: p, sample: sample, completion: text, completionTokens: tokens.count, finish: finish,
+        return RolloutRecord(prompt: p, sample: sample, completion: text, completionTokens: tokens.count, tokens: tokens, finish: finish,
                              parsed: settings.format.parse(text), seed: seed)
     }
 }

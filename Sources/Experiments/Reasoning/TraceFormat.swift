@@ -58,6 +58,8 @@ public struct TraceFormat: Sendable, Equatable, Codable {
         var out = ParsedTrace()
         // Strict: optional leading whitespace, <r>R</r>, whitespace only, <a>y</a>, then only whitespace.
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        // UTF-8 length of the leading whitespace `trimmed` lost, to report offsets in `text`.
+        let lead = text.unicodeScalars.prefix { CharacterSet.whitespacesAndNewlines.contains($0) }.reduce(0) { $0 + $1.utf8.count }
         if trimmed.hasPrefix(reasoningOpen),
            let close = trimmed.range(of: reasoningClose),
            trimmed.range(of: reasoningOpen, range: trimmed.index(trimmed.startIndex, offsetBy: reasoningOpen.count)..<close.lowerBound) == nil {
@@ -73,6 +75,8 @@ public struct TraceFormat: Sendable, Equatable, Codable {
                     out.strictAnswer = String(inner)
                     out.separator = separator
                     out.reasoning = reasoning
+                    let start = lead + reasoningOpen.utf8.count
+                    out.reasoningRange = start..<(start + reasoning.utf8.count)
                 }
             }
         }
@@ -81,6 +85,7 @@ public struct TraceFormat: Sendable, Equatable, Codable {
         if out.reasoning == nil, let span = Self.span(in: text, lower: lower, open: reasoningOpen.lowercased(),
                                                       close: reasoningClose.lowercased(), last: false) {
             out.reasoning = String(text[span.inner])
+            out.reasoningRange = Self.offsets(span.inner, in: text)
             let after = text[span.outer.upperBound...]
             if let a = after.range(of: answerOpen, options: .caseInsensitive) {
                 let sep = after[..<a.lowerBound]
@@ -89,8 +94,14 @@ public struct TraceFormat: Sendable, Equatable, Codable {
         }
         if let span = Self.span(in: text, lower: lower, open: answerOpen.lowercased(), close: answerClose.lowercased(), last: true) {
             out.lenientAnswer = allowedAnswer(String(text[span.inner]))
+            if out.lenientAnswer != nil { out.answerRange = Self.offsets(span.inner, in: text) }
         }
         return out
+    }
+
+    /// A range of `text` as UTF-8 offsets.
+    static func offsets(_ r: Range<String.Index>, in text: String) -> Range<Int> {
+        text.utf8.distance(from: text.startIndex, to: r.lowerBound)..<text.utf8.distance(from: text.startIndex, to: r.upperBound)
     }
 
     /// The inner and outer ranges of an `open…close` span (first or last occurrence of `open`).
@@ -129,6 +140,10 @@ public struct ParsedTrace: Sendable, Equatable, Codable {
     public var strictValid = false
     public var strictAnswer: String?
     public var lenientAnswer: String?
+    /// Where R lies in the parsed text (UTF-8 offsets, between the reasoning tags); nil without R.
+    public var reasoningRange: Range<Int>?
+    /// Where the answer value lies in the parsed text (UTF-8 offsets, inside the last answer span); nil without an answer.
+    public var answerRange: Range<Int>?
 
     public init() {}
 

@@ -31,46 +31,6 @@ public struct TraceSettings: Sendable, Codable, Equatable {
     }
 }
 
-/// One forced re-run (a line of `rows.jsonl`).
-public struct TraceRow: Sendable, Codable, Equatable {
-    public var rolloutId: String
-    public var sample: Int
-    /// `original` (prompt P) or `counterfactual` (P′).
-    public var source: String
-    public var condition: String
-    public var fraction: Double?
-    public var keptUnits: Int?
-    public var totalUnits: Int?
-    public var prefix: String
-    public var prefixTokens: Int
-    public var completion: String
-    /// The lenient answer of prefix + completion; nil = invalid.
-    public var answer: String?
-    public var strictValid: Bool
-    /// The rollout's answer y.
-    public var originalAnswer: String
-    public var consistent: Bool
-    /// What following the changed attribute would answer on P′ (its `label`, else the unforced answer on P′).
-    public var attributeTarget: String?
-    /// Logit variant: probability of each answer's first token.
-    public var probabilities: [String: Double]?
-
-    /// The key rows are grouped by in the summary: `condition`, `truncated@f`, `control:condition` on P with a
-    /// counterfactual, `unforced-counterfactual` for the plain P′ run.
-    public var group: String {
-        if condition == TraceCondition.truncated.rawValue, let f = fraction { return "truncated@" + TraceRow.format(f) }
-        return condition
-    }
-
-    static func format(_ f: Double) -> String { String(format: "%.2f", f) }
-
-    enum CodingKeys: String, CodingKey {
-        case rolloutId = "rollout_id", sample, source, condition, fraction, keptUnits = "kept_units", totalUnits = "total_units"
-        case prefix, prefixTokens = "prefix_tokens", completion, answer, strictValid = "strict_valid"
-        case originalAnswer = "original_answer", consistent, attributeTarget = "attribute_target", probabilities
-    }
-}
-
 /// Runs the forced-prefix conditions of SPEC §4 over usable rollouts (those with a reasoning span and an
 /// answer). Without counterfactual prompts every condition runs on P. With them, forced conditions run on
 /// P′; `control` (unforced) and the frozen-closed/logit controls (`control:frozen-closed`, `control:logit`)
@@ -94,37 +54,44 @@ public struct TraceMediation {
     }
 
     /// Runs all conditions. `counterfactual[i]` is P′ for `rollouts[i]` (nil entries: no P′ for that rollout).
-    public func run(_ rollouts: [RolloutRecord], counterfactual: [ReasoningPrompt?]? = nil,
+    /// With a checkpoint, finished generation batches are kept there and read back by a rerun.
+    public func run(_ rollouts: [RolloutRecord], counterfactual: [ReasoningPrompt?]? = nil, checkpoint: GenerationCheckpoint? = nil,
                     progress: (String, Int, Int) -> Void = { _, _, _ in }) throws -> [TraceRow] {
         try settings.validate()
-        let builder = TracePrefixBuilder(tokenizer: formatter.tokenizer, format: settings.format, cut: settings.cut)
-        let usable = rollouts.indices.filter { rollouts[$0].reasoning != nil && rollouts[$0].answer != nil }
-        var jobs: [Job] = []
-        for i in usable {
-            let r = rollouts[i]
-            let reasoning = r.reasoning ?? ""
-            let original = try r.prompt.render(formatter, defaultSystem: settings.system)
-            let cf = try counterfactual?[i].map { try $0.render(formatter, defaultSystem: settings.system) }
-            func add(_ c: TraceCondition, _ name: String, _ source: String, _ text: String, _ f: Double? = nil) throws {
-                let p = try builder.build(prompt: text, condition: c, reasoning: reasoning, separator: r.separator, fraction: f)
-                jobs.append(Job(rollout: i, source: source, condition: c, name: name, fraction: f, prefix: p))
+        let tokenizer = formatter.tokenizer
+        let builder = TracePrefixBuilder(tokenizer: tokenizer, format: settings.format, cut: settings.cut)
+        var cuts = [RolloutCuts?](repeating: nil, count: rollouts.count)
+        for (i, r) in rollouts.enumerated() where r.reasoning != nil && r.answer != nil {
+            guard let c = try RolloutCuts(record: r, format: settings.format, tokenizer: tokenizer) else {
+                throw ReasoningError.badFormat("rollout '\(r.prompt.id)' (sample \(r.sample)) has a reasoning span and an answer, but the "
+                                               + "text its tokens decode to has none in this format; use the --tags/--answers of 'steer rollouts'")
             }
+            cuts[i] = c
+        }
+        var jobs: [Job] = []
+        for (i, r) in rollouts.enumerated() {
+            guard let c = cuts[i] else { continue }
+            let original = tokenizer.encode(try r.prompt.render(formatter, defaultSystem: settings.system))
+            let cf = try counterfactual?[i].map { tokenizer.encode(try $0.render(formatter, defaultSystem: settings.system)) }
+            func add(_ cond: TraceCondition, _ name: String, _ source: String, _ prompt: [Int], _ f: Double? = nil) throws {
+                let p = try builder.build(promptIds: prompt, condition: cond, rollout: c, fraction: f)
+                jobs.append(Job(rollout: i, source: source, condition: cond, name: name, fraction: f, prefix: p))
+            }
+            // On P′ the forced tokens are still the rollout's on P: that is the experiment.
             let forcedOn = cf ?? original, source = cf == nil ? "original" : "counterfactual"
-            for c in settings.conditions {
-                switch c {
+            for cond in settings.conditions {
+                switch cond {
                 case .control: try add(.control, "control", "original", original)
                 case .truncated: for f in settings.fractions { try add(.truncated, "truncated", source, forcedOn, f) }
                 default:
-                    try add(c, c.rawValue, source, forcedOn)
-                    if cf != nil, c == .frozenClosed || c == .logit { try add(c, "control:" + c.rawValue, "original", original) }
+                    try add(cond, cond.rawValue, source, forcedOn)
+                    if cf != nil, cond == .frozenClosed || cond == .logit { try add(cond, "control:" + cond.rawValue, "original", original) }
                 }
             }
             if let cf { try add(.control, "unforced-counterfactual", "counterfactual", cf) }
         }
         var rows = [TraceRow?](repeating: nil, count: jobs.count)
-        let firstTokens = settings.conditions.contains(.logit) ? try builder.answerFirstTokens() : []
         let eos = RolloutRunner.eosIds(model, formatter)
-        let tokenizer = formatter.tokenizer
         // Group jobs by how they run so every batch shares its generation length.
         let groups: [(String, [Int])] = [
             ("logit", jobs.indices.filter { jobs[$0].condition == .logit }),
@@ -132,47 +99,34 @@ public struct TraceMediation {
             ("generate", jobs.indices.filter { [.control, .frozenOpen, .truncated].contains(jobs[$0].condition) }),
         ]
         for (stage, members) in groups where !members.isEmpty {
-            var done = 0
             let chunks = stride(from: 0, to: members.count, by: max(1, settings.batchSize)).map {
                 Array(members[$0..<min($0 + max(1, settings.batchSize), members.count)])
             }
-            if stage != "logit" {
-                // Generated conditions: every batch of the stage at once, on all threads.
-                let opts = GenerationOptions(maxNewTokens: stage == "frozen-closed" ? settings.answerTokens : settings.maxNewTokens,
-                                             eosTokenIds: eos, stopStrings: [settings.format.answerClose],
-                                             decode: { tokenizer.decode($0, skipSpecialTokens: true) })
-                let results = try model.generate(batches: chunks.map { GenerationBatch(prompts: $0.map { jobs[$0].prefix.ids }, options: opts) }) {
-                    progress(stage, $0, members.count)
-                }
-                for (chunk, result) in zip(chunks, results) {
-                    for (k, j) in chunk.enumerated() {
-                        let completion = tokenizer.decode(result.tokens[k], skipSpecialTokens: true)
-                        let parsed = settings.format.parse(jobs[j].prefix.text + completion)
-                        rows[j] = makeRow(jobs[j], rollouts[jobs[j].rollout], completion: completion, answer: parsed.lenientAnswer,
-                                          strict: parsed.strictValid, probabilities: nil)
-                    }
-                }
+            if stage == "logit" {
+                try scoreAnswers(chunks, jobs: jobs, cuts: cuts, builder: builder) { j, best, probs in
+                    rows[j] = makeRow(jobs[j], rollouts[jobs[j].rollout], cuts[jobs[j].rollout], completion: best ?? "", answer: best,
+                                      strict: best != nil, probabilities: probs)
+                } progress: { progress(stage, $0, members.count) }
                 continue
             }
-            for chunk in chunks {
-                let inputs = chunk.map { jobs[$0].prefix.ids }
-                let (_, logits) = try model.prefill(inputs, logits: .last)
-                let vocab = model.config.vocabSize
+            // Generated conditions: every batch of the stage at once, on all threads.
+            let opts = GenerationOptions(maxNewTokens: stage == "frozen-closed" ? settings.answerTokens : settings.maxNewTokens,
+                                         eosTokenIds: eos, stopStrings: [settings.format.answerClose],
+                                         decode: { tokenizer.decode($0, skipSpecialTokens: true) })
+            let batches = chunks.map { GenerationBatch(prompts: $0.map { jobs[$0].prefix.ids }, options: opts) }
+            let results = try GenerationCheckpoint.generate(model, batches, checkpoint: checkpoint, stage: stage) {
+                progress(stage, $0, members.count)
+            }
+            for (chunk, result) in zip(chunks, results) {
                 for (k, j) in chunk.enumerated() {
-                    var probs: [String: Double] = [:]
-                    if let l = logits {
-                        let base = l.pointer + k * vocab
-                        var maxLogit = -Float.infinity
-                        for v in 0..<vocab { maxLogit = max(maxLogit, base[v]) }
-                        var z = 0.0
-                        for v in 0..<vocab { z += Double(expf(base[v] - maxLogit)) }
-                        for (a, t) in firstTokens { probs[a] = Double(expf(base[t] - maxLogit)) / z }
-                    }
-                    let best = firstTokens.max { (probs[$0.answer] ?? 0) < (probs[$1.answer] ?? 0) }?.answer
-                    rows[j] = makeRow(jobs[j], rollouts[jobs[j].rollout], completion: best ?? "", answer: best, strict: best != nil, probabilities: probs)
+                    let new = result.tokens[k]
+                    // The answer is read from the forced ids and the new ones decoded together (the cut may have
+                    // left the answer's first token, `>approve`, to the model).
+                    let parsed = settings.format.parse(tokenizer.decode(jobs[j].prefix.forcedIds + new, skipSpecialTokens: true))
+                    rows[j] = makeRow(jobs[j], rollouts[jobs[j].rollout], cuts[jobs[j].rollout],
+                                      completion: tokenizer.decode(new, skipSpecialTokens: true), answer: parsed.lenientAnswer,
+                                      strict: parsed.strictValid, probabilities: nil)
                 }
-                done += chunk.count
-                progress(stage, done, members.count)
             }
         }
         var out = rows.compactMap { $0 }
@@ -188,13 +142,45 @@ public struct TraceMediation {
         return out
     }
 
-    func makeRow(_ job: Job, _ r: RolloutRecord, completion: String, answer: String?, strict: Bool,
+    /// The logit variant: one prefill per chunk; each row's answer is the one whose first token (as it follows the
+    /// cut) is more probable. `row(job, best answer, probabilities)` per row.
+    func scoreAnswers(_ chunks: [[Int]], jobs: [Job], cuts: [RolloutCuts?], builder: TracePrefixBuilder,
+                      row: (Int, String?, [String: Double]) -> Void, progress: (Int) -> Void) throws {
+        var firstTokens: [String: [(answer: String, token: Int)]] = [:]
+        var done = 0
+        for chunk in chunks {
+            let (_, logits) = try model.prefill(chunk.map { jobs[$0].prefix.ids }, logits: .last)
+            let vocab = model.config.vocabSize
+            for (k, j) in chunk.enumerated() {
+                let gap = cuts[jobs[j].rollout]?.answerGap ?? ""
+                if firstTokens[gap] == nil { firstTokens[gap] = try builder.answerFirstTokens(gap: gap) }
+                let candidates = firstTokens[gap] ?? []
+                var probs: [String: Double] = [:]
+                if let l = logits {
+                    let base = l.pointer + k * vocab
+                    var maxLogit = -Float.infinity
+                    for v in 0..<vocab { maxLogit = max(maxLogit, base[v]) }
+                    var z = 0.0
+                    for v in 0..<vocab { z += Double(expf(base[v] - maxLogit)) }
+                    for (a, t) in candidates { probs[a] = Double(expf(base[t] - maxLogit)) / z }
+                }
+                row(j, candidates.max { (probs[$0.answer] ?? 0) < (probs[$1.answer] ?? 0) }?.answer, probs)
+            }
+            done += chunk.count
+            progress(done)
+        }
+    }
+
+    func makeRow(_ job: Job, _ r: RolloutRecord, _ cuts: RolloutCuts?, completion: String, answer: String?, strict: Bool,
                  probabilities: [String: Double]?) -> TraceRow {
         let y = r.answer ?? ""
+        let p = job.prefix
+        let forced = p.cutToken != nil
         return TraceRow(rolloutId: r.prompt.id, sample: r.sample, source: job.source, condition: job.name, fraction: job.fraction,
-                        keptUnits: job.prefix.kept, totalUnits: job.prefix.total, prefix: job.prefix.text,
-                        prefixTokens: job.prefix.prefixTokens, completion: completion, answer: answer, strictValid: strict,
-                        originalAnswer: y, consistent: answer == y, attributeTarget: nil, probabilities: probabilities)
+                        keptUnits: p.kept, totalUnits: p.total, prefix: p.text, prefixTokens: p.prefixTokens,
+                        forcedIds: forced ? p.forcedIds : nil, cutToken: p.cutToken, cutChar: p.cutChar, targetChar: p.targetChar,
+                        retokenized: forced && cuts?.retokenized == true ? true : nil, completion: completion, answer: answer,
+                        strictValid: strict, originalAnswer: y, consistent: answer == y, attributeTarget: nil, probabilities: probabilities)
     }
 
     /// Pairs rollouts with counterfactual prompts: by `twin_of` (P′ names its rollout's id), else by `id`,

@@ -32,29 +32,37 @@ public enum TraceCut: String, Sendable, Codable {
     case tokens, sentences
 }
 
-/// A forced assistant prefix: its text, and the full model input (chat prompt + prefix).
+/// A forced assistant prefix: ids cut from the rollout's reply, appended to the prompt's ids.
 public struct TracePrefix: Sendable, Equatable {
-    /// The forced start of the reply, as text (for display; `ids` is what the model sees).
+    /// The forced start of the reply, as text (the forced ids decoded; for display and parsing).
     public var text: String
-    /// Prompt tokens followed by prefix tokens.
+    /// Prompt tokens followed by the forced tokens.
     public var ids: [Int]
-    /// How many of `ids` are prefix tokens.
+    /// How many of `ids` are forced tokens.
     public var prefixTokens: Int
     /// Units of R kept and |R| (tokens or sentences) for truncated prefixes.
     public var kept: Int?
     public var total: Int?
+    /// Where the cut fell: tokens of the reply kept, and the characters (Unicode scalars) of the reply they cover.
+    public var cutToken: Int?
+    public var cutChar: Int?
+    /// The character offset the cut was aimed at (a tag or a sentence end; nil for a count of tokens).
+    public var targetChar: Int?
+
+    /// The forced tokens (the ids after the prompt).
+    public var forcedIds: [Int] { Array(ids.suffix(prefixTokens)) }
 }
 
-/// Builds forced prefixes as raw continuation: the chat prompt is rendered once (generation prompt
-/// on) and tokenized, and the prefix segments are tokenized separately and appended — the template
-/// is not re-applied, and R's tokens are exactly `encode(R)`, so a cut after k tokens keeps exactly those.
+/// Builds forced prefixes as raw continuation: the chat prompt is rendered once (generation prompt on) and
+/// tokenized, and the first k token ids of the rollout's own reply are appended — never text re-tokenized, so
+/// the model sees only tokens it produced. The cuts (`RolloutCuts`) fall at token boundaries:
 ///
-/// | condition | ids after the prompt |
+/// | condition | reply tokens kept after the prompt |
 /// |---|---|
-/// | frozen-closed, logit | `encode(<r>) + encode(R) + encode(</r> + sep + <a>)` |
-/// | frozen-open | `encode(<r>) + encode(R)` |
-/// | truncated(f), tokens | `encode(<r>) + encode(R)[0 ..< ⌊f·|encode(R)|⌋]` |
-/// | truncated(f), sentences | `encode(<r>) + encode(first ⌊f·S⌋ sentences of R)` (all of R when f = 1) |
+/// | frozen-closed, logit | up to the last boundary at or before the answer value |
+/// | frozen-open | up to the last boundary at or before the reasoning's closing tag |
+/// | truncated(f), tokens | the opening tag's tokens + the first ⌊f·|R|⌋ of R's tokens (\|R\| = tokens between the two cuts above) |
+/// | truncated(f), sentences | up to the last boundary at or before the end of R's ⌊f·S⌋-th sentence (all of R when f = 1) |
 /// | control | nothing |
 public struct TracePrefixBuilder {
     public let tokenizer: Tokenizer
@@ -71,44 +79,38 @@ public struct TracePrefixBuilder {
         return min(n, Int((fraction * Double(n) + 1e-9).rounded(.down)))
     }
 
-    /// The prefix for `condition` after `prompt` (rendered chat prompt text), for reasoning `reasoning`.
-    /// `separator` is what the rollout wrote between `</r>` and `<a>` (default a newline).
-    public func build(prompt: String, condition: TraceCondition, reasoning: String, separator: String? = nil,
-                      fraction: Double? = nil) throws -> TracePrefix {
-        let promptIds = tokenizer.encode(prompt)
-        let open = tokenizer.encode(format.reasoningOpen)
-        let r = tokenizer.encode(reasoning)
-        var text = format.reasoningOpen
-        var suffix: [Int] = []
-        var kept: Int?, total: Int?
+    /// The prefix for `condition` after the prompt's ids, cut from `rollout`'s reply (for counterfactual prompts P′
+    /// too: the forced tokens are the rollout's on P).
+    public func build(promptIds: [Int], condition: TraceCondition, rollout: RolloutCuts, fraction: Double? = nil) throws -> TracePrefix {
+        var k = 0
+        var kept: Int?, total: Int?, target: Int?
         switch condition {
         case .control:
-            return TracePrefix(text: "", ids: promptIds, prefixTokens: 0, kept: nil, total: nil)
+            return TracePrefix(text: "", ids: promptIds, prefixTokens: 0)
         case .frozenClosed, .logit:
-            let closing = format.reasoningClose + (separator ?? "\n") + format.answerOpen
-            suffix = open + r + tokenizer.encode(closing)
-            text += reasoning + closing
+            k = rollout.answer; target = rollout.answerTarget
         case .frozenOpen:
-            suffix = open + r
-            text += reasoning
+            k = rollout.close; target = rollout.closeTarget
         case .truncated:
             let f = fraction ?? 1
             switch cut {
             case .tokens:
-                let k = try Self.kept(fraction: f, of: r.count)
-                suffix = open + Array(r.prefix(k))
-                text += tokenizer.decode(Array(r.prefix(k)))
-                kept = k; total = r.count
+                let n = rollout.close - rollout.open
+                let m = try Self.kept(fraction: f, of: n)
+                k = rollout.open + m
+                kept = m; total = n
             case .sentences:
-                let ends = Self.sentenceEnds(reasoning)
-                let k = try Self.kept(fraction: f, of: ends.count)
-                let part = k == ends.count ? reasoning : String(reasoning[..<(k == 0 ? reasoning.startIndex : ends[k - 1])])
-                suffix = open + (part.isEmpty ? [] : tokenizer.encode(part))
-                text += part
-                kept = k; total = ends.count
+                let ends = rollout.sentenceEnds
+                let m = try Self.kept(fraction: f, of: ends.count)
+                // No sentence: the opening tag's tokens; every sentence: all of R, as frozen-open.
+                target = m == 0 ? rollout.openTarget : m == ends.count ? rollout.closeTarget : ends[m - 1]
+                k = m == 0 ? rollout.open : m == ends.count ? rollout.close : rollout.boundary(atOrBefore: ends[m - 1])
+                kept = m; total = ends.count
             }
         }
-        return TracePrefix(text: text, ids: promptIds + suffix, prefixTokens: suffix.count, kept: kept, total: total)
+        let forced = Array(rollout.ids.prefix(k))
+        return TracePrefix(text: rollout.prefixText(k), ids: promptIds + forced, prefixTokens: forced.count, kept: kept, total: total,
+                           cutToken: k, cutChar: rollout.characters(k), targetChar: target.map { rollout.characters(atUTF8: $0) })
     }
 
     /// End indices (just after the closing punctuation) of R's sentences. A sentence ends at a run of
@@ -142,14 +144,15 @@ public struct TracePrefixBuilder {
         return ends
     }
 
-    /// First token of each allowed answer as it follows `<a>`, for the logit variant; an error when two
-    /// answers share their first token (the variant cannot tell them apart).
-    public func answerFirstTokens() throws -> [(answer: String, token: Int)] {
+    /// First token of each allowed answer as it follows the frozen-closed cut, for the logit variant: the token
+    /// that begins `gap + answer`, where `gap` is the reply's text between the cut and the answer value (`>` when
+    /// the tag shares its token with the answer). An error when two answers share their first token.
+    public func answerFirstTokens(gap: String = "") throws -> [(answer: String, token: Int)] {
         var out: [(String, Int)] = []
         for a in format.answers {
-            guard let t = tokenizer.encode(a).first else { throw ReasoningError.badFormat("answer '\(a)' encodes to no tokens") }
+            guard let t = tokenizer.encode(gap + a).first else { throw ReasoningError.badFormat("answer '\(a)' encodes to no tokens") }
             if let clash = out.first(where: { $0.1 == t }) {
-                throw ReasoningError.badFormat("answers '\(clash.0)' and '\(a)' start with the same token \(t); the logit variant needs distinct first tokens")
+                throw ReasoningError.badFormat("answers '\(clash.0)' and '\(a)' start with the same token \(t) after '\(gap)'; the logit variant needs distinct first tokens")
             }
             out.append((a, t))
         }

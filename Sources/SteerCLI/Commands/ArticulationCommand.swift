@@ -30,6 +30,8 @@ enum ArticulationCommand: Command {
         label), twin flip rate, lexicon mention rate of the attribute in the reasoning, and unverbalized reliance
         (twins' answers differ while neither reasoning mentions the attribute). With --judge, the default judge prompt
         is written to DIR2/judge_prompt.txt (edit it and pass it back with --judge-prompt); replies are read as yes/no.
+        Finished batches (replies and judge answers) are checkpointed in DIR2/cache: the same command run again after
+        an interruption resumes and writes the same files.
         """)
 
     static func run(_ args: ParsedArguments, _ out: Console) throws {
@@ -64,9 +66,12 @@ enum ArticulationCommand: Command {
                                                        inputs: [profilesURL] + (judgePromptURL.map { [$0] } ?? []))
         let formatter = try ReasoningOptions.formatter(dir)
         let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args))
+        let modelHash = try ReasoningOptions.modelHash(dir, cacheFolder: folder.appendingPathComponent("cache"))
         let printer = ProgressPrinter(console: out)
         let records = try RolloutRunner(model: model, formatter: formatter, settings: settings)
-            .run(profiles.map { $0.row.asPrompt(line: $0.line) }) { printer.update("replies", $0, $1) }
+            .run(profiles.map { $0.row.asPrompt(line: $0.line) }, checkpoint: try GenerationCheckpoint(folder: folder, modelHash: modelHash)) {
+                printer.update("replies", $0, $1)
+            }
         var rows = zip(profiles, records).map { ArticulationRow(profile: $0.0.row, rollout: $0.1, attribute: criterion.attribute) }
 
         var inputs = [try InputFile(role: "profiles", path: profilesURL.path)]
@@ -90,8 +95,10 @@ enum ArticulationCommand: Command {
                 throw UsageError("--judge-prompt: \(e)")
             }
             judge.batchSize = settings.batchSize
-            try judge.judge(&rows, prompts: profiles.map(\.row.prompt), attribute: criterion.attribute.rawValue) { printer.update("judge", $0, $1) }
-            judgeHash = try ReasoningOptions.modelHash(judgeDir, cacheFolder: folder.appendingPathComponent("cache/judge"))
+            let hash = try ReasoningOptions.modelHash(judgeDir, cacheFolder: folder.appendingPathComponent("cache/judge"))
+            try judge.judge(&rows, prompts: profiles.map(\.row.prompt), attribute: criterion.attribute.rawValue,
+                            checkpoint: try GenerationCheckpoint(folder: folder, modelHash: hash)) { printer.update("judge", $0, $1) }
+            judgeHash = hash
         }
         printer.finish()
         let summary = ArticulationSummary(rows: rows, criterion: criterion)
@@ -99,7 +106,7 @@ enum ArticulationCommand: Command {
                                         settings: Settings(rollouts: settings, criterion: criterion.description,
                                                            judgeMaxNewTokens: judgeDir == nil ? nil : 8),
                                         inputs: inputs, model: dir.path,
-                                        modelSHA256: try ReasoningOptions.modelHash(dir, cacheFolder: folder.appendingPathComponent("cache")),
+                                        modelSHA256: modelHash,
                                         judge: judgeDir?.path, judgeSHA256: judgeHash)
         try ReasoningOutputs.writeArticulation(folder: folder, rows: rows, summary: summary, config: config)
         for (name, r) in summary.named {

@@ -11,7 +11,8 @@ enum GenerateCommand: Command {
         options: [
             OptionSpec("--prompt", value: "TEXT", help: "user message, rendered with the model's chat template; the reply streams"),
             OptionSpec("--system", value: "TEXT", help: "system message for --prompt"),
-            OptionSpec("--prefix", value: "TEXT", help: "forced start of the reply (raw continuation after the template)"),
+            OptionSpec("--prefix", value: "TEXT", help: "forced start of the reply: tokenized on its own and appended to the prompt's ids"),
+            OptionSpec("--prefix-ids", value: "LIST", help: "forced start of the reply as token ids (e.g. a rollout's \"tokens\"), token-exact"),
             OptionSpec("--raw", help: "use --prompt as raw text (no chat template)"),
             OptionSpec("--ids", value: "LIST", help: "prompt token ids, comma-separated (used as given, no BOS added)"),
             OptionSpec("--stop", value: "TEXT", help: "stop when the reply contains TEXT (repeatable)", repeatable: true),
@@ -23,7 +24,13 @@ enum GenerateCommand: Command {
             OptionSpec("--no-eos", help: "do not stop at the model's EOS tokens"),
             OptionSpec("--weights", value: "f32|bf16", help: "keep weights as Float32 (default) or 16-bit mapped"),
         ] + InterventionFlags.options,
-        discussion: "With --prompt the reply text streams to standard output; with --ids the new token ids are printed as a JSON array.")
+        discussion: """
+        With --prompt the reply text streams to standard output; with --ids the new token ids are printed as a JSON array.
+        A forced prefix is raw continuation: the prompt is rendered and tokenized as without it, and the prefix's ids
+        follow. A text prefix is tokenized on its own, so it may end in a token the model never produces there (with
+        the Qwen2 split, '<recommendation>' ends in a lone '>' where the model writes '>approve'); --prefix-ids forces
+        exact ids instead, such as the first tokens of a reply the model generated.
+        """)
 
     static func run(_ args: ParsedArguments, _ out: Console) throws {
         let dir = try ModelDirectory.url(args.positional(0))
@@ -41,20 +48,29 @@ enum GenerateCommand: Command {
         guard let prompt = args.string("--prompt") else { throw UsageError("give --prompt TEXT or --ids LIST") }
         let formatter = try ChatFormatter(directory: dir)
         let tokenizer = formatter.tokenizer
-        var text = args.flag("--raw") ? prompt : try formatter.render(messages: ChatFormatter.messages(user: prompt, system: args.string("--system")))
-        if let prefix = args.string("--prefix") { text += prefix }
-        let ids = tokenizer.encode(text)
+        let text = args.flag("--raw") ? prompt : try formatter.render(messages: ChatFormatter.messages(user: prompt, system: args.string("--system")))
+        let prefixIds = try forcedPrefix(args, tokenizer)
+        let ids = tokenizer.encode(text) + prefixIds
         let model = try ModelLoader.load(directory: dir, precision: try precision(args))
         if !args.flag("--no-eos") {
             opts.eosTokenIds = Set(model.config.eosTokenIds + [tokenizer.eosTokenId].compactMap { $0 })
         }
         opts.decode = { tokenizer.decode($0, skipSpecialTokens: true) }
         let stream = tokenizer.makeStreamDecoder(skipSpecialTokens: true)
-        if let prefix = args.string("--prefix") { out.print(prefix, terminator: "") }
+        if !prefixIds.isEmpty { out.print(tokenizer.decode(prefixIds, skipSpecialTokens: true), terminator: "") }
         _ = try model.generate([ids], options: opts, edits: try InterventionFlags.edits(args, model: model)) { _, token in
             if let piece = stream.feed(token) { out.print(piece, terminator: "") }
         }
         out.print("")
+    }
+
+    /// The ids of `--prefix` (tokenized on its own, never merged with the prompt's text) or `--prefix-ids`.
+    static func forcedPrefix(_ args: ParsedArguments, _ tokenizer: Tokenizer) throws -> [Int] {
+        if let ids = try args.intList("--prefix-ids") {
+            guard args.string("--prefix") == nil else { throw UsageError("give --prefix or --prefix-ids, not both") }
+            return ids
+        }
+        return args.string("--prefix").map { tokenizer.encode($0) } ?? []
     }
 
     static func generationOptions(_ args: ParsedArguments) throws -> GenerationOptions {

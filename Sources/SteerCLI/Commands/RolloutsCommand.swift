@@ -24,9 +24,11 @@ enum RolloutsCommand: Command {
         ] + ReasoningOptions.format,
         discussion: """
         Each line of the output: {"prompt": {id, prompt, system?, messages_json?, label?, twin_of?, line}, "sample",
-        "completion", "completion_tokens", "finish", "reasoning", "separator", "well_formed" (strict parse),
-        "strict_answer", "answer" (lenient parse), "seed"}. Strict: exactly <R>…</R>, whitespace, <A>answer</A>;
-        lenient: tags anywhere, any case, answer normalised. Missing tags leave the fields null.
+        "completion", "completion_tokens", "tokens" (the generated ids, which 'steer trace' cuts its prefixes from),
+        "finish", "reasoning", "separator", "well_formed" (strict parse), "strict_answer", "answer" (lenient parse),
+        "seed"}. Strict: exactly <R>…</R>, whitespace, <A>answer</A>; lenient: tags anywhere, any case, answer
+        normalised. Missing tags leave the fields null. Finished batches are checkpointed next to the output
+        (.NAME.cache/): the same command run again after an interruption resumes.
         """)
 
     static func run(_ args: ParsedArguments, _ out: Console) throws {
@@ -55,12 +57,13 @@ enum RolloutsCommand: Command {
         let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args))
         let stem = outURL.deletingPathExtension()
         let cacheFolder = stem.deletingLastPathComponent().appendingPathComponent(".\(stem.lastPathComponent).cache")
+        let modelHash = try ReasoningOptions.modelHash(dir, cacheFolder: cacheFolder)
         let config = ReasoningRunConfig(version: SteerCLI.version, command: ReasoningOptions.commandLine(spec.name, args),
                                         settings: settings, inputs: [try InputFile(role: "prompts", path: promptsURL.path)],
-                                        model: dir.path, modelSHA256: try ReasoningOptions.modelHash(dir, cacheFolder: cacheFolder))
+                                        model: dir.path, modelSHA256: modelHash)
         let printer = ProgressPrinter(console: out)
         let records = try RolloutRunner(model: model, formatter: formatter, settings: settings)
-            .run(prompts) { printer.update("rollouts", $0, $1) }
+            .run(prompts, checkpoint: try GenerationCheckpoint(folder: cacheFolder, modelHash: modelHash)) { printer.update("rollouts", $0, $1) }
         printer.finish()
         let summary = RolloutSummary(records)
         try ReasoningOutputs.writeLines(records, to: outURL)

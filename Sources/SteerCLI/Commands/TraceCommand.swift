@@ -23,10 +23,15 @@ enum TraceCommand: Command {
             OptionSpec("--weights", value: "f32|bf16", help: "weight storage (default f32)"),
         ] + ReasoningOptions.format,
         discussion: """
-        Forced prefixes are raw continuation after the rendered chat prompt (the template is not re-applied):
-        frozen-closed = <R>R</R> + separator + <A>; frozen-open = <R>R; truncated(f) = <R> + first ⌊f·|R|⌋ tokens
-        (or sentences) of R; logit = frozen-closed scored by the answers' first-token probabilities; control = the
-        prompt alone. Rollouts without a reasoning span or an answer are skipped (counted in summary.json).
+        Forced prefixes are raw continuation after the rendered chat prompt (the template is not re-applied), cut
+        from the rollout's own token ids at token boundaries, never re-tokenized from text: frozen-closed = the
+        reply up to the last token boundary at or before the answer value; frozen-open = up to the last boundary
+        at or before </R>; truncated(f) = the opening tag's tokens + the first ⌊f·|R|⌋ tokens of R (or up to the
+        boundary at or before the end of its ⌊f·S⌋-th sentence); logit = frozen-closed scored by the answers'
+        first-token probabilities; control = the prompt alone. rows.jsonl records the forced ids and where each cut
+        fell. Rollouts without a reasoning span or an answer are skipped (counted in summary.json); rollouts without
+        token ids (older files) are re-tokenized whole, with a warning. Finished batches are checkpointed in
+        DIR2/cache: the same command run again after an interruption resumes and writes the same files.
         """)
 
     static func run(_ args: ParsedArguments, _ out: Console) throws {
@@ -59,13 +64,20 @@ enum TraceCommand: Command {
         let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args))
         var inputs = [try InputFile(role: "rollouts", path: rolloutsURL.path)]
         if let cfURL { inputs.append(try InputFile(role: "counterfactual", path: cfURL.path)) }
+        let modelHash = try ReasoningOptions.modelHash(dir, cacheFolder: folder.appendingPathComponent("cache"))
         let config = ReasoningRunConfig(version: SteerCLI.version, command: ReasoningOptions.commandLine(spec.name, args),
-                                        settings: settings, inputs: inputs, model: dir.path,
-                                        modelSHA256: try ReasoningOptions.modelHash(dir, cacheFolder: folder.appendingPathComponent("cache")))
+                                        settings: settings, inputs: inputs, model: dir.path, modelSHA256: modelHash)
         out.info("trace: \(usable) of \(rollouts.count) rollouts usable; conditions \(settings.conditions.map(\.rawValue).joined(separator: ","))")
+        let untokenized = rollouts.filter { $0.tokens == nil && $0.reasoning != nil && $0.answer != nil }.count
+        if untokenized > 0 {
+            out.info("warning: \(untokenized) usable rollouts in \(rolloutsURL.path) carry no token ids (written by an older steer); "
+                     + "their completions are re-tokenized whole, which may differ from the tokens the model generated "
+                     + "(rows say \"retokenized\": true). Rerun 'steer rollouts' for token-exact prefixes.")
+        }
+        let checkpoint = try GenerationCheckpoint(folder: folder, modelHash: modelHash)
         let printer = ProgressPrinter(console: out)
         let rows = try TraceMediation(model: model, formatter: formatter, settings: settings)
-            .run(rollouts, counterfactual: counterfactual) { printer.update($0, $1, $2) }
+            .run(rollouts, counterfactual: counterfactual, checkpoint: checkpoint) { printer.update($0, $1, $2) }
         printer.finish()
         let summary = try TraceSummary(rows: rows, rollouts: rollouts.count, usableRollouts: usable)
         try ReasoningOutputs.writeTrace(folder: folder, rows: rows, summary: summary, config: config)
