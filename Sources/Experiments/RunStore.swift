@@ -1,6 +1,7 @@
 import Foundation
 import ModelFormats
 import Models
+import Interventions
 import Compute
 
 /// A run folder: the files a run publishes, and a `cache/` of stage results keyed by content hash
@@ -130,10 +131,8 @@ public final class RunStore {
         meta["method"] = "difference-in-means (refusal, SPEC §3)"
         meta["model"] = model.directory?.path ?? "?"
         meta["model_type"] = model.config.modelType
-        var w = SafeTensorsWriter(metadata: meta)
-        w.add("direction", floats: r, shape: [r.count], as: .f32)
-        w.add("harmless_mean", floats: harmlessMean, shape: [model.config.numLayers, model.config.hiddenSize], as: .f32)
-        try w.write(to: url("direction.safetensors"))
+        let mean = Direction.Stack(shape: [model.config.numLayers, model.config.hiddenSize], values: harmlessMean)
+        try Direction(vector: r, harmlessMean: mean, metadata: meta).write(to: url("direction.safetensors"))
     }
 }
 
