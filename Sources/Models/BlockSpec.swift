@@ -4,20 +4,35 @@ import Compute
 /// How one decoder block computes, as its family declares it. The forward pass reads nothing else
 /// about a family: norm placement, attention kind and MLP kind are all here, per layer.
 ///
-/// The block is `x += post_attn?(attn(pre_attn(x)))`, then `x += post_mlp?(mlp(pre_mlp(x)))`, each
-/// norm an RMSNorm scaled by `normOffset + w`.
+/// The block is `x += m · post_attn?(attn(pre_attn?(x)))`, then `x += m · post_mlp?(mlp(pre_mlp?(x)))`,
+/// each norm an RMSNorm scaled by `normOffset + w`, `m` the residual multiplier (1 unless Granite).
 public struct BlockSpec: Sendable, Equatable {
     public var attention: AttentionBlock
     public var mlp: MLPKind
-    /// A norm on the attention output before it is added to the stream (Gemma-2's sandwich norms).
+    /// Norms on the sublayers' inputs (every family but OLMo-2, which normalises their outputs only).
+    public var preNorms = true
+    /// A norm on the attention output before it is added to the stream (Gemma-2's sandwich norms, OLMo-2).
     public var postAttentionNorm = false
     /// A norm on the MLP output before it is added to the stream.
     public var postMLPNorm = false
+    /// Granite's `residual_multiplier`: each sublayer's output is scaled before it is added.
+    public var residualMultiplier: Float?
 
-    public init(attention: AttentionBlock, mlp: MLPKind, postAttentionNorm: Bool = false, postMLPNorm: Bool = false) {
-        self.attention = attention; self.mlp = mlp
+    public init(attention: AttentionBlock, mlp: MLPKind, preNorms: Bool = true, postAttentionNorm: Bool = false,
+                postMLPNorm: Bool = false, residualMultiplier: Float? = nil) {
+        self.attention = attention; self.mlp = mlp; self.preNorms = preNorms
         self.postAttentionNorm = postAttentionNorm; self.postMLPNorm = postMLPNorm
+        self.residualMultiplier = residualMultiplier
     }
+}
+
+/// RMSNorm of queries and keys before RoPE.
+public enum QKNorm: Sendable, Equatable {
+    case none
+    /// Each head over `headDim` (Qwen-3, Gemma-3).
+    case perHead
+    /// All heads at once, over `heads · headDim` (OLMo-2).
+    case whole
 }
 
 /// The attention sublayer of a block.
@@ -30,13 +45,14 @@ public struct AttentionBlock: Sendable, Equatable {
     public var softcap: Float?
     /// Sliding window (nil = full attention).
     public var window: Int?
-    /// Index into `ModelConfig.ropes` of this layer's rotary embedding.
-    public var rope: Int
-    /// RMSNorm of every query and key head (over `headDim`) before RoPE (Qwen-3).
-    public var qkNorm = false
+    /// Index into `ModelConfig.ropes` of this layer's rotary embedding (nil: no positional rotation, as
+    /// SmolLM3's `no_rope_layers`).
+    public var rope: Int?
+    /// RMSNorm of queries and keys before RoPE.
+    public var qkNorm: QKNorm = .none
 
     public init(heads: Int, kvHeads: Int, headDim: Int, scale: Float, softcap: Float? = nil, window: Int? = nil,
-                rope: Int = 0, qkNorm: Bool = false) {
+                rope: Int? = 0, qkNorm: QKNorm = .none) {
         self.heads = heads; self.kvHeads = kvHeads; self.headDim = headDim; self.scale = scale
         self.softcap = softcap; self.window = window; self.rope = rope; self.qkNorm = qkNorm
     }
@@ -66,7 +82,8 @@ public enum MLPKind: Sendable, Equatable {
 /// The checkpoint tensors one block reads, named by its family. Parts of a fused projection are
 /// listed in output order (`[q | k | v]`, `[gate | up]`); a nil or empty optional means the block has none.
 public struct BlockTensors: Sendable, Equatable {
-    public var inputNorm: String
+    /// nil when the block has no pre-norms (`BlockSpec.preNorms` false).
+    public var inputNorm: String?
     public var qkv: [String]
     public var qkvBias: [String] = []
     public var qNorm: String?
@@ -74,15 +91,15 @@ public struct BlockTensors: Sendable, Equatable {
     public var o: String
     public var oBias: String?
     public var postAttentionNorm: String?
-    public var preMLPNorm: String
+    public var preMLPNorm: String?
     public var gateUp: [String]
     public var gateUpBias: [String] = []
     public var down: String
     public var downBias: String?
     public var postMLPNorm: String?
 
-    public init(inputNorm: String, qkv: [String], qkvBias: [String] = [], qNorm: String? = nil, kNorm: String? = nil,
-                o: String, oBias: String? = nil, postAttentionNorm: String? = nil, preMLPNorm: String,
+    public init(inputNorm: String?, qkv: [String], qkvBias: [String] = [], qNorm: String? = nil, kNorm: String? = nil,
+                o: String, oBias: String? = nil, postAttentionNorm: String? = nil, preMLPNorm: String?,
                 gateUp: [String], gateUpBias: [String] = [], down: String, downBias: String? = nil,
                 postMLPNorm: String? = nil) {
         self.inputNorm = inputNorm; self.qkv = qkv; self.qkvBias = qkvBias; self.qNorm = qNorm; self.kNorm = kNorm

@@ -4,7 +4,7 @@ import Compute
 /// The weights of one decoder block in the backend, as its `BlockTensors` name them. Parts of a fused
 /// projection are kept as a list (written side by side), or joined into one weight where the backend can.
 public struct BlockWeights {
-    public var inputNorm: Weight
+    public var inputNorm: Weight?
     /// Parts producing `[q | k | v]` columns in order.
     public var qkv: [Weight]
     public var qkvBias: Weight?
@@ -13,7 +13,7 @@ public struct BlockWeights {
     public var o: Weight
     public var oBias: Weight?
     public var postAttentionNorm: Weight?
-    public var preMLPNorm: Weight
+    public var preMLPNorm: Weight?
     /// Parts producing `[gate | up]` columns in order.
     public var gateUp: [Weight]
     public var gateUpBias: Weight?
@@ -29,13 +29,17 @@ public struct BlockWeights {
         let a = spec.attention, f = spec.mlp.width
         let qkvRows = names.qkv.count == 3 ? [a.qDim, a.kvDim, a.kvDim] : [a.qkvWidth]
         let gateUpRows = names.gateUp.count == 2 ? [f, f] : [2 * f]
-        inputNorm = try w.vector(names.inputNorm, count: d)
+        if spec.preNorms {
+            guard let n = names.inputNorm else { throw ModelError.badInput("the block's input norm is not named") }
+            inputNorm = try w.vector(n, count: d)
+        }
         qkv = try w.stacked(names.qkv, rows: qkvRows, cols: d)
         qkvBias = names.qkvBias.isEmpty ? nil : try w.vector(names.qkvBias, counts: qkvRows)
-        if a.qkNorm {
+        if a.qkNorm != .none {
             guard let qn = names.qNorm, let kn = names.kNorm else { throw ModelError.badInput("q/k norm tensors not named") }
-            qNorm = try w.vector(qn, count: a.headDim)
-            kNorm = try w.vector(kn, count: a.headDim)
+            let whole = a.qkNorm == .whole
+            qNorm = try w.vector(qn, count: whole ? a.qDim : a.headDim)
+            kNorm = try w.vector(kn, count: whole ? a.kvDim : a.headDim)
         }
         o = try w.matrix(names.o, rows: d, cols: a.qDim)
         oBias = try names.oBias.map { try w.vector($0, count: d) }
@@ -44,7 +48,10 @@ public struct BlockWeights {
             postAttentionNorm = try w.upload(n, values)
             postAttentionNormValues = values
         }
-        preMLPNorm = try w.vector(names.preMLPNorm, count: d)
+        if spec.preNorms {
+            guard let n = names.preMLPNorm else { throw ModelError.badInput("the block's MLP norm is not named") }
+            preMLPNorm = try w.vector(n, count: d)
+        }
         gateUp = try w.stacked(names.gateUp, rows: gateUpRows, cols: d)
         gateUpBias = names.gateUpBias.isEmpty ? nil : try w.vector(names.gateUpBias, counts: gateUpRows)
         down = try w.matrix(names.down, rows: d, cols: f)

@@ -24,8 +24,10 @@ extension LanguageModel {
         let x = ws.x
         let seqLen = (input.layout.positions.max() ?? 0) + 1
         var tables: [Int: RoPETables] = [:]
-        for b in c.blocks where tables[b.attention.rope] == nil {
-            tables[b.attention.rope] = be.ropeTables(c.ropes[b.attention.rope], positions: input.layout.positions, sequenceLength: seqLen)
+        for b in c.blocks {
+            if let r = b.attention.rope, tables[r] == nil {
+                tables[r] = be.ropeTables(c.ropes[r], positions: input.layout.positions, sequenceLength: seqLen)
+            }
         }
         let runner = EditRunner(edits: edits, input: input, backend: be)
         let end = min(L - 1, stopAtLayer ?? L - 1)
@@ -46,16 +48,16 @@ extension LanguageModel {
             if l == stopAtLayer { return nil }
 
             // Attention: norm, q/k/v, q/k norms, RoPE, keys and values into the store, attention.
-            be.rmsNorm(x, rows: rows, column: 0, width: d, groups: 1, weight: w.inputNorm, offset: c.normWeightOffset,
-                       eps: c.normEps, out: ws.h, outColumn: 0)
-            linear(w.qkv, bias: w.qkvBias, input: ws.h, rows: rows, out: ws.qkv)
-            if a.qkNorm, let qn = w.qNorm, let kn = w.kNorm {
-                be.rmsNorm(ws.qkv, rows: rows, column: 0, width: a.headDim, groups: a.heads, weight: qn, offset: c.normWeightOffset,
-                           eps: c.normEps, out: ws.qkv, outColumn: 0)
-                be.rmsNorm(ws.qkv, rows: rows, column: a.qDim, width: a.headDim, groups: a.kvHeads, weight: kn,
-                           offset: c.normWeightOffset, eps: c.normEps, out: ws.qkv, outColumn: a.qDim)
+            let attnIn = preNorm(w.inputNorm, stream: x, rows: rows, ws: ws)
+            linear(w.qkv, bias: w.qkvBias, input: attnIn, rows: rows, out: ws.qkv)
+            if let qn = w.qNorm, let kn = w.kNorm, a.qkNorm != .none {
+                let whole = a.qkNorm == .whole
+                be.rmsNorm(ws.qkv, rows: rows, column: 0, width: whole ? a.qDim : a.headDim, groups: whole ? 1 : a.heads, weight: qn,
+                           offset: c.normWeightOffset, eps: c.normEps, out: ws.qkv, outColumn: 0)
+                be.rmsNorm(ws.qkv, rows: rows, column: a.qDim, width: whole ? a.kvDim : a.headDim, groups: whole ? 1 : a.kvHeads,
+                           weight: kn, offset: c.normWeightOffset, eps: c.normEps, out: ws.qkv, outColumn: a.qDim)
             }
-            if let t = tables[a.rope] {
+            if let r = a.rope, let t = tables[r] {
                 be.rope(ws.qkv, rows: rows, column: 0, heads: a.heads, headDim: a.headDim, tables: t, tableRow: 0)
                 be.rope(ws.qkv, rows: rows, column: a.qDim, heads: a.kvHeads, headDim: a.headDim, tables: t, tableRow: 0)
             }
@@ -72,16 +74,15 @@ extension LanguageModel {
                 stream = ws.compact; m = queries.count; map = queries
             }
             let part = 0..<m
-            writeBack(w.o, bias: w.oBias, postNorm: w.postAttentionNorm, input: ws.attn, stream: stream, rows: part, ws: ws,
-                      runner: runner, layer: l, map: map, points: (.attnProj, .attnOut, .residMid))
+            writeBack(w.o, bias: w.oBias, postNorm: w.postAttentionNorm, multiplier: spec.residualMultiplier, input: ws.attn,
+                      stream: stream, rows: part, ws: ws, runner: runner, layer: l, map: map, points: (.attnProj, .attnOut, .residMid))
 
             // MLP.
-            be.rmsNorm(stream, rows: part, column: 0, width: d, groups: 1, weight: w.preMLPNorm, offset: c.normWeightOffset,
-                       eps: c.normEps, out: ws.h, outColumn: 0)
-            linear(w.gateUp, bias: w.gateUpBias, input: ws.h, rows: part, out: ws.gateUp)
+            let mlpIn = preNorm(w.preMLPNorm, stream: stream, rows: part, ws: ws)
+            linear(w.gateUp, bias: w.gateUpBias, input: mlpIn, rows: part, out: ws.gateUp)
             be.gatedActivation(ws.gateUp, rows: part, width: spec.mlp.width, kind: activation(spec.mlp), out: ws.act)
-            writeBack(w.down, bias: w.downBias, postNorm: w.postMLPNorm, input: ws.act, stream: stream, rows: part, ws: ws,
-                      runner: runner, layer: l, map: map, points: (.mlpProj, .mlpOut, .residPost))
+            writeBack(w.down, bias: w.downBias, postNorm: w.postMLPNorm, multiplier: spec.residualMultiplier, input: ws.act,
+                      stream: stream, rows: part, ws: ws, runner: runner, layer: l, map: map, points: (.mlpProj, .mlpOut, .residPost))
             if l == L - 1 { return logits(stream: stream, rows: map == nil ? input.logitRows : Array(0..<m), ws: ws) }
         }
         return nil
@@ -89,6 +90,14 @@ extension LanguageModel {
 
     private func activation(_ mlp: MLPKind) -> MLPActivation {
         switch mlp { case .gated(_, let act): return act }
+    }
+
+    /// The sublayer input: the stream normalised into `ws.h`, or the stream itself when the block has no pre-norm.
+    private func preNorm(_ weight: Weight?, stream: Tensor, rows: Range<Int>, ws: Workspace) -> Tensor {
+        guard let weight else { return stream }
+        backend.rmsNorm(stream, rows: rows, column: 0, width: config.hiddenSize, groups: 1, weight: weight,
+                        offset: config.normWeightOffset, eps: config.normEps, out: ws.h, outColumn: 0)
+        return ws.h
     }
 
     /// The parts of a fused projection side by side in `out`, then its bias.
@@ -102,8 +111,9 @@ extension LanguageModel {
     }
 
     /// What a sublayer writes into the stream: output projection (+ bias), edits before and after a
-    /// post-norm, the residual add, and the edits on the stream.
-    private func writeBack(_ proj: Weight, bias: Weight?, postNorm: Weight?, input: Tensor, stream: Tensor, rows: Range<Int>,
+    /// post-norm (and the residual multiplier), the residual add, and the edits on the stream.
+    private func writeBack(_ proj: Weight, bias: Weight?, postNorm: Weight?, multiplier: Float?, input: Tensor, stream: Tensor,
+                           rows: Range<Int>,
                            ws: Workspace, runner: EditRunner, layer: Int, map: [Int]?,
                            points: (proj: HookPoint, out: HookPoint, resid: HookPoint)) {
         let be = backend, c = config
@@ -113,6 +123,7 @@ extension LanguageModel {
             be.rmsNorm(ws.sub, rows: rows, column: 0, width: c.hiddenSize, groups: 1, weight: pn, offset: c.normWeightOffset,
                        eps: c.normEps, out: ws.sub, outColumn: 0)
         }
+        if let m = multiplier { be.scale(ws.sub, rows: rows, by: m) }
         runner.apply(points.out, layer: layer, to: ws.sub, count: rows.count, map: map)
         be.add(ws.sub, into: stream, rows: rows)
         runner.apply(points.resid, layer: layer, to: stream, count: rows.count, map: map)
@@ -128,6 +139,7 @@ extension LanguageModel {
                    eps: c.normEps, out: h, outColumn: 0)
         let out = ws.logits(rows: m, vocab: c.vocabSize)
         be.linear(h, rows: 0..<m, xColumn: 0, weight: outputHead, bias: nil, out: out, column: 0)
+        if let div = c.logitDivisor { be.scale(out, rows: 0..<m, by: 1 / div) }
         if let cap = c.finalLogitSoftcap { be.softcap(out, rows: 0..<m, cap: cap) }
         let host = FloatBuffer(uninitializedCount: m * c.vocabSize)
         be.read(out, rows: 0..<m, into: host.pointer)

@@ -18,6 +18,8 @@ public struct ModelConfig: Sendable {
     /// Gemma multiplies embeddings by `sqrt(hidden_size)`.
     public var embeddingScale: Float?
     public var finalLogitSoftcap: Float?
+    /// Granite divides the logits by `logits_scaling`.
+    public var logitDivisor: Float?
     /// One spec per layer.
     public var blocks: [BlockSpec]
     /// Dtype the checkpoint declares (`torch_dtype` in v4, `dtype` in v5), if any.
@@ -53,7 +55,7 @@ struct LlamaStyleTraits {
     var scale: Float
     var softcap: Float?
     var windows: [Int?]
-    var qkNorm = false
+    var qkNorm: QKNorm = .none
     var postNorms = false
 
     /// Uniform blocks from these traits.

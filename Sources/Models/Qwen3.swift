@@ -8,7 +8,7 @@ public enum Qwen3: ModelFamily {
     public static func config(_ r: ConfigReader) throws -> ModelConfig {
         try r.llamaStyleConfig(defaultTied: false, defaultEps: 1e-6) { t in
             t.windows = try Qwen2.qwenWindows(r, layers: t.windows.count)
-            t.qkNorm = true
+            t.qkNorm = .perHead
         }
     }
 
