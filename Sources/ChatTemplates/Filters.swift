@@ -110,7 +110,9 @@ extension Interpreter {
             let width = a.value(0, "width")?.intValue ?? 80
             return .string(try Methods.pad(try input(v), width: width, fill: " ", mode: "center", sandbox))
         case "format":
-            return .string(try StringFormat.percent(try input(v), .tuple(a.positional), sandbox))
+            // jinja2: `value % (kwargs or args)`.
+            let values: TemplateValue = a.keyword.isEmpty ? .tuple(a.positional) : .object(TemplateObject(a.keyword))
+            return .string(try StringFormat.percent(try input(v), values, sandbox))
         case "wordcount":
             let words = try input(v).split { !($0.isLetter || $0.isNumber || $0 == "_") }
             return .int(words.count)

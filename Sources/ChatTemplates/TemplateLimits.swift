@@ -13,17 +13,19 @@ public struct TemplateLimits: Sendable, Equatable {
     /// read from JSON; Python's `repr` gives up near 1,000.
     public var maxValueNesting: Int
     /// Deepest chain of active evaluations at run time: the expressions, blocks and filters being evaluated, through
-    /// macro calls and recursive loops (a macro calling itself uses two or more per call). Jinja runs out of Python
-    /// stack after about 200 nested macro calls. Bounds the interpreter's stack to about 1 MB in a release build.
+    /// macro calls and recursive loops (a macro calling itself in an `if` uses three per call: 500 allow about 165
+    /// nested calls; jinja2 runs out of Python stack near 200). Bounds the interpreter's stack to about 1 MB in a
+    /// release build and 4 MB in a debug build.
     public var maxCallDepth: Int
     /// Largest string the template may build (a string value or the rendered output), in UTF-8 bytes.
     public var maxStringBytes: Int
     /// Largest list, tuple or dict the template may build, in elements.
     public var maxListCount: Int
-    /// Total work of one render: one step per expression evaluated, loop iteration and macro call, plus one per
-    /// element (or 16 bytes of text) that a filter, method or operator walks through.
+    /// Total work of one render: a step per statement, expression and macro call, four per loop iteration, and one
+    /// per element (or 16 bytes of text) that a filter, method or operator walks through.
     public var maxSteps: Int
 
+    /// Limits with the given bounds; the defaults are `TemplateLimits.default`'s.
     public init(maxNesting: Int = 100, maxValueNesting: Int = 200, maxCallDepth: Int = 500,
                 maxStringBytes: Int = 64 << 20, maxListCount: Int = 4 << 20, maxSteps: Int = 10_000_000) {
         self.maxNesting = maxNesting

@@ -7,7 +7,7 @@ final class RegexMatcher {
     private let text: UnsafeBufferPointer<UInt8>
     private let n: Int
     private let word: ScalarSet
-    /// Where each lookaround holds, per byte position (1 / 0, 2 = not scanned yet): one scan each, on first use.
+    /// Where each lookaround holds, per byte position (1 or 0): one scan each, before the searches.
     private let lookHolds: UnsafeMutablePointer<UnsafeMutablePointer<UInt8>?>
     // Per-instruction mark of the thread list it was last added to; the closure stack; two thread lists.
     private let marks: UnsafeMutablePointer<UInt32>
@@ -49,6 +49,9 @@ final class RegexMatcher {
     /// All matches, left to right, as `onig`'s `find_iter` returns them: after an empty match, an empty match
     /// at the end of the previous match is skipped by moving on one character.
     func allMatches() -> [Range<Int>] {
+        // Lookarounds first, inner ones (compiled later, higher indices) before those that use them: a scan shares
+        // the marks with the searches, so none may start in the middle of another.
+        for k in flat.looks.indices.reversed() { lookHolds[k] = scanLook(flat.looks[k]) }
         var out: [Range<Int>] = []
         var at = 0
         var lastEnd: Int?
@@ -88,10 +91,7 @@ final class RegexMatcher {
         }
     }
 
-    private func lookHolds(_ k: Int, _ pos: Int) -> Bool {
-        if lookHolds[k] == nil { lookHolds[k] = scanLook(flat.looks[k]) }
-        return lookHolds[k]?[pos] == 1
-    }
+    private func lookHolds(_ k: Int, _ pos: Int) -> Bool { lookHolds[k]?[pos] == 1 }
 
     // MARK: Threads
 
