@@ -26,9 +26,11 @@ final class DemoTests: XCTestCase {
         XCTAssertLessThanOrEqual(r["harmful_ablation"] ?? 1, 0.10)
         XCTAssertGreaterThanOrEqual(r["harmless_addition"] ?? 0, 0.90)
         XCTAssertLessThanOrEqual(try XCTUnwrap(e["kl_harmless_ablation"] as? Double), 0.1)
-        // The abliterated export equals hook ablation (DemoCommand prints the measured difference).
+        // The abliterated export equals hook ablation up to float32 rounding: DemoCommand prints the measured
+        // difference and the bound derived from the arithmetic (ModelConfig.roundingBound).
         let line = try XCTUnwrap(stdout.split(separator: "\n").first { $0.contains("max |Δ|") })
-        let diff = try XCTUnwrap(Double(line.split(separator: "=").last?.trimmingCharacters(in: .whitespaces) ?? ""))
-        XCTAssertLessThan(diff, 1e-4)
+        let numbers = line.split(whereSeparator: { " ()=".contains($0) }).compactMap { Double($0) }
+        let (diff, bound) = (try XCTUnwrap(numbers.dropLast().last), try XCTUnwrap(numbers.last))
+        XCTAssertLessThanOrEqual(diff, bound, String(line))
     }
 }
