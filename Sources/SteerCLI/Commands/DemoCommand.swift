@@ -13,7 +13,7 @@ enum DemoCommand: Command {
             OptionSpec("--model", value: "DIR", help: "model folder (default models/refusal-demo)"),
             OptionSpec("--data", value: "DIR", help: "prompt folder with harmful_/harmless_ train/val/test JSON (default data/prompts)"),
             OptionSpec("--quick", help: "fewer prompts (for tests): 64 train, 16 val, 24 test per class"),
-            OptionSpec("--threads", value: "N", help: "worker threads (default: all cores)"),
+            ThreadOption.spec,
         ],
         discussion: "Prints the selected position and layer, refusal rates before / after ablation / with addition, KL, and where the report is.")
 
