@@ -20,7 +20,7 @@ enum LocalityCommand: Command {
             OptionSpec("--no-generate", help: "refusal score only (no completions, much faster)"),
             OptionSpec("--system", value: "TEXT", help: "system prompt"),
             OptionSpec("--batch-size", value: "N", help: "prompts per forward pass (default 16)"),
-            OptionSpec("--out", value: "DIR", help: "folder for locality.json, locality.svg and locality.html", required: true),
+            OptionSpec("--out", value: "DIR", help: "folder for locality.json and locality.svg", required: true),
             OptionSpec("--weights", value: "f32|bf16", help: "weight storage (default f32)"),
             ThreadOption.spec,
         ])
@@ -48,7 +48,9 @@ enum LocalityCommand: Command {
         var sweep = LocalitySweep(evaluator: evaluator, refusalTokens: try PromptLayout.refusalTokens(formatter: formatter))
         sweep.generate = !args.flag("--no-generate")
         let printer = ProgressPrinter(console: out)
-        let result = try sweep.run(direction: direction, prompts: ids, widths: widths) { printer.update("locality", $0, $1) }
+        let result = try sweep.run(direction: direction, prompts: ids, widths: widths, directionLayer: file.layer) {
+            printer.update("locality", $0, $1)
+        }
         printer.finish()
         let folder = URL(fileURLWithPath: outPath, isDirectory: true)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

@@ -61,13 +61,18 @@ enum RefusalCommand: Command {
                                            inputKey: inputKey)
         let printer = ProgressPrinter(console: out)
         pipeline.progress = printer.update
-        try pipeline.store.saveJSON(RefusalConfig(model: dir.path, modelFiles: hashes, settings: settings,
-                                                  prompts: prompts.provenance, tool: "steer \(SteerCLI.version)",
-                                                  command: CommandLine.arguments.joined(separator: " "), threads: threads),
-                                    "config.json")
+        let config = RefusalConfig(model: dir.path, modelFiles: hashes, settings: settings, prompts: prompts.provenance,
+                                   tool: "steer \(SteerCLI.version)", command: CommandLine.arguments.joined(separator: " "),
+                                   threads: threads)
+        try pipeline.store.saveJSON(config, "config.json")
         let result = try pipeline.run(prompts.sets)
         printer.finish()
-        try RefusalReport.write(result, model: model, prompts: prompts.sets, store: pipeline.store,
+        let provenance = RunProvenance(
+            command: config.command, tool: config.tool, seed: prompts.seed, modelHash: RunManifest.combinedHash(hashes), threads: threads,
+            details: [("model folder", dir.path)] + prompts.provenance.keys.sorted().map { key in
+                ("prompts \(key)", prompts.provenance[key].map { "\($0.path) (SHA-256 \($0.sha256.prefix(16))…)" } ?? "")
+            })
+        try RefusalReport.write(result, model: model, prompts: prompts.sets, store: pipeline.store, provenance: provenance,
                                 tokenText: { formatter.tokenizer.decode([$0]) })
         RefusalSummaryPrinter.print(result, run: runURL, seconds: Date().timeIntervalSince(t0), model: model, out: out)
         if result.selection.selected == nil {
