@@ -13,7 +13,7 @@ enum DemoCommand: Command {
             OptionSpec("--model", value: "DIR", help: "model folder (default models/refusal-demo)"),
             OptionSpec("--data", value: "DIR", help: "prompt folder with harmful_/harmless_ train/val/test JSON (default data/prompts)"),
             OptionSpec("--quick", help: "fewer prompts (for tests): 64 train, 16 val, 24 test per class"),
-            OptionSpec("--threads", value: "N", help: "worker threads (default: all cores)"),
+            ThreadOption.spec,
         ],
         discussion: "Prints the selected position and layer, refusal rates before / after ablation / with addition, KL, and where the report is.")
 
@@ -48,15 +48,17 @@ enum DemoCommand: Command {
         options.force = true
         options.outputDType = .f32
         let report = try WeightOrthogonalizer.export(model: model, direction: direction, to: exported, options: options)
-        let diff = try exportCheck(original: model, exported: exported, direction: direction, data: data)
-        out.print(String(format: "edited %d tensors in %.1fs; exported logits vs hook ablation: max |Δ| = %.2e",
-                         report.editedTensors.count, report.seconds, diff))
+        let (diff, bound) = try exportCheck(original: model, exported: exported, direction: direction, data: data)
+        out.print(String(format: "edited %d tensors in %.1fs; exported logits vs hook ablation: max |Δ| = %.2e (float32 rounding bound %.2e)",
+                         report.editedTensors.count, report.seconds, diff, bound))
         out.print(String(format: "\ndemo finished in %.1fs. Open %@", Date().timeIntervalSince(t0),
                          outDir.appendingPathComponent("run/report.html").path))
     }
 
-    /// Largest logit difference between the exported model and hook ablation on a few test prompts.
-    static func exportCheck(original: URL, exported: URL, direction: [Float], data: URL) throws -> Float {
+    /// Largest logit difference between the exported model and hook ablation on a few test prompts, and how
+    /// large float32 rounding alone could make it (`ModelConfig.roundingBound`, counting the edit's projection
+    /// in each edited matrix and the hooks' projections as further reductions).
+    static func exportCheck(original: URL, exported: URL, direction: [Float], data: URL) throws -> (diff: Float, bound: Float) {
         let a = try ModelLoader.load(directory: original), b = try ModelLoader.load(directory: exported)
         let formatter = try ChatFormatter(directory: original)
         let prompts = try PromptSet.load(data.appendingPathComponent("harmful_test.json")).texts.prefix(4)
@@ -64,17 +66,19 @@ enum DemoCommand: Command {
         let hooks = try DirectionalAblation.matchingWeightEdit(direction: direction).hooks(for: a)
         let (_, x) = try a.prefill(Array(prompts), hooks: hooks, logits: .all)
         let (_, y) = try b.prefill(Array(prompts), logits: .all)
-        guard let x, let y else { return .nan }
-        var worst: Float = 0
+        guard let x, let y else { return (.nan, .nan) }
+        var worst: Float = 0, largest: Float = 0
         // Padding rows carry no meaning; compare only real tokens.
         let steps = prompts.map(\.count).max() ?? 0, v = a.config.vocabSize
         for (row, p) in prompts.enumerated() {
             for t in (steps - p.count)..<steps {
                 let base = (row * steps + t) * v
-                for j in 0..<v { worst = max(worst, abs(x[base + j] - y[base + j])) }
+                for j in 0..<v { worst = max(worst, abs(x[base + j] - y[base + j])); largest = max(largest, abs(x[base + j]), abs(y[base + j])) }
             }
         }
-        return worst
+        let c = a.config
+        let bound = c.roundingBound(magnitude: Double(largest), tokens: steps, extra: Array(repeating: c.hiddenSize, count: 4 * c.numLayers + 2))
+        return (worst, Float(bound))
     }
 
     /// The Steer checkout (holding models/ and data/): from the working directory or the executable upwards.
