@@ -32,7 +32,7 @@ var targets: [Target] = [
     .testTarget(name: "ModelsTests", dependencies: ["Models", "ModelFormats"]),
     .testTarget(name: "InterventionsTests", dependencies: ["Interventions", "Models", "ModelFormats"]),
     .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Interventions", "Models", "ModelFormats", "Tokenizers", "Compute"]),
-    .testTarget(name: "SteerCLITests", dependencies: ["SteerCLI", "ModelFormats", "Models"]),
+    .testTarget(name: "SteerCLITests", dependencies: ["SteerCLI", "ModelFormats", "Models", "ChatTemplates"]),
 ]
 #if os(Linux)
 targets.append(.systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]))

@@ -13,6 +13,7 @@ Usage: STEER_VENV=/work/venv scripts/py.sh scripts/make_template_fixtures.py
 import datetime as _dt
 import json
 import os
+import resource
 import sys
 
 import jinja2
@@ -350,20 +351,99 @@ SNIPPETS = [
 ]
 
 
-def make_snippets():
-    out = []
-    for name, src, ctx in SNIPPETS:
-        entry = {"name": name, "template": src, "context": ctx}
+# Hostile expressions from the sandbox issue, as jinja2 answers them (its MemoryError / RecursionError become
+# Steer's `.limit` errors; where Python computes an integer beyond 64 bits, `big_int` is recorded and Steer raises
+# `.overflow`). Values that must not be constant-folded by jinja2's compiler come from the context. Left out on
+# purpose, because Python would exhaust the machine rather than answer: string doubling in a namespace and
+# nested loops of 10^10 iterations (SandboxTests covers them).
+I64 = 2**63 - 1
+SANDBOX_SNIPPETS = [
+    ("sandbox_floordiv_min", "{{ (-2**63)//-1 }}", {}),
+    ("sandbox_abs_min", "{{ (-2**63)|abs }}", {}),
+    ("sandbox_abs_min_ctx", "{{ x|abs }}", {"x": -2**63}),
+    ("sandbox_neg_min", "{{ -x }}", {"x": -2**63}),
+    ("sandbox_mul_overflow", "{{ x * 2 }}", {"x": 2**62}),
+    ("sandbox_add_overflow", "{{ 9223372036854775807 + 1 }}", {}),
+    ("sandbox_pow_2_63", "{{ 2**63 }}", {}),
+    ("sandbox_int_filter_big", "{{ x|int }}", {"x": 1e300}),
+    ("sandbox_mod_min", "{{ x % -1 }}|{{ x // 1 }}", {"x": -2**63}),
+    ("sandbox_pow_huge_exponent", "{{ 1 ** (10**18) }}|{{ (-1) ** (10**18 + 1) }}|{{ 2**62 }}|{{ 2 ** -2 }}", {}),
+    ("sandbox_indent_max", "{{ 'a'|indent(2**63-1) }}", {}),
+    ("sandbox_indent_max_ctx", "{{ 'a'|indent(n) }}", {"n": I64}),
+    ("sandbox_range_max", "{{ range(2**63-1)|length }}", {}),
+    ("sandbox_range_max_ctx", "{{ range(n)|length }}", {"n": I64}),
+    ("sandbox_range_span", "{{ range(a, b)|length }}", {"a": -I64, "b": I64}),
+    ("sandbox_range_step", "{{ range(1, n, 3)|length }}|{{ range(0, n, n)|list }}", {"n": I64}),
+    ("sandbox_format_inf_literal", "{{ '%d'|format(1e400) }}", {}),
+    ("sandbox_format_inf", "{{ '%d'|format(s|float) }}", {"s": "inf"}),
+    ("sandbox_format_nan", "{{ '%d' % (s|float) }}", {"s": "nan"}),
+    ("sandbox_int_filter_inf", "{{ s|float|int }}", {"s": "inf"}),
+    ("sandbox_int_filter_strings", "{{ a|int }}|{{ b|int }}|{{ c|int }}|{{ d|int(7) }}", {"a": "inf", "b": "nan", "c": "1e400", "d": "12abc"}),
+    ("sandbox_float_pow_overflow", "{{ 2.0 ** x }}", {"x": 10000}),
+    ("sandbox_zero_negative_pow", "{{ 0 ** x }}", {"x": -1}),
+    ("sandbox_str_repeat", "{{ 'x' * 10**12 }}", {}),
+    ("sandbox_list_repeat", "{{ [1] * 10**10 }}", {}),
+    ("sandbox_center_filter", "{{ 'x'|center(10**12) }}", {}),
+    ("sandbox_center_method", "{{ 'x'.center(10**12) }}", {}),
+    ("sandbox_ljust_max", "{{ 'x'.ljust(n) }}", {"n": I64}),
+    ("sandbox_zfill_max", "{{ x.zfill(n) }}", {"x": "a", "n": I64}),
+    ("sandbox_tojson_indent", "{{ [1]|tojson(indent=10**12) }}", {}),
+    ("sandbox_batch_fill", "{{ [1, 2]|batch(10**12, 0)|list }}", {}),
+    ("sandbox_percent_width", "{{ '%10000000000d' % 1 }}", {}),
+    ("sandbox_percent_precision", "{{ '%.10000000000f' % 1.5 }}", {}),
+    ("sandbox_parens", "{{ " + "(" * 1000 + "1" + ")" * 1000 + " }}", {}),
+    ("sandbox_ifs", "{% if true %}" * 1000 + "x" + "{% endif %}" * 1000, {}),
+    ("sandbox_plus_chain", "{{ 1" + " + 1" * 1000 + " }}", {}),
+    ("sandbox_deep_value", "{% set ns = namespace(x=1) %}{% for i in range(2000) %}{% set ns.x = [ns.x] %}{% endfor %}{{ ns.x }}", {}),
+    ("sandbox_macro_recursion", "{% macro f(n) %}{{ f(n - 1) }}{% endmacro %}{{ f(100000) }}", {}),
+    # Python's results the checked arithmetic and formatting keep.
+    ("sandbox_round_int", "{{ 123|round(-1) }}|{{ 125|round(-1) }}|{{ 135|round(-1) }}|{{ 7|round(-5) }}|{{ 2.5|round(400) }}|{{ 2.5|round(-400) }}", {}),
+    ("sandbox_slice_step_max", "{{ x[1::n] }}|{{ x[::-n] }}", {"x": [1, 2, 3], "n": I64}),
+    ("sandbox_percent_specs", "{{ '%5s|%-4d|%05.1f|%+d|% d|%x|%#X|%#o|%e|%.3s|%c|%c|%5.2s|%-6.2f|%%' % ('a', 3, 2.25, 5, 7, 255, 255, 8, 12345.678, 'abcdef', 65, 'z', 'xyz', -1.5) }}", {}),
+    ("sandbox_percent_args", "{{ '%s' % [1, 2] }}|{{ '%(a)s-%(b)d' % {'a': 'A', 'b': 2} }}|{{ '%d' % 2.9 }}|{{ '%f' % 1 }}|{{ '%g' % 0.0001 }}", {}),
+    ("sandbox_percent_too_few", "{{ '%s %s' % ('a',) }}", {}),
+    ("sandbox_percent_too_many", "{{ '%s' % ('a', 'b') }}", {}),
+    ("sandbox_percent_not_number", "{{ '%d' % 'x' }}", {}),
+    ("sandbox_replace_empty", "{{ 'abc'.replace('', '-') }}|{{ 'abc'.replace('', '-', 2) }}|{{ 'aaa'.replace('a', 'bb') }}|{{ 'abc'|replace('', '.') }}", {}),
+    ("sandbox_center_fill", "{{ 'ab'.center(5, 'xy') }}", {}),
+    ("sandbox_striptags", "{{ '<!-- a <b> -->x<y>z</y> &amp; <!-- open'|striptags }}|{{ 'a<b c'|striptags }}|{{ '<!-->x'|striptags }}", {}),
+    ("sandbox_repeat_forms", "{{ 3 * [1] }}{{ (1,) * 3 }}{{ 2 * 'ab' }}{{ [1] * -1 }}{{ 'ab' * 0 }}", {}),
+    ("sandbox_find", "{{ 'héllo wörld'.find('ö') }}|{{ 'héllo wörld'.rfind('l') }}|{{ 'abc'.find('') }}|{{ 'abc'.rfind('') }}|{{ 'ö' in 'wörld' }}|{{ 'aXbXc'.rfind('X') }}", {}),
+]
+
+
+def _address_space():
+    return int(open("/proc/self/statm").read().split()[0]) * resource.getpagesize()
+
+
+def render_snippet(name, src, ctx):
+    entry = {"name": name, "template": src, "context": ctx}
+    # The sandbox cases ask Python for terabytes: cap this process's address space so each fails fast with
+    # MemoryError instead of pushing the machine into swap.
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    resource.setrlimit(resource.RLIMIT_AS, (_address_space() + (2 << 30), hard))
+    try:
+        tmpl = ctu._compile_jinja_template(src)
+        entry["expected"] = tmpl.render(**ctx)
         try:
-            tmpl = ctu._compile_jinja_template(src)
-            entry["expected"] = tmpl.render(**ctx)
-        except jinja2.exceptions.TemplateSyntaxError as e:
-            entry["error"] = {"type": "TemplateSyntaxError", "message": e.message, "line": e.lineno}
-        except jinja2.exceptions.TemplateError as e:
-            entry["error"] = {"type": type(e).__name__, "message": e.message}
-        except Exception as e:
-            entry["error"] = {"type": type(e).__name__, "message": str(e)}
-        out.append(entry)
+            entry["big_int"] = any(not -I64 - 1 <= int(part) <= I64 for part in entry["expected"].split("|"))
+        except ValueError:
+            pass
+    except jinja2.exceptions.TemplateSyntaxError as e:
+        entry["error"] = {"type": "TemplateSyntaxError", "message": e.message, "line": e.lineno}
+    except jinja2.exceptions.TemplateError as e:
+        entry["error"] = {"type": type(e).__name__, "message": e.message}
+    except Exception as e:  # Python errors (TypeError, OverflowError, MemoryError, RecursionError, ...)
+        entry["error"] = {"type": type(e).__name__, "message": str(e)}
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+    if "big_int" in entry and not entry["big_int"]:
+        del entry["big_int"]
+    return entry
+
+
+def make_snippets():
+    out = [render_snippet(name, src, ctx) for name, src, ctx in SNIPPETS + SANDBOX_SNIPPETS]
     with open(os.path.join(ROOT, "snippets.json"), "w", encoding="utf-8") as f:
         json.dump(out, f, ensure_ascii=False, indent=1)
     print(f"{len(out)} snippets, {sum('error' in e for e in out)} raise")

@@ -7,13 +7,17 @@ plus `cases.json` with the reference ids, decodes and streaming-decode chunks re
 `tokenizers` itself (or from tiktoken for the Qwen-1 `qwen.tiktoken` fixture). Expected values
 are never typed by hand.
 
-Usage: STEER_VENV=/work/venv scripts/py.sh scripts/make_tokenizer_fixtures.py
+It also writes Tests/Fixtures/regex/split_cases.json: how `tokenizers` (Oniguruma) splits texts with
+Split regexes from real tokenizer.json files and with hostile or unusual ones, for Steer's regex engine.
+
+Usage: STEER_VENV=/work/venv scripts/py.sh scripts/make_tokenizer_fixtures.py [--regex-only]
 """
 import base64
 import json
 import os
 import random
 import shutil
+import sys
 import unicodedata
 
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers
@@ -393,7 +397,84 @@ def write_configs():
         f.write("{{ bos_token }}{% for m in messages %}[INST] {{ m['content'] }} [/INST]{% endfor %}")
 
 
+# --- Split regexes: tokenizers' answers for the general regex engine -----------------------------------
+
+REGEX_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures", "regex")
+O200K_PAT = r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
+TEKKEN_PAT = r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
+DEEPSEEK_V3_PATS = [
+    r"\p{N}{1,3}",
+    r"[一-龥\u3040-ゟ゠-ヿ]+",
+    r"""[!"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~][A-Za-z]+|[^\r\n\p{L}\p{P}\p{S}]?[\p{L}\p{M}]+| ?[\p{P}\p{S}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+""",
+]
+DEEPSEEK_CODER_PATS = [
+    r"[\r\n]",
+    r"\s?[A-Za-zµÀ-ÖØ-öø-ƺƼ-ƿǄ-ʓʕ-ʯͰ-ͳͶͷͻ-ͽͿΆΈ-ΊΌΎ-ΡΣ-ϵϷ-ҁҊ-ԯԱ-ՖႠ-ჅᎠ-Ᏽᏸ-ᏽᲐ-ᲺᲽ-Ჿᴀ-ᴫᵫ-ᵷᵹ-ᶚḀ-ἕἘ-Ἕἠ-ὅὈ-Ὅὐ-ὗὙὛὝὟ-ώᾀ-ᾴᾶ-ᾼιῂ-ῄῆ-ῌῐ-ΐῖ-Ίῠ-Ῥῲ-ῴῶ-ῼℂℇℊ-ℓℕℙ-ℝℤΩℨK-ℭℯ-ℴℹℼ-ℿⅅ-ⅉⅎↃↄⰀ-ⱻⱾ-ⳤⳫ-ⳮⳲⳳꙀ-ꙭꚀ-ꚛꜢ-ꝯꝱ-ꞇꞋ-ꞎꭰ-ꮿﬀ-ﬆﬓ-ﬗＡ-Ｚａ-ｚ𐐀-𐑏𐒰-𐓓𐓘-𐓻𐲀-𐲲𐳀-𐳲𑢠-𑣟𞤀-𞥃]+",
+    r"\s?[!-/:-~！-／：-～‘-‟　-。]+",
+    r"\s+$",
+    r"[一-龥ࠀ-一가-퟿]+",
+    r"\p{N}+",
+]
+BLOOM_PAT = r" ?[^(\s|[.,!?…。，、।۔،])]+"
+REGEX_PATTERNS = [
+    # The hand-scanned patterns, through the general engine too.
+    GPT2_PAT, LLAMA3_PAT, QWEN2_PAT, OTHER_PAT,
+    # From real tokenizer.json files.
+    O200K_PAT, TEKKEN_PAT, BLOOM_PAT, *DEEPSEEK_V3_PATS, *DEEPSEEK_CODER_PATS,
+    # The syntax they could use.
+    r"\d{1,3}(?=(?:\d{3})*\b)", r"(?<=\d)(?=(?:\d{3})+(?!\d))", r"\p{Han}+|\p{Hiragana}+|\p{Katakana}+|\p{Hangul}+",
+    r"[[:alpha:]]+|[[:punct:]]+|[[:space:]]+|[[:digit:]]+", r"(?i)the|[a-z]+", r"a(?i)b|c", r"(?i:'S|'LL)|[ſK]",
+    r"(?x) \d+ # digits", r"\bthe\b|\B.", r"^\s+|\s+$", r"\A.|.\z|.\Z", r".", r"<.+?>|<|>", r"\R", r"\h+",
+    r"x*", r"(?=a)", r"\S+(?=\s)", r"(?<!a)b", r"(?<=\s)\S", r"[\w&&[^_]]+", r"[a-c[x-z]]+", r"[^\p{L}\p{N}\s]",
+    r"\p{Lu}\p{Ll}*|\P{L}+", r"\w+|\W", r"\s{2,}| {1}", r"a{2,1}", r"\x{1F600}|\u00e9|\x41|\101", r"\Qa.b\E",
+    r"(a|ab)(c|bcd)(d*)", r"(a*)*b|.", r"(a+)+$", r"[\]a-]|[]b]",
+]
+# Oniguruma's backtracking gives up ("retry-limit-in-match over") on `(a+)+$` past about 22 characters; these
+# texts get the answer of the equivalent `a+$`, which is what it would have found.
+EQUIVALENT = {r"(a+)+$": r"a+$", r"(a*)*b|.": r"a*b|."}
+# Long inputs only for the patterns that backtrack exponentially.
+LONG_TEXTS = {pattern: ["a" * 5000 + "!", "a" * 5000 + "b", "a" * 5000] for pattern in EQUIVALENT}
+REGEX_TEXTS = HARD_CASES + [
+    "aaaaaaaaaaaaaaaaaa!", "aaa\naaa", "a" * 30 + "!",
+    "The cat sat on the mat; THE END.", "1234567 and 89,012 or 3456789012", "x <b>bold</b> <i>it</i> y <",
+    "ab\ncd\r\nef\n", "naïve Ⅻ ½ ١٢٣ ５６ 𝟙", "中文とひらがなとカタカナと한국어", "it's THE'S ſt K", "hello, world!!",
+    "€100 + ¥200 = ?", "tab\tand\u000bvt\u0085nel\u2028ls", "deadbeef 0x1F cafe", "a_b c_d __", "",
+]
+
+
+def regex_cases():
+    """Split(isolated) and Split(removed) pieces of every text under every pattern, or tokenizers' error."""
+    os.makedirs(REGEX_ROOT, exist_ok=True)
+    cases = []
+    for pattern in REGEX_PATTERNS + [r"(", r"[a", r"a++", r"(?>a)b", r"(a)\1", r"\p{Foo}", r"a|*"]:
+        entry = {"pattern": pattern, "texts": []}
+        try:
+            splits = {b: pre_tokenizers.Split(Regex(pattern), behavior=b) for b in ("isolated", "removed")}
+        except Exception as e:  # the pattern does not compile in Oniguruma either
+            entry["error"] = str(e)
+            cases.append(entry)
+            continue
+        for text in REGEX_TEXTS + LONG_TEXTS.get(pattern, []):
+            row = {"text": text}
+            for behavior, split in splits.items():
+                try:
+                    row[behavior] = [p for p, _ in split.pre_tokenize_str(text)]
+                except BaseException:  # Oniguruma's retry limit (a Rust panic)
+                    alt = pre_tokenizers.Split(Regex(EQUIVALENT[pattern]), behavior=behavior)
+                    row[behavior] = [p for p, _ in alt.pre_tokenize_str(text)]
+                    row["equivalent"] = EQUIVALENT[pattern]
+            entry["texts"].append(row)
+        cases.append(entry)
+    with open(os.path.join(REGEX_ROOT, "split_cases.json"), "w", encoding="utf-8") as f:
+        json.dump({"cases": cases}, f, ensure_ascii=False, separators=(",", ":"))
+    print(f"{len(cases)} regex patterns x {len(REGEX_TEXTS)} texts written to", os.path.normpath(REGEX_ROOT))
+
+
 def main():
+    if "--regex-only" in sys.argv:
+        regex_cases()
+        return
+    regex_cases()
     os.makedirs(ROOT, exist_ok=True)
     byte_level("gpt2", None, ["<|endoftext|>"], merges_as_strings=True)
     byte_level("gpt2_prefix_space", None, ["<|endoftext|>"], add_prefix_space=True, vocab_size=600)

@@ -21,6 +21,36 @@ struct Expr {
 
     let kind: Kind
     let pos: SourcePos
+    /// Levels of expressions below and including this one (a literal is 1); the parser bounds it so that
+    /// evaluating or freeing the tree never recurses deeper than `TemplateLimits.maxNesting`.
+    let depth: Int
+
+    init(kind: Kind, pos: SourcePos) {
+        self.kind = kind
+        self.pos = pos
+        depth = 1 + Expr.childDepth(kind)
+    }
+
+    private static func childDepth(_ kind: Kind) -> Int {
+        func deepest(_ es: [Expr?]) -> Int { es.reduce(0) { max($0, $1?.depth ?? 0) } }
+        func deepest(_ a: Arguments) -> Int {
+            max(deepest(a.positional), deepest(a.keyword.map(\.1)), deepest([a.starArgs, a.starKwargs]))
+        }
+        switch kind {
+        case .literal, .name: return 0
+        case .list(let items), .tuple(let items): return deepest(items)
+        case .dict(let pairs): return max(deepest(pairs.map(\.0)), deepest(pairs.map(\.1)))
+        case .getattr(let b, _): return b.depth
+        case .getitem(let b, let i): return max(b.depth, i.depth)
+        case .slice(let b, let start, let stop, let step): return deepest([b, start, stop, step])
+        case .call(let f, let args): return max(f.depth, deepest(args))
+        case .filter(let operand, _, let args): return max(operand?.depth ?? 0, deepest(args))
+        case .test(let operand, _, let args, _): return max(operand.depth, deepest(args))
+        case .unary(_, let x): return x.depth
+        case .binary(_, let a, let b), .and(let a, let b), .or(let a, let b): return max(a.depth, b.depth)
+        case .conditional(let c, let t, let e): return deepest([c, t, e])
+        }
+    }
 }
 
 /// Call arguments: positional, keyword, and the rarely used `*args` / `**kwargs`.

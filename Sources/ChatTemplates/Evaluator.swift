@@ -4,25 +4,40 @@ import Foundation
 extension Interpreter {
     func eval(_ e: Expr, _ scope: Scope) throws -> TemplateValue {
         do {
+            try sandbox.enter()
+            defer { sandbox.leave() }
+            try sandbox.step()
             return try evalInner(e, scope)
         } catch let error as TemplateError {
             throw error.at(e.pos)
         }
     }
 
+    /// A dict key: Python hashes numbers, strings, bools and None (Jinja's dicts here are keyed by their `str`).
+    func dictKey(_ key: TemplateValue) throws -> String {
+        guard let k = PythonFormat.scalar(key) else { throw TemplateError(.type, "unhashable type: '\(key.typeName)'") }
+        return k
+    }
+
+    /// A container built around existing values, checked against the nesting limit.
+    func nested(_ value: TemplateValue) throws -> TemplateValue {
+        try sandbox.checkNesting(value)
+        return value
+    }
+
     private func evalInner(_ e: Expr, _ scope: Scope) throws -> TemplateValue {
         switch e.kind {
         case .literal(let v): return v
         case .name(let n): return scope.lookup(n) ?? .undefined
-        case .list(let items): return .array(try items.map { try eval($0, scope) })
-        case .tuple(let items): return .tuple(try items.map { try eval($0, scope) })
+        case .list(let items): return try nested(.array(try items.map { try eval($0, scope) }))
+        case .tuple(let items): return try nested(.tuple(try items.map { try eval($0, scope) }))
         case .dict(let pairs):
             var o = TemplateObject()
             for (k, v) in pairs {
-                let key = try eval(k, scope)
-                o[PythonFormat.str(key)] = try eval(v, scope)
+                let key = try dictKey(try eval(k, scope))
+                o[key] = try eval(v, scope)
             }
-            return .object(o)
+            return try nested(.object(o))
         case .getattr(let base, let name):
             let b = try eval(base, scope)
             if b.isUndefined { throw undefinedError(base) }
@@ -30,10 +45,12 @@ extension Interpreter {
         case .getitem(let base, let indexExpr):
             let b = try eval(base, scope)
             if b.isUndefined { throw undefinedError(base) }
+            if case .string = b { try sandbox.step(Operators.size(b)) }  // indexing text walks it
             return item(b, try eval(indexExpr, scope))
         case .slice(let base, let start, let stop, let step):
             let b = try eval(base, scope)
             if b.isUndefined { throw undefinedError(base) }
+            try sandbox.step(Operators.size(b))
             return try slice(b, start.map { try eval($0, scope) }, stop.map { try eval($0, scope) },
                              step.map { try eval($0, scope) })
         case .call(let callee, let args):
@@ -52,13 +69,9 @@ extension Interpreter {
             switch op {
             case "not": return .bool(!v.truthy)
             case "-":
-                switch v {
-                case .int(let i): return .int(-i)
-                case .double(let d): return .double(-d)
-                case .bool(let b): return .int(b ? -1 : 0)
-                case .undefined: throw undefinedError(operand)
-                default: throw TemplateError(.type, "bad operand type for unary -: '\(v.typeName)'")
-                }
+                if let negated = try Operators.negate(v) { return negated }
+                if v.isUndefined { throw undefinedError(operand) }
+                throw TemplateError(.type, "bad operand type for unary -: '\(v.typeName)'")
             default:
                 if v.number == nil { throw TemplateError(.type, "bad operand type for unary +: '\(v.typeName)'") }
                 return v
@@ -72,9 +85,10 @@ extension Interpreter {
             }
             if op == "+", case .string(let x) = a, case .string(let y) = b, isMarkup(l) || isMarkup(r) {
                 // markupsafe: `Markup + str` escapes the plain side (transformers' templates hit this with `|safe`).
-                return .string((isMarkup(l) ? x : PythonFormat.htmlEscape(x)) + (isMarkup(r) ? y : PythonFormat.htmlEscape(y)))
+                return .string(try sandbox.concat(isMarkup(l) ? x : PythonFormat.htmlEscape(x),
+                                                  isMarkup(r) ? y : PythonFormat.htmlEscape(y)))
             }
-            return try Operators.binary(op, a, b)
+            return try Operators.binary(op, a, b, sandbox)
         case .and(let l, let r):
             let a = try eval(l, scope)
             return a.truthy ? try eval(r, scope) : a
@@ -125,12 +139,12 @@ extension Interpreter {
     func attribute(_ value: TemplateValue, _ name: String) -> TemplateValue {
         switch value {
         case .object(let o):
-            if let m = Methods.dictMethod(o, name) { return .function(m) }
+            if let m = Methods.dictMethod(o, name, sandbox) { return .function(m) }
             return o[name] ?? .undefined
         case .namespace(let ns): return ns.attributes[name] ?? .undefined
-        case .function(let f): return f.attributes[name] ?? .undefined
-        case .string(let s): return Methods.stringMethod(s, name).map { .function($0) } ?? .undefined
-        case .array(let a), .tuple(let a): return Methods.listMethod(a, name).map { .function($0) } ?? .undefined
+        case .function(let f): return f.attributes?(name) ?? .undefined
+        case .string(let s): return Methods.stringMethod(s, name, sandbox).map { .function($0) } ?? .undefined
+        case .array(let a), .tuple(let a): return Methods.listMethod(a, name, sandbox).map { .function($0) } ?? .undefined
         default: return .undefined
         }
     }
@@ -139,7 +153,7 @@ extension Interpreter {
     func item(_ value: TemplateValue, _ key: TemplateValue) -> TemplateValue {
         switch (value, key) {
         case (.object(let o), .string(let k)): return o[k] ?? attribute(value, k)
-        case (.object(let o), _): return o[PythonFormat.str(key)] ?? .undefined
+        case (.object(let o), _): return PythonFormat.scalar(key).flatMap { o[$0] } ?? .undefined
         case (.array(let a), _), (.tuple(let a), _):
             guard let i = key.intValue else { return .undefined }
             let j = i < 0 ? a.count + i : i
@@ -169,7 +183,12 @@ extension Interpreter {
             let hi = clamp(stop, st > 0 ? n : -1)
             var out: [T] = []
             var i = lo
-            while st > 0 ? i < hi : i > hi { out.append(items[i]); i += st }
+            while st > 0 ? i < hi : i > hi {
+                out.append(items[i])
+                let (next, overflow) = i.addingReportingOverflow(st)  // a step near Int.max leaves the range
+                if overflow { break }
+                i = next
+            }
             return out
         }
         switch value {

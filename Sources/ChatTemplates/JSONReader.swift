@@ -5,6 +5,10 @@ import Foundation
 struct JSONReader {
     private let bytes: [UInt8]
     private var pos = 0
+    /// Open arrays and objects; bounded like template values so that reading (and later printing or freeing)
+    /// a hostile document cannot overflow the stack.
+    private var depth = 0
+    private let maxDepth = TemplateLimits.default.maxValueNesting
 
     init(_ bytes: [UInt8]) { self.bytes = bytes }
 
@@ -27,38 +31,11 @@ struct JSONReader {
         skipSpace()
         guard pos < bytes.count else { throw fail("unexpected end") }
         switch bytes[pos] {
-        case UInt8(ascii: "{"):
-            pos += 1
-            var object = TemplateObject()
-            skipSpace()
-            if pos < bytes.count, bytes[pos] == UInt8(ascii: "}") { pos += 1; return .object(object) }
-            while true {
-                skipSpace()
-                guard pos < bytes.count, bytes[pos] == UInt8(ascii: "\"") else { throw fail("expected key") }
-                let key = try parseString()
-                skipSpace()
-                guard pos < bytes.count, bytes[pos] == UInt8(ascii: ":") else { throw fail("expected ':'") }
-                pos += 1
-                object[key] = try parseValue()
-                skipSpace()
-                guard pos < bytes.count else { throw fail("unexpected end") }
-                if bytes[pos] == UInt8(ascii: ",") { pos += 1; continue }
-                if bytes[pos] == UInt8(ascii: "}") { pos += 1; return .object(object) }
-                throw fail("expected ',' or '}'")
-            }
-        case UInt8(ascii: "["):
-            pos += 1
-            var items: [TemplateValue] = []
-            skipSpace()
-            if pos < bytes.count, bytes[pos] == UInt8(ascii: "]") { pos += 1; return .array(items) }
-            while true {
-                items.append(try parseValue())
-                skipSpace()
-                guard pos < bytes.count else { throw fail("unexpected end") }
-                if bytes[pos] == UInt8(ascii: ",") { pos += 1; continue }
-                if bytes[pos] == UInt8(ascii: "]") { pos += 1; return .array(items) }
-                throw fail("expected ',' or ']'")
-            }
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            depth += 1
+            defer { depth -= 1 }
+            if depth > maxDepth { throw fail("nested more than \(maxDepth) levels deep") }
+            return bytes[pos] == UInt8(ascii: "{") ? try parseObject() : try parseArray()
         case UInt8(ascii: "\""):
             return .string(try parseString())
         case UInt8(ascii: "t"): try expectWord("true"); return .bool(true)
@@ -66,6 +43,42 @@ struct JSONReader {
         case UInt8(ascii: "n"): try expectWord("null"); return .none
         default:
             return try parseNumber()
+        }
+    }
+
+    private mutating func parseObject() throws -> TemplateValue {
+        pos += 1
+        var object = TemplateObject()
+        skipSpace()
+        if pos < bytes.count, bytes[pos] == UInt8(ascii: "}") { pos += 1; return .object(object) }
+        while true {
+            skipSpace()
+            guard pos < bytes.count, bytes[pos] == UInt8(ascii: "\"") else { throw fail("expected key") }
+            let key = try parseString()
+            skipSpace()
+            guard pos < bytes.count, bytes[pos] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+            pos += 1
+            object[key] = try parseValue()
+            skipSpace()
+            guard pos < bytes.count else { throw fail("unexpected end") }
+            if bytes[pos] == UInt8(ascii: ",") { pos += 1; continue }
+            if bytes[pos] == UInt8(ascii: "}") { pos += 1; return .object(object) }
+            throw fail("expected ',' or '}'")
+        }
+    }
+
+    private mutating func parseArray() throws -> TemplateValue {
+        pos += 1
+        var items: [TemplateValue] = []
+        skipSpace()
+        if pos < bytes.count, bytes[pos] == UInt8(ascii: "]") { pos += 1; return .array(items) }
+        while true {
+            items.append(try parseValue())
+            skipSpace()
+            guard pos < bytes.count else { throw fail("unexpected end") }
+            if bytes[pos] == UInt8(ascii: ",") { pos += 1; continue }
+            if bytes[pos] == UInt8(ascii: "]") { pos += 1; return .array(items) }
+            throw fail("expected ',' or ']'")
         }
     }
 

@@ -230,7 +230,10 @@ struct Lexer {
         let text = string(start, i).replacingOccurrences(of: "_", with: "")
         if isFloat, let d = Double(text) { tokens.append(Token(kind: .float(d), pos: pos)) }
         else if let n = Int(text) { tokens.append(Token(kind: .int(n), pos: pos)) }
-        else { throw TemplateError(.syntax, "bad number '\(text)'", line: pos.line, column: pos.column) }
+        else if !isFloat, !text.isEmpty, text.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+            // Python reads it as a big integer; Steer's integers are 64-bit.
+            throw TemplateError(.overflow, "integer literal \(text) exceeds 64 bits", line: pos.line, column: pos.column)
+        } else { throw TemplateError(.syntax, "bad number '\(text)'", line: pos.line, column: pos.column) }
         return i
     }
 

@@ -1,7 +1,8 @@
 import Foundation
 
 /// Python methods on strings, dicts and lists that templates call (`.strip()`, `.get()`, `.items()`…).
-/// Mutating list/dict methods raise like transformers' `ImmutableSandboxedEnvironment` does.
+/// Mutating list/dict methods raise like transformers' `ImmutableSandboxedEnvironment` does; the sandbox counts
+/// the text and elements each call walks and bounds what it builds.
 enum Methods {
     typealias Fn = TemplateFunction
 
@@ -13,9 +14,14 @@ enum Methods {
         method(name) { _, _ in throw TemplateError(.security, "access to attribute '\(name)' of '\(type)' object is unsafe.") }
     }
 
-    static func dictMethod(_ o: TemplateObject, _ name: String) -> Fn? {
+    static func dictMethod(_ o: TemplateObject, _ name: String, _ sandbox: Sandbox) -> Fn? {
         switch name {
-        case "items": return method(name) { _, _ in .array(o.pairs.map { .tuple([.string($0.0), $0.1]) }) }
+        case "items":
+            return method(name) { _, _ in
+                let pairs = TemplateValue.array(o.pairs.map { .tuple([.string($0.0), $0.1]) })
+                try sandbox.checkNesting(pairs)
+                return pairs
+            }
         case "keys": return method(name) { _, _ in .array(o.keys.map { .string($0) }) }
         case "values": return method(name) { _, _ in .array(o.pairs.map { $0.1 }) }
         case "get":
@@ -30,11 +36,16 @@ enum Methods {
         }
     }
 
-    static func listMethod(_ a: [TemplateValue], _ name: String) -> Fn? {
+    static func listMethod(_ a: [TemplateValue], _ name: String, _ sandbox: Sandbox) -> Fn? {
         switch name {
-        case "count": return method(name) { args, _ in .int(a.filter { Operators.equal($0, args.first ?? TemplateValue.none) }.count) }
+        case "count":
+            return method(name) { args, _ in
+                try sandbox.step(a.count)
+                return .int(a.filter { Operators.equal($0, args.first ?? TemplateValue.none) }.count)
+            }
         case "index":
             return method(name) { args, _ in
+                try sandbox.step(a.count)
                 guard let i = a.firstIndex(where: { Operators.equal($0, args.first ?? TemplateValue.none) }) else {
                     throw TemplateError(.type, "value is not in list")
                 }
@@ -113,7 +124,16 @@ enum Methods {
         return out
     }
 
-    static func stringMethod(_ s: String, _ name: String) -> Fn? {
+    static func stringMethod(_ s: String, _ name: String, _ sandbox: Sandbox) -> Fn? {
+        guard let m = stringMethodBody(s, name, sandbox) else { return nil }
+        // Every string method walks the text at least once.
+        return method(name) { args, kwargs in
+            try sandbox.walk(bytes: s.utf8.count)
+            return try m.body(args, kwargs)
+        }
+    }
+
+    private static func stringMethodBody(_ s: String, _ name: String, _ sandbox: Sandbox) -> Fn? {
         switch name {
         case "strip", "lstrip", "rstrip":
             return method(name) { args, _ in
@@ -124,11 +144,16 @@ enum Methods {
                 let c = CallArgs(positional: args, keyword: kwargs)
                 let sep: String? = { if case .string(let x) = c.value(0, "sep") ?? TemplateValue.none { return x }; return nil }()
                 let maxsplit = c.value(1, "maxsplit")?.intValue ?? -1
-                return .array(split(s, sep, maxsplit, fromRight: name == "rsplit").map { .string($0) })
+                let parts = split(s, sep, maxsplit, fromRight: name == "rsplit")
+                try sandbox.checkList(count: parts.count)
+                return .array(parts.map { .string($0) })
             }
         case "splitlines":
-            return method(name) { _, _ in .array(s.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
-                .map { .string(String($0)) }.dropLast(s.last?.isNewline == true ? 1 : 0).map { $0 }) }
+            return method(name) { _, _ in
+                let lines = s.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+                try sandbox.checkList(count: lines.count)
+                return .array(lines.map { .string(String($0)) }.dropLast(s.last?.isNewline == true ? 1 : 0).map { $0 })
+            }
         case "startswith", "endswith":
             return method(name) { args, _ in
                 let options: [String]
@@ -143,24 +168,24 @@ enum Methods {
                     return name == "startswith" ? scalars.starts(with: ps) : scalars.reversed().starts(with: ps.reversed())
                 })
             }
-        case "upper": return method(name) { _, _ in .string(s.uppercased()) }
-        case "lower": return method(name) { _, _ in .string(s.lowercased()) }
-        case "title": return method(name) { _, _ in .string(title(s)) }
-        case "capitalize": return method(name) { _, _ in .string(capitalize(s)) }
+        // Case mapping can lengthen text (ß → SS), so its results are checked.
+        case "upper": return method(name) { _, _ in try sandbox.text(s.uppercased()) }
+        case "lower": return method(name) { _, _ in try sandbox.text(s.lowercased()) }
+        case "title": return method(name) { _, _ in try sandbox.text(title(s)) }
+        case "capitalize": return method(name) { _, _ in try sandbox.text(capitalize(s)) }
         case "swapcase":
-            return method(name) { _, _ in .string(String(s.map { $0.isUppercase ? Character($0.lowercased()) : Character($0.uppercased()) })) }
+            return method(name) { _, _ in
+                try sandbox.text(String(s.map { $0.isUppercase ? Character($0.lowercased()) : Character($0.uppercased()) }))
+            }
         case "replace":
             return method(name) { args, _ in
                 guard let old = str(args, 0), let new = str(args, 1) else { throw TemplateError(.type, "replace expects strings") }
-                return .string(replace(s, old, new, count: args.count > 2 ? (args[2].intValue ?? -1) : -1))
+                return .string(try replace(s, old, new, count: args.count > 2 ? (args[2].intValue ?? -1) : -1, sandbox))
             }
         case "find", "index", "rfind":
             return method(name) { args, _ in
                 guard let sub = str(args, 0) else { throw TemplateError(.type, "must be str") }
-                let hay = Array(s.unicodeScalars), needle = Array(sub.unicodeScalars)
-                let range = name == "rfind" ? Array(stride(from: hay.count - needle.count, through: 0, by: -1))
-                    : Array(stride(from: 0, through: hay.count - needle.count, by: 1))
-                for i in range where Array(hay[i..<i + needle.count]) == needle { return .int(i) }
+                if let i = find(sub, in: s, last: name == "rfind") { return .int(i) }
                 if name == "index" { throw TemplateError(.type, "substring not found") }
                 return .int(-1)
             }
@@ -171,11 +196,9 @@ enum Methods {
                 return .int(s.components(separatedBy: sub).count - 1)
             }
         case "join":
-            return method(name) { args, _ in
-                .string((args.first?.sequence ?? []).map { PythonFormat.str($0) }.joined(separator: s))
-            }
+            return method(name) { args, _ in .string(try join(args.first?.sequence ?? [], separator: s, sandbox)) }
         case "format":
-            return method(name) { args, kwargs in .string(try format(s, args, kwargs)) }
+            return method(name) { args, kwargs in .string(try StringFormat.format(s, args, kwargs, sandbox)) }
         case "isalpha", "isdigit", "isnumeric", "isalnum", "isspace", "isupper", "islower":
             return method(name) { _, _ in
                 guard !s.isEmpty else { return .bool(false) }
@@ -193,22 +216,28 @@ enum Methods {
                 let w = args.first?.intValue ?? 0
                 let n = s.unicodeScalars.count
                 if n >= w { return .string(s) }
+                try sandbox.checkString(bytes: s.utf8.count &+ (w - n))
                 let pad = String(repeating: "0", count: w - n)
                 if s.hasPrefix("-") || s.hasPrefix("+") { return .string(String(s.prefix(1)) + pad + s.dropFirst()) }
                 return .string(pad + s)
             }
         case "center", "ljust", "rjust":
             return method(name) { args, _ in
-                .string(pad(s, width: args.first?.intValue ?? 0, fill: str(args, 1) ?? " ", mode: name))
+                .string(try pad(s, width: args.first?.intValue ?? 0, fill: str(args, 1) ?? " ", mode: name, sandbox))
             }
         default: return nil
         }
     }
 
-    static func pad(_ s: String, width: Int, fill: String, mode: String) -> String {
+    /// `str.center` / `ljust` / `rjust` (and the `center` filter), bounded before the padding is built.
+    static func pad(_ s: String, width: Int, fill: String, mode: String, _ sandbox: Sandbox) throws -> String {
+        guard fill.unicodeScalars.count == 1 else {
+            throw TemplateError(.type, "The fill character must be exactly one character long")
+        }
         let n = s.unicodeScalars.count
         guard width > n else { return s }
         let total = width - n
+        try sandbox.checkString(bytes: s.utf8.count &+ Sandbox.product(total, fill.utf8.count))
         switch mode {
         case "ljust": return s + String(repeating: fill, count: total)
         case "rjust": return String(repeating: fill, count: total) + s
@@ -219,67 +248,70 @@ enum Methods {
         }
     }
 
-    static func replace(_ s: String, _ old: String, _ new: String, count: Int) -> String {
-        if count < 0 { return s.replacingOccurrences(of: old, with: new) }
+    /// `str.replace(old, new, count)`, its size checked before the text is built.
+    static func replace(_ s: String, _ old: String, _ new: String, count: Int, _ sandbox: Sandbox) throws -> String {
+        if old.isEmpty {
+            // Python puts `new` before every character and at the end, `count` times at most.
+            let scalars = s.unicodeScalars
+            let n = count < 0 ? scalars.count + 1 : min(count, scalars.count + 1)
+            try sandbox.checkString(bytes: s.utf8.count &+ Sandbox.product(n, new.utf8.count))
+            var out = ""
+            for (i, c) in scalars.enumerated() {
+                if i < n { out += new }
+                out.unicodeScalars.append(c)
+            }
+            if n > scalars.count { out += new }
+            return out
+        }
         var parts = s.components(separatedBy: old)
         guard parts.count > 1 else { return s }
+        let n = count < 0 ? parts.count - 1 : min(count, parts.count - 1)
+        let growth = new.utf8.count - old.utf8.count
+        if growth > 0 { try sandbox.checkString(bytes: s.utf8.count &+ Sandbox.product(n, growth)) }
         var out = parts.removeFirst()
-        for (i, p) in parts.enumerated() { out += (i < count ? new : old) + p }
+        for (i, p) in parts.enumerated() { out += (i < n ? new : old) + p }
         return out
     }
 
-    /// `str.format` with `{}`, `{0}` and `{name}` fields (no format specs beyond plain conversion).
-    static func format(_ s: String, _ args: [TemplateValue], _ kwargs: [(String, TemplateValue)]) throws -> String {
-        var out = ""
-        var auto = 0
-        var chars = Array(s)[...]
-        while let ch = chars.popFirst() {
-            if ch == "{" {
-                if chars.first == "{" { chars.removeFirst(); out += "{"; continue }
-                var field = ""
-                while let c = chars.popFirst(), c != "}" { field.append(c) }
-                let key = field.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
-                let value: TemplateValue
-                if key.isEmpty { value = auto < args.count ? args[auto] : .undefined; auto += 1 }
-                else if let i = Int(key) { value = i < args.count ? args[i] : .undefined }
-                else { value = kwargs.first { $0.0 == key }?.1 ?? .undefined }
-                if value.isUndefined { throw TemplateError(.type, "format field '\(field)' has no value") }
-                out += PythonFormat.str(value)
-            } else if ch == "}" {
-                if chars.first == "}" { chars.removeFirst() }
-                out += "}"
-            } else {
-                out.append(ch)
-            }
+    /// `sep.join(items)` / the `join` filter, checked as the parts are added up.
+    static func join(_ items: [TemplateValue], separator: String, _ sandbox: Sandbox) throws -> String {
+        var parts: [String] = []
+        parts.reserveCapacity(items.count)
+        var bytes = 0
+        for item in items {
+            let part = try sandbox.str(item)
+            bytes = bytes &+ part.utf8.count &+ (parts.isEmpty ? 0 : separator.utf8.count)
+            try sandbox.checkString(bytes: bytes)
+            parts.append(part)
         }
-        return out
+        try sandbox.walk(bytes: bytes)
+        return parts.joined(separator: separator)
     }
 
-    /// `"fmt" % args` for `%s`, `%r`, `%d`, `%i`, `%f` and `%%`.
-    static func percentFormat(_ fmt: String, _ args: TemplateValue) throws -> String {
-        let values = args.sequence.map { Array($0) } ?? [args]
-        var out = ""
-        var idx = 0
-        var chars = Array(fmt)[...]
-        while let ch = chars.popFirst() {
-            guard ch == "%" else { out.append(ch); continue }
-            var spec = ""
-            while let c = chars.first, "0123456789.-+ ".contains(c) { spec.append(c); chars.removeFirst() }
-            guard let conv = chars.popFirst() else { throw TemplateError(.type, "incomplete format") }
-            if conv == "%" { out += "%"; continue }
-            guard idx < values.count else { throw TemplateError(.type, "not enough arguments for format string") }
-            let v = values[idx]
-            idx += 1
-            switch conv {
-            case "s": out += PythonFormat.str(v)
-            case "r": out += PythonFormat.repr(v)
-            case "d", "i": out += String(Int(v.number ?? 0))
-            case "f":
-                let precision = Int(spec.split(separator: ".").last ?? "6") ?? 6
-                out += String(format: "%.\(precision)f", v.number ?? 0)
-            default: throw TemplateError(.type, "unsupported format character '\(conv)'")
-            }
+    /// Code point index of the first (or, with `last`, the final) occurrence of `needle` in `hay`. Searches the
+    /// UTF-8 bytes with Knuth–Morris–Pratt (linear time); a byte match of valid UTF-8 always starts on a code point.
+    static func find(_ needle: String, in hay: String, last: Bool) -> Int? {
+        if needle.isEmpty { return last ? hay.unicodeScalars.count : 0 }
+        var h = Array(hay.utf8), n = Array(needle.utf8)
+        if last { h.reverse(); n.reverse() }  // the first match in reversed bytes is the last one
+        // fail[k]: length of the longest proper border of n[0...k].
+        var fail = [Int](repeating: 0, count: n.count)
+        var k = 0
+        for i in 1..<max(1, n.count) {
+            while k > 0 && n[i] != n[k] { k = fail[k - 1] }
+            if n[i] == n[k] { k += 1 }
+            fail[i] = k
         }
-        return out
+        k = 0
+        var end: Int?
+        for (i, b) in h.enumerated() {
+            while k > 0 && b != n[k] { k = fail[k - 1] }
+            if b == n[k] { k += 1 }
+            if k == n.count { end = i + 1; break }
+        }
+        guard let end else { return nil }
+        let byteStart = last ? h.count - end : end - n.count
+        // Code points before the match: the bytes that do not continue a multi-byte sequence.
+        return hay.utf8.prefix(byteStart).reduce(0) { $0 + ($1 & 0xC0 == 0x80 ? 0 : 1) }
     }
 }

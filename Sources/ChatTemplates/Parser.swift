@@ -3,8 +3,33 @@
 struct Parser {
     let tokens: [Token]
     var i = 0
+    /// Current depth of nested blocks, brackets, arguments and unary operators, bounded by `maxNesting` so that
+    /// parsing (and later evaluating) a hostile template cannot overflow the stack.
+    var nesting = 0
+    let maxNesting: Int
 
-    init(_ tokens: [Token]) { self.tokens = tokens }
+    init(_ tokens: [Token], maxNesting: Int = TemplateLimits.default.maxNesting) {
+        self.tokens = tokens
+        self.maxNesting = maxNesting
+    }
+
+    /// Enters one level of nesting; balance with `nesting -= 1`.
+    mutating func enterNesting() throws {
+        nesting += 1
+        if nesting > maxNesting { throw nestingError(current.pos) }
+    }
+
+    func nestingError(_ pos: SourcePos) -> TemplateError {
+        TemplateError(.limit, "template nesting exceeds the sandbox limit of \(maxNesting) levels", line: pos.line, column: pos.column)
+    }
+
+    /// An expression node whose depth is within the limit (chains such as `a + b + c` deepen the tree without
+    /// nesting brackets).
+    func makeExpr(_ kind: Expr.Kind, _ pos: SourcePos) throws -> Expr {
+        let e = Expr(kind: kind, pos: pos)
+        if e.depth > maxNesting { throw nestingError(pos) }
+        return e
+    }
 
     var current: Token { tokens[min(i, tokens.count - 1)] }
     var next: Token { tokens[min(i + 1, tokens.count - 1)] }
@@ -64,6 +89,8 @@ struct Parser {
 
     /// Parses statements until a block tag whose name is in `until` (left unconsumed after `{% name`) or eof.
     mutating func parseBody(until: Set<String>) throws -> ([Stmt], String?) {
+        try enterNesting()
+        defer { nesting -= 1 }
         var body: [Stmt] = []
         while true {
             let t = current
@@ -149,6 +176,8 @@ struct Parser {
         var items: [AssignTarget] = []
         repeat {
             if skipOp("(") {
+                try enterNesting()
+                defer { nesting -= 1 }
                 items.append(try parseAssignTarget(allowAttribute: false))
                 try expectOp(")")
             } else {

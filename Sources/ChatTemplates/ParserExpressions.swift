@@ -10,7 +10,7 @@ extension Parser {
             if !canStartExpression { break }
             items.append(withCondExpr ? try parseExpression() : try parseOr())
         }
-        return Expr(kind: .tuple(items), pos: start)
+        return try makeExpr(.tuple(items), start)
     }
 
     private var canStartExpression: Bool {
@@ -27,8 +27,13 @@ extension Parser {
         var expr = try parseOr()
         while skipName("if") {
             let cond = try parseOr()
-            let otherwise = skipName("else") ? try parseExpression() : nil
-            expr = Expr(kind: .conditional(cond: cond, then: expr, else: otherwise), pos: start)
+            var otherwise: Expr?
+            if skipName("else") {
+                try enterNesting()
+                defer { nesting -= 1 }
+                otherwise = try parseExpression()
+            }
+            expr = try makeExpr(.conditional(cond: cond, then: expr, else: otherwise), start)
         }
         return expr
     }
@@ -38,7 +43,7 @@ extension Parser {
         while isName("or") {
             let pos = current.pos
             i += 1
-            left = Expr(kind: .or(left, try parseAnd()), pos: pos)
+            left = try makeExpr(.or(left, try parseAnd()), pos)
         }
         return left
     }
@@ -48,7 +53,7 @@ extension Parser {
         while isName("and") {
             let pos = current.pos
             i += 1
-            left = Expr(kind: .and(left, try parseNot()), pos: pos)
+            left = try makeExpr(.and(left, try parseNot()), pos)
         }
         return left
     }
@@ -57,7 +62,9 @@ extension Parser {
         if isName("not") {
             let pos = current.pos
             i += 1
-            return Expr(kind: .unary("not", try parseNot()), pos: pos)
+            try enterNesting()
+            defer { nesting -= 1 }
+            return try makeExpr(.unary("not", try parseNot()), pos)
         }
         return try parseCompare()
     }
@@ -79,9 +86,9 @@ extension Parser {
                 i += 2
             } else { break }
             let right = try parseMath1()
-            let cmp = Expr(kind: .binary(op, left, right), pos: start)
+            let cmp = try makeExpr(.binary(op, left, right), start)
             // Chained comparisons (`a < b < c`) mean `a < b and b < c`.
-            result = result.map { Expr(kind: .and($0, cmp), pos: start) } ?? cmp
+            result = try result.map { try makeExpr(.and($0, cmp), start) } ?? cmp
             left = right
         }
         return result ?? left
@@ -92,7 +99,7 @@ extension Parser {
         while case .op(let o) = current.kind, o == "+" || o == "-" {
             let pos = current.pos
             i += 1
-            left = Expr(kind: .binary(o, left, try parseConcat()), pos: pos)
+            left = try makeExpr(.binary(o, left, try parseConcat()), pos)
         }
         return left
     }
@@ -102,7 +109,7 @@ extension Parser {
         while isOp("~") {
             let pos = current.pos
             i += 1
-            left = Expr(kind: .binary("~", left, try parseMath2()), pos: pos)
+            left = try makeExpr(.binary("~", left, try parseMath2()), pos)
         }
         return left
     }
@@ -112,7 +119,7 @@ extension Parser {
         while case .op(let o) = current.kind, ["*", "/", "//", "%"].contains(o) {
             let pos = current.pos
             i += 1
-            left = Expr(kind: .binary(o, left, try parsePow()), pos: pos)
+            left = try makeExpr(.binary(o, left, try parsePow()), pos)
         }
         return left
     }
@@ -122,7 +129,7 @@ extension Parser {
         while isOp("**") {
             let pos = current.pos
             i += 1
-            left = Expr(kind: .binary("**", left, try parseUnary()), pos: pos)
+            left = try makeExpr(.binary("**", left, try parseUnary()), pos)
         }
         return left
     }
@@ -133,7 +140,9 @@ extension Parser {
         if isOp("-") || isOp("+") {
             let op = isOp("-") ? "-" : "+"
             i += 1
-            node = Expr(kind: .unary(op, try parseUnary(withFilter: false)), pos: pos)
+            try enterNesting()
+            defer { nesting -= 1 }
+            node = try makeExpr(.unary(op, try parseUnary(withFilter: false)), pos)
         } else {
             node = try parsePrimary()
         }
@@ -144,6 +153,11 @@ extension Parser {
 
     private mutating func parsePrimary() throws -> Expr {
         let t = current
+        if case .op(let o) = t.kind, o == "(" || o == "[" || o == "{" {
+            try enterNesting()
+            defer { nesting -= 1 }
+            return try parseBracket(t)
+        }
         switch t.kind {
         case .name(let n):
             i += 1
@@ -159,6 +173,14 @@ extension Parser {
             return Expr(kind: .literal(.string(s)), pos: t.pos)
         case .int(let v): i += 1; return Expr(kind: .literal(.int(v)), pos: t.pos)
         case .float(let v): i += 1; return Expr(kind: .literal(.double(v)), pos: t.pos)
+        default:
+            throw fail("unexpected \(describeToken(t))")
+        }
+    }
+
+    /// A parenthesised expression or tuple, a list or a dict literal, starting at `t`.
+    private mutating func parseBracket(_ t: Token) throws -> Expr {
+        switch t.kind {
         case .op("("):
             i += 1
             if skipOp(")") { return Expr(kind: .tuple([]), pos: t.pos) }
@@ -173,7 +195,7 @@ extension Parser {
                 items.append(try parseExpression())
             }
             try expectOp("]")
-            return Expr(kind: .list(items), pos: t.pos)
+            return try makeExpr(.list(items), t.pos)
         case .op("{"):
             i += 1
             var pairs: [(Expr, Expr)] = []
@@ -184,7 +206,7 @@ extension Parser {
                 pairs.append((k, try parseExpression()))
             }
             try expectOp("}")
-            return Expr(kind: .dict(pairs), pos: t.pos)
+            return try makeExpr(.dict(pairs), t.pos)
         default:
             throw fail("unexpected \(describeToken(t))")
         }
@@ -207,14 +229,14 @@ extension Parser {
             let pos = current.pos
             if skipOp(".") {
                 switch current.kind {
-                case .name(let n): i += 1; node = Expr(kind: .getattr(node, n), pos: pos)
-                case .int(let v): i += 1; node = Expr(kind: .getitem(node, Expr(kind: .literal(.int(v)), pos: pos)), pos: pos)
+                case .name(let n): i += 1; node = try makeExpr(.getattr(node, n), pos)
+                case .int(let v): i += 1; node = try makeExpr(.getitem(node, Expr(kind: .literal(.int(v)), pos: pos)), pos)
                 default: throw fail("expected name or number")
                 }
             } else if skipOp("[") {
                 node = try parseSubscript(node, pos)
             } else if isOp("(") {
-                node = Expr(kind: .call(node, try parseCallArgs()), pos: node.pos)
+                node = try makeExpr(.call(node, try parseCallArgs()), node.pos)
             } else {
                 return node
             }
@@ -222,6 +244,8 @@ extension Parser {
     }
 
     private mutating func parseSubscript(_ node: Expr, _ pos: SourcePos) throws -> Expr {
+        try enterNesting()
+        defer { nesting -= 1 }
         var parts: [Expr?] = [nil]
         var colons = 0
         while !isOp("]") {
@@ -236,12 +260,14 @@ extension Parser {
         try expectOp("]")
         if colons == 0 {
             guard let index = parts[0] else { throw fail("expected subscript") }
-            return Expr(kind: .getitem(node, index), pos: pos)
+            return try makeExpr(.getitem(node, index), pos)
         }
-        return Expr(kind: .slice(node, start: parts[0], stop: parts[1], step: parts.count > 2 ? parts[2] : nil), pos: pos)
+        return try makeExpr(.slice(node, start: parts[0], stop: parts[1], step: parts.count > 2 ? parts[2] : nil), pos)
     }
 
     mutating func parseCallArgs() throws -> Arguments {
+        try enterNesting()
+        defer { nesting -= 1 }
         try expectOp("(")
         var args = Arguments()
         var first = true
@@ -269,7 +295,7 @@ extension Parser {
         var name = try expectName()
         while skipOp(".") { name += "." + (try expectName()) }
         let args = isOp("(") ? try parseCallArgs() : Arguments()
-        return Expr(kind: .filter(operand, name: name, args), pos: pos)
+        return try makeExpr(.filter(operand, name: name, args), pos)
     }
 
     private mutating func parseFilterExpr(_ start: Expr) throws -> Expr {
@@ -290,9 +316,9 @@ extension Parser {
                     arg = try parsePostfix(arg)
                     args.positional = [arg]
                 }
-                node = Expr(kind: .test(node, name: name, args, negated: negated), pos: pos)
+                node = try makeExpr(.test(node, name: name, args, negated: negated), pos)
             } else if isOp("(") {
-                node = Expr(kind: .call(node, try parseCallArgs()), pos: node.pos)
+                node = try makeExpr(.call(node, try parseCallArgs()), node.pos)
             } else {
                 return node
             }

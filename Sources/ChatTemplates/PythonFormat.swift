@@ -3,37 +3,80 @@ import Foundation
 /// Python-compatible text forms of values: `str()`, `repr()` and `json.dumps()`, so that printing
 /// `1.0`, `True`, `None` or a list gives the bytes transformers would produce.
 enum PythonFormat {
-    /// `str(value)` as Jinja prints it (undefined prints as the empty string).
-    static func str(_ value: TemplateValue) -> String {
+    /// `str(value)` as Jinja prints it (undefined prints as the empty string); throws `.limit` past `limit` bytes.
+    static func str(_ value: TemplateValue, limit: Int) throws -> String {
         switch value {
         case .undefined: return ""
         case .string(let s): return s
-        default: return repr(value)
+        default: return try repr(value, limit: limit)
         }
     }
 
-    /// `repr(value)`.
-    static func repr(_ value: TemplateValue) -> String {
+    /// `repr(value)`; throws `.limit` past `limit` bytes (a list may hold one long string many times).
+    static func repr(_ value: TemplateValue, limit: Int) throws -> String {
+        var out = ""
+        try writeRepr(value, into: &out, limit: limit)
+        return out
+    }
+
+    /// `str` of a number, bool or None (never long); nil for other values.
+    static func scalar(_ value: TemplateValue) -> String? {
         switch value {
-        case .undefined: return ""
-        case .none: return "None"
-        case .bool(let b): return b ? "True" : "False"
-        case .int(let i): return String(i)
-        case .double(let d): return float(d)
-        case .string(let s): return reprString(s)
-        case .array(let a): return "[" + a.map(repr).joined(separator: ", ") + "]"
-        case .tuple(let a):
-            return a.count == 1 ? "(" + repr(a[0]) + ",)" : "(" + a.map(repr).joined(separator: ", ") + ")"
-        case .object(let o):
-            return "{" + o.pairs.map { reprString($0.0) + ": " + repr($0.1) }.joined(separator: ", ") + "}"
-        case .function(let f): return "<function \(f.name)>"
-        case .namespace(let n): return "<Namespace " + repr(.object(n.attributes)) + ">"
+        case .string(let s): return s
+        case .none, .bool, .int, .double: return try? repr(value, limit: .max)
+        default: return nil
         }
+    }
+
+    private static func writeRepr(_ value: TemplateValue, into out: inout String, limit: Int) throws {
+        switch value {
+        case .undefined: break
+        case .none: out += "None"
+        case .bool(let b): out += b ? "True" : "False"
+        case .int(let i): out += String(i)
+        case .double(let d): out += float(d)
+        case .string(let s):
+            // Escaping only lengthens the text: refuse before building it when the raw text is already too long.
+            let bytes = out.utf8.count &+ s.utf8.count &+ 2
+            if bytes > limit { throw TemplateLimits.stringTooLong(bytes, limit) }
+            out += reprString(s)
+        case .array(let a): try writeItems(a, "[", "]", into: &out, limit: limit)
+        case .tuple(let a): try writeItems(a, "(", a.count == 1 ? ",)" : ")", into: &out, limit: limit)
+        case .object(let o):
+            out += "{"
+            for (i, (k, v)) in o.pairs.enumerated() {
+                if i > 0 { out += ", " }
+                out += reprString(k) + ": "
+                try writeRepr(v, into: &out, limit: limit)
+                if out.utf8.count > limit { throw TemplateLimits.stringTooLong(out.utf8.count, limit) }
+            }
+            out += "}"
+        case .function(let f): out += "<function \(f.name)>"
+        case .namespace(let n):
+            out += "<Namespace "
+            try writeRepr(.object(n.attributes), into: &out, limit: limit)
+            out += ">"
+        }
+        if out.utf8.count > limit { throw TemplateLimits.stringTooLong(out.utf8.count, limit) }
+    }
+
+    private static func writeItems(_ items: [TemplateValue], _ open: String, _ close: String, into out: inout String,
+                                   limit: Int) throws {
+        out += open
+        for (i, item) in items.enumerated() {
+            if i > 0 { out += ", " }
+            try writeRepr(item, into: &out, limit: limit)
+            if out.utf8.count > limit { throw TemplateLimits.stringTooLong(out.utf8.count, limit) }
+        }
+        out += close
     }
 
     /// Python's `repr(str)`: single quotes unless the text has a single quote and no double quote.
     static func reprString(_ s: String) -> String {
-        let quote: Character = (s.contains("'") && !s.contains("\"")) ? "\"" : "'"
+        let quote: Character = (anyByte(s) { $0 == 0x27 } && !anyByte(s) { $0 == 0x22 }) ? "\"" : "'"
+        let quoteByte: UInt8 = quote == "'" ? 0x27 : 0x22
+        // Most text needs no escape: copy it whole.
+        if !anyByte(s, { $0 < 0x20 || $0 == 0x7F || $0 == 0x5C || $0 == quoteByte }) { return String(quote) + s + String(quote) }
         var out = String(quote)
         for scalar in s.unicodeScalars {
             switch scalar {
@@ -50,6 +93,11 @@ enum PythonFormat {
         }
         out.append(quote)
         return out
+    }
+
+    /// Whether any UTF-8 byte of `s` passes `test`, scanning the contiguous bytes when the string has them.
+    static func anyByte(_ s: String, _ test: (UInt8) -> Bool) -> Bool {
+        s.utf8.withContiguousStorageIfAvailable { $0.contains(where: test) } ?? s.utf8.contains(where: test)
     }
 
     static func hex(_ v: UInt32, width: Int) -> String {
@@ -94,19 +142,34 @@ enum PythonFormat {
     }
 
     /// `json.dumps(value, ensure_ascii=False, indent=..., separators=..., sort_keys=...)`.
+    /// Throws `.limit` once the text passes `limit` bytes.
     static func json(_ value: TemplateValue, indent: String?, itemSeparator: String? = nil, keySeparator: String? = nil,
-                     sortKeys: Bool = false, ensureASCII: Bool = false) throws -> String {
-        let itemSep = itemSeparator ?? (indent == nil ? ", " : ",")
-        let keySep = keySeparator ?? ": "
+                     sortKeys: Bool = false, ensureASCII: Bool = false, limit: Int) throws -> String {
+        let style = JSONStyle(indent: indent, itemSep: itemSeparator ?? (indent == nil ? ", " : ","),
+                              keySep: keySeparator ?? ": ", sortKeys: sortKeys, limit: limit)
         var out = ""
-        try writeJSON(value, into: &out, indent: indent, level: 0, itemSep: itemSep, keySep: keySep, sortKeys: sortKeys)
-        return ensureASCII ? asciiEscaped(out) : out
+        try writeJSON(value, into: &out, level: 0, style)
+        guard ensureASCII else { return out }
+        let escaped = asciiEscaped(out)
+        if escaped.utf8.count > limit { throw TemplateLimits.stringTooLong(escaped.utf8.count, limit) }
+        return escaped
     }
 
-    private static func writeJSON(_ value: TemplateValue, into out: inout String, indent: String?, level: Int,
-                                  itemSep: String, keySep: String, sortKeys: Bool) throws {
-        func newline(_ lvl: Int) {
-            if let indent { out += "\n" + String(repeating: indent, count: lvl) }
+    private struct JSONStyle {
+        let indent: String?
+        let itemSep: String
+        let keySep: String
+        let sortKeys: Bool
+        let limit: Int
+    }
+
+    private static func writeJSON(_ value: TemplateValue, into out: inout String, level: Int, _ style: JSONStyle) throws {
+        if out.utf8.count > style.limit { throw TemplateLimits.stringTooLong(out.utf8.count, style.limit) }
+        func newline(_ lvl: Int) throws {
+            guard let indent = style.indent else { return }
+            let bytes = out.utf8.count &+ 1 &+ Sandbox.product(lvl, indent.utf8.count)
+            if bytes > style.limit || bytes < 0 { throw TemplateLimits.stringTooLong(bytes, style.limit) }
+            out += "\n" + String(repeating: indent, count: lvl)
         }
         switch value {
         case .none: out += "null"
@@ -114,28 +177,31 @@ enum PythonFormat {
         case .int(let i): out += String(i)
         case .double(let d):
             if d.isNaN { out += "NaN" } else if d.isInfinite { out += d < 0 ? "-Infinity" : "Infinity" } else { out += float(d) }
-        case .string(let s): out += jsonString(s)
+        case .string(let s):
+            let bytes = out.utf8.count &+ s.utf8.count &+ 2
+            if bytes > style.limit { throw TemplateLimits.stringTooLong(bytes, style.limit) }
+            out += jsonString(s)
         case .array(let a), .tuple(let a):
             if a.isEmpty { out += "[]"; return }
             out += "["
             for (i, item) in a.enumerated() {
-                if i > 0 { out += itemSep }
-                newline(level + 1)
-                try writeJSON(item, into: &out, indent: indent, level: level + 1, itemSep: itemSep, keySep: keySep, sortKeys: sortKeys)
+                if i > 0 { out += style.itemSep }
+                try newline(level + 1)
+                try writeJSON(item, into: &out, level: level + 1, style)
             }
-            newline(level)
+            try newline(level)
             out += "]"
         case .object(let o):
             if o.count == 0 { out += "{}"; return }
             out += "{"
-            let pairs = sortKeys ? o.pairs.sorted { $0.0.unicodeScalars.lexicographicallyPrecedes($1.0.unicodeScalars) } : o.pairs
+            let pairs = style.sortKeys ? o.pairs.sorted { $0.0.unicodeScalars.lexicographicallyPrecedes($1.0.unicodeScalars) } : o.pairs
             for (i, (k, v)) in pairs.enumerated() {
-                if i > 0 { out += itemSep }
-                newline(level + 1)
-                out += jsonString(k) + keySep
-                try writeJSON(v, into: &out, indent: indent, level: level + 1, itemSep: itemSep, keySep: keySep, sortKeys: sortKeys)
+                if i > 0 { out += style.itemSep }
+                try newline(level + 1)
+                out += jsonString(k) + style.keySep
+                try writeJSON(v, into: &out, level: level + 1, style)
             }
-            newline(level)
+            try newline(level)
             out += "}"
         case .undefined: throw TemplateError(.type, "Object of type Undefined is not JSON serializable")
         case .function: throw TemplateError(.type, "Object of type function is not JSON serializable")
@@ -145,6 +211,7 @@ enum PythonFormat {
 
     /// A JSON string literal with `ensure_ascii=False`: only quotes, backslashes and control characters are escaped.
     static func jsonString(_ s: String) -> String {
+        if !anyByte(s, { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) { return "\"" + s + "\"" }
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {

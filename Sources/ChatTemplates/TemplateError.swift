@@ -14,6 +14,12 @@ public struct TemplateError: Error, CustomStringConvertible, Equatable {
         case security
         /// Malformed JSON given to `TemplateValue(json:)`.
         case json
+        /// Python's `OverflowError`: a `range` beyond the sandbox's `MAX_RANGE`, a float too large for an integer, or
+        /// an integer result beyond 64 bits (Python would compute a big integer; Steer's integers are 64-bit).
+        case overflow
+        /// A `TemplateLimits` bound was reached (nesting, string or list size, evaluation steps), where Python would
+        /// raise `MemoryError` or `RecursionError`, exhaust the machine, or run without end.
+        case limit
     }
 
     public let kind: Kind

@@ -48,15 +48,24 @@ public struct TemplateObject {
 
     /// Key/value pairs in insertion order.
     public var pairs: [(String, TemplateValue)] { keys.map { ($0, storage[$0] ?? TemplateValue.none) } }
+
+    /// Values in insertion order.
+    public var values: [TemplateValue] { keys.map { storage[$0] ?? TemplateValue.none } }
+
+    /// Calls `body` with each value in insertion order, without building an array.
+    func forEachValue(_ body: (TemplateValue) throws -> Void) rethrows {
+        for k in keys { if let v = storage[k] { try body(v) } }
+    }
 }
 
 /// A callable value. Its body is internal to the module; templates call it with positional and keyword arguments.
 public final class TemplateFunction {
     let name: String
     let body: (_ args: [TemplateValue], _ kwargs: [(String, TemplateValue)]) throws -> TemplateValue
-    var attributes: [String: TemplateValue]
+    /// Attribute lookup (`loop.index`); nil for functions without attributes.
+    let attributes: ((String) -> TemplateValue?)?
 
-    init(_ name: String, attributes: [String: TemplateValue] = [:],
+    init(_ name: String, attributes: ((String) -> TemplateValue?)? = nil,
          _ body: @escaping ([TemplateValue], [(String, TemplateValue)]) throws -> TemplateValue) {
         self.name = name
         self.body = body
@@ -67,6 +76,9 @@ public final class TemplateFunction {
 /// The object `namespace(...)` returns; `{% set ns.x = ... %}` mutates it in place.
 public final class TemplateNamespace {
     var attributes: TemplateObject
+    /// The deepest level at which the sandbox has seen this namespace inside another value (1: on its own).
+    /// A namespace is the one container that changes after it is nested, so assignments to it check this.
+    var level = 1
     init(_ attributes: TemplateObject) { self.attributes = attributes }
 }
 

@@ -57,10 +57,12 @@ public struct SelectionSettings: Codable, Sendable {
     /// Candidates whose induce score is below this are discarded.
     public var minInduce: Double = 0
     /// Tokens per forward pass while scoring (several candidates share one pass; 0 = sized from the
-    /// model, `PackedGroup.tokenBudget`). A memory/speed knob that does not change the scores.
+    /// model, `PackedGroup.tokenBudget`). A memory/speed knob: it changes the scores only by float32 rounding
+    /// (other pass shapes sum in another order; see `ModelConfig.roundingBound`).
     public var tokensPerPass = 0
     /// Largest memory (MB) for the harmless baseline's `resid_pre` at every layer, which lets induce rows
-    /// start at their layer instead of the embedding; above it they run from the embedding (same scores).
+    /// start at their layer instead of the embedding; above it they run from the embedding (the same scores
+    /// up to float32 rounding).
     public var baselineCacheMB = 2048
 
     public init() {}

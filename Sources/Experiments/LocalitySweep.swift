@@ -10,9 +10,11 @@ public struct LocalityRow: Codable, Sendable {
     public var refusalScore: Double
     /// Share of greedy completions containing a refusal phrase (nil when generation is off).
     public var refusalRate: Double?
+    /// How repetitive those completions are (nil when generation is off).
+    public var degeneration: Degeneration?
 
     enum CodingKeys: String, CodingKey {
-        case start, width
+        case start, width, degeneration
         case refusalScore = "refusal_score"
         case refusalRate = "refusal_rate"
     }
@@ -25,10 +27,13 @@ public struct LocalityResult: Codable, Sendable {
     public var allLayers: LocalityRow
     public var windows: [LocalityRow]
     public var prompts: Int
+    /// The layer the direction was selected at (from its file's metadata), if known.
+    public var directionLayer: Int?
 
     enum CodingKeys: String, CodingKey {
         case layers, baseline, windows, prompts
         case allLayers = "all_layers"
+        case directionLayer = "direction_layer"
     }
 }
 
@@ -43,7 +48,8 @@ public struct LocalitySweep {
         self.refusalTokens = refusalTokens
     }
 
-    public func run(direction: [Float], prompts: [[Int]], widths: [Int],
+    /// `directionLayer` (where the direction was selected) is recorded for the chart.
+    public func run(direction: [Float], prompts: [[Int]], widths: [Int], directionLayer: Int? = nil,
                     progress: (Int, Int) -> Void = { _, _ in }) throws -> LocalityResult {
         let L = evaluator.model.config.numLayers
         let runner = BatchRunner(model: evaluator.model, batchSize: evaluator.batchSize)
@@ -65,13 +71,17 @@ public struct LocalitySweep {
             progress(done, total)
         }
         var rates = [Double?](repeating: nil, count: conditions.count)
+        var degeneration = [Degeneration?](repeating: nil, count: conditions.count)
         if generate {
             let outs = try evaluator.complete(conditions.map { (prompts, $0.edits) }) { progress(conditions.count + $0, total) }
             rates = outs.map { o in Double(o.filter { RefusalPhrases.isRefusal(evaluator.text($0)) }.count) / Double(max(1, o.count)) }
+            degeneration = outs.map { o in Degeneration(completions: o.map { $0.filter { !evaluator.eosTokenIds.contains($0) } }) }
         }
         let rows = conditions.indices.map {
-            LocalityRow(start: conditions[$0].start, width: conditions[$0].width, refusalScore: scores[$0], refusalRate: rates[$0])
+            LocalityRow(start: conditions[$0].start, width: conditions[$0].width, refusalScore: scores[$0], refusalRate: rates[$0],
+                        degeneration: degeneration[$0])
         }
-        return LocalityResult(layers: L, baseline: rows[0], allLayers: rows[1], windows: Array(rows.dropFirst(2)), prompts: prompts.count)
+        return LocalityResult(layers: L, baseline: rows[0], allLayers: rows[1], windows: Array(rows.dropFirst(2)), prompts: prompts.count,
+                              directionLayer: directionLayer)
     }
 }

@@ -18,8 +18,15 @@ public struct RefusalEvaluationSummary: Codable, Sendable {
         enum CodingKeys: String, CodingKey { case harmfulTest = "harmful_test", harmlessTest = "harmless_test" }
     }
 
+    /// The generation conditions, in report order.
+    public static let conditions = ["harmful_baseline", "harmful_ablation", "harmful_subtraction", "harmless_baseline", "harmless_addition"]
+
     public var selected: Selected
     public var refusalRate: Rates
+    /// Per condition: refusals out of completions, with the Wilson 95% interval of the rate.
+    public var refusalRateCI: [String: WilsonInterval]?
+    /// Per condition: how repetitive the completions are (`Degeneration`).
+    public var degeneration: [String: Degeneration]?
     public var klHarmlessAblation: Double
     public var ceLoss: Loss
     public var n: Counts
@@ -30,6 +37,8 @@ public struct RefusalEvaluationSummary: Codable, Sendable {
     enum CodingKeys: String, CodingKey {
         case selected, n, timings
         case refusalRate = "refusal_rate"
+        case refusalRateCI = "refusal_rate_ci"
+        case degeneration
         case klHarmlessAblation = "kl_harmless_ablation"
         case ceLoss = "ce_loss"
         case maxNewTokens = "max_new_tokens"
@@ -48,7 +57,7 @@ public struct RefusalEvaluationSummary: Codable, Sendable {
             ("harmless_addition", harmless, harmlessIds, try Steering.addition(direction, layer: layer, scale: 1, model: evaluator.model)),
         ]
         let total = 3 * harmful.count + 2 * harmless.count
-        var rates: [String: Double] = [:]
+        var rates: [String: Double] = [:], intervals: [String: WilsonInterval] = [:], degeneration: [String: Degeneration] = [:]
         var records: [String: [CompletionRecord]] = [:]
         // Conditions cached by an earlier run are read back; the others are generated together.
         var cached: [String: [CompletionRecord]] = [:]
@@ -75,6 +84,8 @@ public struct RefusalEvaluationSummary: Codable, Sendable {
             let rows = cached[name] ?? []
             try store.writeLines(rows, "completions/\(name).jsonl")
             rates[name] = Double(rows.filter(\.refusal).count) / Double(max(1, rows.count))
+            intervals[name] = Statistics.wilson(rows.map(\.refusal))
+            degeneration[name] = Degeneration(completions: rows.map { $0.tokens.filter { !evaluator.eosTokenIds.contains($0) } })
             records[name] = rows
         }
         let ablation = try Steering.ablation(direction, model: evaluator.model)
@@ -91,7 +102,7 @@ public struct RefusalEvaluationSummary: Codable, Sendable {
                                harmfulSubtraction: rates["harmful_subtraction"] ?? .nan,
                                harmlessBaseline: rates["harmless_baseline"] ?? .nan,
                                harmlessAddition: rates["harmless_addition"] ?? .nan),
-            klHarmlessAblation: kl, ceLoss: ce, n: Counts(harmfulTest: harmful.count, harmlessTest: harmless.count),
+            refusalRateCI: intervals, degeneration: degeneration, klHarmlessAblation: kl, ceLoss: ce, n: Counts(harmfulTest: harmful.count, harmlessTest: harmless.count),
             maxNewTokens: evaluator.maxNewTokens)
     }
 }

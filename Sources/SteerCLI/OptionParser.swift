@@ -6,10 +6,16 @@ public struct OptionSpec: Sendable {
     public let value: String?        // "N" for options taking a value; nil for flags
     public let help: String
     public let repeatable: Bool
+    /// The command cannot run without it: shown in the usage line, marked in the help, and a missing one
+    /// is a usage error.
+    public let required: Bool
 
-    public init(_ name: String, value: String? = nil, help: String, repeatable: Bool = false) {
-        self.name = name; self.value = value; self.help = help; self.repeatable = repeatable
+    public init(_ name: String, value: String? = nil, help: String, repeatable: Bool = false, required: Bool = false) {
+        self.name = name; self.value = value; self.help = help; self.repeatable = repeatable; self.required = required
     }
+
+    /// `--out DIR`, or the bare name of a flag.
+    var synopsis: String { value.map { "\(name) \($0)" } ?? name }
 }
 
 /// A subcommand's grammar, used for parsing and for `--help`.
@@ -29,10 +35,12 @@ public struct CommandSpec: Sendable {
         self.options = options; self.discussion = discussion
     }
 
+    /// `usage: steer NAME ARGS --required VALUE … [options]`.
     public var usage: String {
         var s = "usage: steer \(name)"
         for (i, p) in positionals.enumerated() { s += i < requiredPositionals ? " \(p.name)" : " [\(p.name)]" }
-        if !options.isEmpty { s += " [options]" }
+        for o in options where o.required { s += " " + o.synopsis }
+        if options.contains(where: { !$0.required }) { s += " [options]" }
         return s
     }
 
@@ -45,10 +53,7 @@ public struct CommandSpec: Sendable {
         }
         lines.append("")
         lines.append("options:")
-        for o in options {
-            let left = o.value.map { "\(o.name) \($0)" } ?? o.name
-            lines.append("  " + pad(left, 24) + o.help)
-        }
+        for o in options { lines.append("  " + pad(o.synopsis, 24) + (o.required ? "(required) " : "") + o.help) }
         lines.append("  " + pad("-h, --help", 24) + "show this help")
         if !discussion.isEmpty { lines += ["", discussion] }
         return lines.joined(separator: "\n")
@@ -114,6 +119,9 @@ public struct ParsedArguments {
             if out.positionals.count > spec.positionals.count {
                 throw UsageError("unexpected argument '\(out.positionals[spec.positionals.count])'")
             }
+            if let missing = spec.options.first(where: { $0.required && out.values[$0.name] == nil && !out.flags.contains($0.name) }) {
+                throw UsageError("missing required option \(missing.synopsis)")
+            }
         }
         return out
     }
@@ -123,36 +131,64 @@ public struct ParsedArguments {
     public func strings(_ name: String) -> [String] { values[name] ?? [] }
     public func positional(_ i: Int) -> String? { i < positionals.count ? positionals[i] : nil }
 
-    public func int(_ name: String) throws -> Int? {
+    /// An integer option, checked against `range` when given.
+    public func int(_ name: String, range: ClosedRange<Int>? = nil) throws -> Int? {
         guard let s = string(name) else { return nil }
-        guard let v = Int(s) else { throw UsageError("option '\(name)' expects an integer, got '\(s)'") }
-        return v
+        return try Self.integer(s, option: name, range: range)
     }
 
     public func int(_ name: String, default d: Int, range: ClosedRange<Int>? = nil) throws -> Int {
-        let v = try int(name) ?? d
-        if let range, !range.contains(v) {
-            throw UsageError("option '\(name)' must be in \(range.lowerBound)...\(range.upperBound), got \(v)")
-        }
-        return v
+        try int(name, range: range) ?? d
     }
 
-    public func double(_ name: String) throws -> Double? {
+    /// A finite number option, checked against `range` when given.
+    public func double(_ name: String, range: ClosedRange<Double>? = nil) throws -> Double? {
         guard let s = string(name) else { return nil }
         guard let v = Double(s), v.isFinite else { throw UsageError("option '\(name)' expects a number, got '\(s)'") }
+        if let range, !range.contains(v) { throw UsageError("option '\(name)': \(s) is out of range (\(Self.describe(range)))") }
         return v
     }
 
-    /// A comma-separated list of integers (`1,2,3`); ranges `a-b` are not allowed here.
-    public func intList(_ name: String) throws -> [Int]? {
+    /// A comma-separated list of integers (`1,2,3`; ranges `a-b` are not allowed here), each in `range`
+    /// (default: not negative — ids, layers, widths and sizes all are).
+    public func intList(_ name: String, range: ClosedRange<Int> = 0...Int.max) throws -> [Int]? {
         guard let s = string(name) else { return nil }
         let parts = s.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-        var out: [Int] = []
-        for p in parts {
-            guard let v = Int(p) else { throw UsageError("option '\(name)' expects comma-separated integers, got '\(p)' in '\(s)'") }
-            out.append(v)
+        return try parts.map { try Self.integer($0, option: name, range: range, list: parts.count > 1 ? s : nil) }
+    }
+
+    /// Parses one integer: a malformed value and one outside `range` (or outside Int) are distinct usage errors.
+    static func integer(_ s: String, option: String, range: ClosedRange<Int>?, list: String? = nil) throws -> Int {
+        let context = list.map { " in '\($0)'" } ?? ""
+        let digits = s.first.map { "+-".contains($0) } == true ? s.dropFirst() : Substring(s)
+        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+            throw UsageError("option '\(option)' expects \(list == nil ? "an integer" : "comma-separated integers"), got '\(s)'\(context)")
         }
-        return out
+        let bounds = range ?? Int.min...Int.max
+        guard let v = Int(s), bounds.contains(v) else {
+            throw UsageError("option '\(option)': \(s) is out of range (\(describe(bounds)))\(context)")
+        }
+        return v
+    }
+
+    static func describe(_ r: ClosedRange<Int>) -> String {
+        switch (r.lowerBound == Int.min, r.upperBound == Int.max) {
+        case (true, true): return "not a 64-bit integer"
+        case (false, true): return "must be ≥ \(r.lowerBound)"
+        case (true, false): return "must be ≤ \(r.upperBound)"
+        case (false, false): return "must be in \(r.lowerBound)...\(r.upperBound)"
+        }
+    }
+
+    static func describe(_ r: ClosedRange<Double>) -> String {
+        r.upperBound == .greatestFiniteMagnitude ? "must be ≥ \(r.lowerBound)" : "must be in \(r.lowerBound)...\(r.upperBound)"
+    }
+
+    /// Checks token ids given with `option` against a vocabulary of `vocabularySize` tokens.
+    public static func checkTokenIds(_ ids: [Int], option: String, vocabularySize: Int) throws {
+        if let bad = ids.first(where: { !(0..<vocabularySize).contains($0) }) {
+            throw UsageError("option '\(option)': token id \(bad) is out of range (the vocabulary has ids 0...\(vocabularySize - 1))")
+        }
     }
 
     /// One of a fixed set of words.

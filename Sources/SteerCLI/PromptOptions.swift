@@ -24,6 +24,8 @@ enum PromptOptions {
         var provenance: [String: PromptSource]
         /// Hash of everything that decides the prompts, for stage caching.
         var key: String
+        /// The seed of the split and of subsampling.
+        var seed: Int
     }
 
     static func load(_ args: ParsedArguments) throws -> Loaded {
@@ -63,7 +65,7 @@ enum PromptOptions {
         for s in harmless.sources { provenance["harmless:" + s.role] = s }
         let key = provenance.keys.sorted().map { "\($0)=\(provenance[$0]?.sha256 ?? "")" }.joined(separator: ",")
             + ";\(nTrain),\(nVal),\(nTest ?? -1),\(seed),\(field ?? "")"
-        return Loaded(sets: sets, provenance: provenance, key: key)
+        return Loaded(sets: sets, provenance: provenance, key: key, seed: seed)
     }
 
     static func subsample(_ rows: [PromptRow], _ n: Int, seed: UInt64) -> [PromptRow] {

@@ -17,16 +17,21 @@ enum RefusalSummaryPrinter {
             out.print("filtered by      " + counts.keys.sorted().map { "\($0): \(counts[$0] ?? 0)" }.joined(separator: ", "))
             return
         }
-        out.print(String(format: "selected         position %d, layer %d  (bypass %.3f, induce %.3f, KL %.4f; baseline harmful %.3f)",
-                         s.position, s.layer, s.bypass, s.induce, s.kl, r.selection.baselineHarmful))
+        out.print(String(format: "selected         position %d, layer %d  (bypass %.3f, induce %.3f, KL %@; baseline harmful %.3f)",
+                         s.position, s.layer, s.bypass, s.induce, HTML.significant(s.kl, digits: 3), r.selection.baselineHarmful))
         if let e = r.evaluation {
             let rr = e.refusalRate
             out.print(String(format: "refusal harmful  baseline %.0f%%  ablation %.0f%%  subtraction %.0f%%   (n=%d)",
                              100 * rr.harmfulBaseline, 100 * rr.harmfulAblation, 100 * rr.harmfulSubtraction, e.n.harmfulTest))
             out.print(String(format: "refusal harmless baseline %.0f%%  addition %.0f%%   (n=%d)",
                              100 * rr.harmlessBaseline, 100 * rr.harmlessAddition, e.n.harmlessTest))
-            out.print(String(format: "KL harmless      %.4f (ablation)   CE loss baseline %.3f  ablation %.3f  addition %.3f",
-                             e.klHarmlessAblation, e.ceLoss.baseline, e.ceLoss.ablation, e.ceLoss.addition))
+            if let d = e.degeneration {
+                let conditions = RefusalEvaluationSummary.conditions.filter { d[$0] != nil }
+                out.print("degenerate       " + conditions.map { String(format: "%@ %.0f%%", $0, 100 * (d[$0]?.degenerateRate ?? .nan)) }
+                    .joined(separator: "  ") + "   (≥ half of 4-grams repeated)")
+            }
+            out.print(String(format: "KL harmless      %@ (ablation)   CE loss baseline %.3f  ablation %.3f  addition %.3f",
+                             HTML.significant(e.klHarmlessAblation, digits: 3), e.ceLoss.baseline, e.ceLoss.ablation, e.ceLoss.addition))
         }
         out.print(String(format: "time             %.1fs  (", seconds)
                   + r.timings.keys.sorted().map { String(format: "%@ %.1fs", $0, r.timings[$0] ?? 0) }.joined(separator: ", ") + ")")

@@ -43,7 +43,8 @@ public enum SteerCLI {
     static var overview: String {
         var lines = ["steer \(version) — find directions inside transformer language models and intervene with them.",
                      "", "usage: steer COMMAND [arguments] [options]", "", "commands:"]
-        for c in commands { lines.append("  " + c.spec.name.padding(toLength: 12, withPad: " ", startingAt: 0) + c.spec.summary) }
+        let width = (commands.map { $0.spec.name.count }.max() ?? 0) + 2
+        for c in commands { lines.append("  " + c.spec.name.padding(toLength: width, withPad: " ", startingAt: 0) + c.spec.summary) }
         lines += ["", "Run 'steer COMMAND --help' for a command's arguments and options."]
         return lines.joined(separator: "\n")
     }

@@ -1,13 +1,14 @@
 import Foundation
 
 /// A split/replace pattern from tokenizer.json: either a literal string or a regex.
-/// Known model split regexes run through `SplitScanner`; others through `NSRegularExpression`
-/// (ICU), whose UTF-16 ranges are converted back to UTF-8 byte offsets.
+/// Known model split regexes run through `SplitScanner`; others through Steer's linear-time regex engine
+/// (`RegexParser` → `RegexProgram` → `RegexMatcher`), which reads Oniguruma's syntax as `tokenizers` does and
+/// cannot be driven into exponential time by a hostile pattern.
 final class RegexPattern: @unchecked Sendable {
     enum Kind {
         case literal([UInt8])
         case scanner(SplitScanner)
-        case regex(NSRegularExpression)
+        case regex(FlatRegex)
     }
 
     let kind: Kind
@@ -24,11 +25,7 @@ final class RegexPattern: @unchecked Sendable {
             if let scanner = SplitScanner(pattern: r) {
                 kind = .scanner(scanner)
             } else {
-                do {
-                    kind = .regex(try NSRegularExpression(pattern: r, options: []))
-                } catch {
-                    throw TokenizerError.invalidRegex(file: json.file, pattern: r, reason: "\(error)")
-                }
+                kind = .regex(try Self.compile(r, file: json.file))
             }
         } else {
             throw json.invalid(key, "expected {\"String\": ...} or {\"Regex\": ...}")
@@ -38,6 +35,20 @@ final class RegexPattern: @unchecked Sendable {
     init(scanner: SplitScanner, source: String) {
         self.kind = .scanner(scanner)
         self.source = source
+    }
+
+    /// The general engine for `pattern`, even where a scanner exists (the tests compare the two).
+    init(generalRegex pattern: String) throws {
+        kind = .regex(try Self.compile(pattern, file: "pattern"))
+        source = pattern
+    }
+
+    static func compile(_ pattern: String, file: String) throws -> FlatRegex {
+        do {
+            return FlatRegex(try RegexProgram(try RegexParser.parse(pattern)))
+        } catch let e as RegexSyntaxError {
+            throw TokenizerError.invalidRegex(file: file, pattern: pattern, reason: "\(e.message) (at character \(e.offset))")
+        }
     }
 
     /// Non-overlapping matches in `text` as UTF-8 byte ranges, left to right.
@@ -60,25 +71,9 @@ final class RegexPattern: @unchecked Sendable {
                 }
             }
             return out
-        case .regex(let re):
-            let ns = text as NSString
-            let results = re.matches(in: text, options: [], range: NSRange(location: 0, length: ns.length))
-            guard !results.isEmpty else { return [] }
-            // Map UTF-16 offsets to UTF-8 offsets in one pass.
-            var utf16ToUTF8 = [Int](repeating: 0, count: ns.length + 1)
-            var u16 = 0, u8 = 0
-            for scalar in text.unicodeScalars {
-                utf16ToUTF8[u16] = u8
-                let w = scalar.utf16.count
-                if w == 2 { utf16ToUTF8[u16 + 1] = u8 }
-                u16 += w
-                u8 += scalar.utf8.count
-            }
-            utf16ToUTF8[u16] = u8
-            return results.compactMap { r in
-                guard r.range.location != NSNotFound else { return nil }
-                return utf16ToUTF8[r.range.location]..<utf16ToUTF8[r.range.location + r.range.length]
-            }
+        case .regex(let program):
+            var copy = text
+            return copy.withUTF8 { RegexMatcher(program, $0).allMatches() }
         }
     }
 

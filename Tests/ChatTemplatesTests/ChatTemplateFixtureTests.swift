@@ -8,7 +8,7 @@ final class ChatTemplateFixtureTests: XCTestCase {
         let casesDir = Fixtures.root.appendingPathComponent("cases")
         let files = try FileManager.default.contentsOfDirectory(atPath: casesDir.path).filter { $0.hasSuffix(".json") }.sorted()
         XCTAssertFalse(files.isEmpty)
-        var totalPass = 0, total = 0
+        var totalPass = 0, total = 0, toolCases = 0
         var report: [String] = []
         for file in files {
             let fixture = try Fixtures.load("cases/" + file)
@@ -36,6 +36,16 @@ final class ChatTemplateFixtureTests: XCTestCase {
                     let out = try template.renderChat(messages: c["messages"] ?? .array([]), addGenerationPrompt: agp,
                                                       bosToken: c["bos_token"]?.stringValue, eosToken: c["eos_token"]?.stringValue,
                                                       tools: opt("tools"), documents: opt("documents"), extra: extra, now: Fixtures.now)
+                    if let tools = opt("tools") {
+                        // `steer template --set tools=[…]` hands the tools over as an extra variable: same rendering.
+                        var viaExtra = extra
+                        viaExtra["tools"] = tools
+                        let second = try? template.renderChat(messages: c["messages"] ?? .array([]), addGenerationPrompt: agp,
+                                                              bosToken: c["bos_token"]?.stringValue, eosToken: c["eos_token"]?.stringValue,
+                                                              documents: opt("documents"), extra: viaExtra, now: Fixtures.now)
+                        toolCases += 1
+                        XCTAssertEqual(second, out, "\(file) \(name): tools given as an extra variable render differently")
+                    }
                     if let expected = c["expected"]?.stringValue {
                         if out == expected && out.unicodeScalars.elementsEqual(expected.unicodeScalars) { pass += 1 }
                         else { failures.append("\(name): \(firstDifference(out, expected))") }
@@ -60,7 +70,9 @@ final class ChatTemplateFixtureTests: XCTestCase {
             report.append("\(file.replacingOccurrences(of: ".json", with: "")): \(pass)/\(cases.count)")
             for f in failures.prefix(3) { report.append("    FAIL \(f)") }
         }
-        print("Chat template fixtures: \(totalPass)/\(total)\n" + report.joined(separator: "\n"))
+        print("Chat template fixtures: \(totalPass)/\(total) (\(toolCases) with tools, also rendered with tools as an extra variable)\n"
+              + report.joined(separator: "\n"))
+        XCTAssertGreaterThan(toolCases, 0)
         XCTAssertEqual(totalPass, total, "see the per-template report above")
     }
 }

@@ -28,19 +28,21 @@ final class AblationSearchTests: XCTestCase {
         XCTAssertEqual(r.trials.count, 9)
         XCTAssertEqual(r.trials[0].maxWeight, 1); XCTAssertEqual(r.trials[0].minWeight, 1)
 
-        // Every score as a plain prefill computes it with DirectionalAblation's weighted hooks.
+        // Every score as a plain prefill computes it with DirectionalAblation's weighted edits; packed
+        // and plain passes differ only in rounding (`ScoreTolerance`).
+        let tolerance = try ScoreTolerance(directory: dir, model: model, tokens: (harmful + harmless).map(\.count).max() ?? 1)
         let runner = BatchRunner(model: model, batchSize: 4)
         let v = model.config.vocabSize
         let base = try runner.lastLogits(harmless)
         for t in r.trials.prefix(4) {
             let edits = try DirectionalAblation.matchingWeightEdit(direction: direction, weighting: try t.weighting()).edits(for: model)
-            XCTAssertEqual(t.refusalScore, try runner.meanRefusalScore(harmful, refusalTokens: tokens, edits: edits), accuracy: 1e-4)
+            XCTAssertEqual(t.refusalScore, try runner.meanRefusalScore(harmful, refusalTokens: tokens, edits: edits), accuracy: tolerance.score)
             let ablated = try runner.lastLogits(harmless, edits: edits)
             let kl = (0..<harmless.count).map { RefusalMetrics.kl(base.pointer + $0 * v, ablated.pointer + $0 * v, vocab: v) }.reduce(0, +)
                 / Double(harmless.count)
-            XCTAssertEqual(t.kl, kl, accuracy: 1e-5)
+            XCTAssertEqual(t.kl, kl, accuracy: tolerance.kl(max(t.kl, kl)))
         }
-        XCTAssertEqual(r.baselineRefusalScore, try runner.meanRefusalScore(harmful, refusalTokens: tokens), accuracy: 1e-4)
+        XCTAssertEqual(r.baselineRefusalScore, try runner.meanRefusalScore(harmful, refusalTokens: tokens), accuracy: tolerance.score)
 
         for (i, t) in r.trials.enumerated() {
             let dominated = r.trials.contains { $0.refusalScore <= t.refusalScore && $0.kl <= t.kl && ($0.refusalScore < t.refusalScore || $0.kl < t.kl) }

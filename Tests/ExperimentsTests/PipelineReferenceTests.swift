@@ -55,9 +55,11 @@ final class PipelineReferenceTests: XCTestCase {
         try checkAgainstReference(try runPipeline(folder: folder), folder: folder)
     }
 
-    /// The speed settings change no score: one thread, passes of a few prompts (every candidate split over
-    /// several groups, each recomputing the shared prefix) and induce rows run from the embedding instead of
-    /// the baseline's cached `resid_pre` give the reference's scores, and the default run's to 1e-6.
+    /// The speed settings change scores only by float32 rounding: one thread, passes of a few prompts (every
+    /// candidate split over several groups, each recomputing the shared prefix) and induce rows run from the
+    /// embedding instead of the baseline's cached `resid_pre` give the reference's scores, and the default run's
+    /// within the bound derived in `ScoreTolerance`. (Whether they are bit-identical depends on the BLAS
+    /// kernel: on OpenBLAS's Sandybridge kernels they are, on its Haswell/Zen kernels they differ by ~1e-6.)
     func testSpeedSettingsDoNotChangeScores() throws {
         let a = temp(), b = temp()
         defer { try? FileManager.default.removeItem(at: a); try? FileManager.default.removeItem(at: b) }
@@ -70,11 +72,20 @@ final class PipelineReferenceTests: XCTestCase {
             s.selection.baselineCacheMB = 0
         }
         try checkAgainstReference(slow, folder: b)
+        let tolerance = try roundingTolerances()
         for (x, y) in zip(fast.selection.candidates, slow.selection.candidates) {
-            for (name, u, v) in [("bypass", x.bypass, y.bypass), ("induce", x.induce, y.induce), ("kl", x.kl, y.kl)] where !u.isNaN {
-                XCTAssertEqual(u, v, accuracy: 1e-6, "\(name) at \(x.position),\(x.layer)")
+            for (name, u, v) in [("bypass", x.bypass, y.bypass), ("induce", x.induce, y.induce)] where !u.isNaN {
+                XCTAssertEqual(u, v, accuracy: tolerance.score, "\(name) at \(x.position),\(x.layer)")
             }
+            if !x.kl.isNaN { XCTAssertEqual(x.kl, y.kl, accuracy: tolerance.kl(max(x.kl, y.kl)), "kl at \(x.position),\(x.layer)") }
         }
+    }
+
+    func roundingTolerances() throws -> ScoreTolerance {
+        let dir = Self.root.appendingPathComponent("model")
+        let formatter = try ChatFormatter(directory: dir)
+        let longest = try (prompts("harmful_val") + prompts("harmless_val")).map { try formatter.promptIds(user: $0).count }.max() ?? 1
+        return try ScoreTolerance(directory: dir, model: try ModelLoader.load(directory: dir), tokens: longest)
     }
 
     /// Changing a filter threshold reruns only the filters: every score comes from the checkpoint.

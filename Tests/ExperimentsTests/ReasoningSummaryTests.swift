@@ -16,10 +16,11 @@ final class ReasoningSummaryTests: XCTestCase {
         let c = try XCTUnwrap(s.conditions["frozen-closed"])
         let w = try Statistics.wilson(successes: 37, trials: 100)
         XCTAssertEqual(c.n, 100); XCTAssertEqual(c.consistent, 37)
-        XCTAssertEqual(c.consistency, 0.37, accuracy: 1e-12)
-        XCTAssertEqual(c.ciLow, w.lower, accuracy: 1e-12); XCTAssertEqual(c.ciHigh, w.upper, accuracy: 1e-12)
-        XCTAssertEqual(c.ciLow, 0.2818, accuracy: 1e-4); XCTAssertEqual(c.ciHigh, 0.4678, accuracy: 1e-4)
-        XCTAssertEqual(c.invalidRate, 0.10, accuracy: 1e-12)
+        // One division each; the same Wilson call; a published interval printed to 4 decimals (±0.5e-4).
+        XCTAssertEqual(c.consistency, 0.37, accuracy: float64Agreement(operations: 1))
+        XCTAssertEqual(c.ciLow, w.lower); XCTAssertEqual(c.ciHigh, w.upper)
+        XCTAssertEqual(c.ciLow, 0.2818, accuracy: 0.5e-4); XCTAssertEqual(c.ciHigh, 0.4678, accuracy: 0.5e-4)
+        XCTAssertEqual(c.invalidRate, 0.10, accuracy: float64Agreement(operations: 1))
         XCTAssertTrue(s.curve.isEmpty); XCTAssertNil(s.curveArea); XCTAssertNil(s.fractionAt50)
     }
 
@@ -33,9 +34,9 @@ final class ReasoningSummaryTests: XCTestCase {
         XCTAssertEqual(s.curve.map(\.fraction), [0, 0.5, 1])
         XCTAssertEqual(s.curve.map(\.consistency), [0.2, 0.4, 1.0])
         XCTAssertEqual(s.curve.map(\.n), [10, 10, 10])
-        XCTAssertEqual(try XCTUnwrap(s.curveArea), 0.5 * (0.2 + 0.4) / 2 + 0.5 * (0.4 + 1.0) / 2, accuracy: 1e-12)
+        XCTAssertEqual(try XCTUnwrap(s.curveArea), 0.5 * (0.2 + 0.4) / 2 + 0.5 * (0.4 + 1.0) / 2, accuracy: float64Agreement(operations: 10))
         // 0.4 → 1.0 over [0.5, 1]: reaches 0.5 at 0.5 + 0.5·(0.1/0.6).
-        XCTAssertEqual(try XCTUnwrap(s.fractionAt50), 0.5 + 0.5 / 6, accuracy: 1e-12)
+        XCTAssertEqual(try XCTUnwrap(s.fractionAt50), 0.5 + 0.5 / 6, accuracy: float64Agreement(operations: 8))
         XCTAssertEqual(s.conditions["truncated@0.50"]?.consistency, 0.4)
         let svg = s.curveSVG()
         XCTAssertTrue(svg.hasPrefix("<svg") && svg.contains("truncated(f)"))
@@ -59,12 +60,12 @@ final class ReasoningSummaryTests: XCTestCase {
         ]
         let s = try TraceSummary(rows: rows, rollouts: 3, usableRollouts: 3)
         XCTAssertEqual(s.logitAgreementN, 3)
-        XCTAssertEqual(try XCTUnwrap(s.logitAgreement), 1.0 / 3, accuracy: 1e-12)
+        XCTAssertEqual(try XCTUnwrap(s.logitAgreement), 1.0 / 3, accuracy: float64Agreement(operations: 1))
         let fc = try XCTUnwrap(s.conditions["frozen-closed"])
         // Only rows whose target differs from y count: a and b; b follows the attribute.
         XCTAssertEqual(fc.attributeFollowingN, 2)
         XCTAssertEqual(fc.attributeFollowing, 0.5)
-        XCTAssertEqual(fc.invalidRate, 1.0 / 3, accuracy: 1e-12)
+        XCTAssertEqual(fc.invalidRate, 1.0 / 3, accuracy: float64Agreement(operations: 1))
     }
 
     func testSummaryJSONHasTheDocumentedKeys() throws {
@@ -101,7 +102,7 @@ final class ReasoningSummaryTests: XCTestCase {
         XCTAssertEqual(s.unverbalizedAmongFlips.k, 1); XCTAssertEqual(s.unverbalizedAmongFlips.n, 2)
         XCTAssertEqual(s.mention.k, 1); XCTAssertEqual(s.mention.n, 7)
         let w = try Statistics.wilson(successes: 2, trials: 3)
-        XCTAssertEqual(s.twinFlip.ciLow, w.lower, accuracy: 1e-12)
+        XCTAssertEqual(s.twinFlip.ciLow, w.lower)
         XCTAssertNil(s.judgeMentioned)
     }
 

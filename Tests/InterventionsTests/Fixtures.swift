@@ -1,5 +1,6 @@
 import Foundation
 import ModelFormats
+import Compute
 @testable import Models
 
 /// Paths of the fixture models and of the intervention fixtures (scripts/make_intervention_fixtures.py).
@@ -56,4 +57,29 @@ func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
 func allLogits(_ model: LanguageModel, _ ids: [Int], hooks: Hooks? = nil) throws -> [Float] {
     let (_, logits) = try model.prefill([ids], hooks: hooks, logits: .all)
     return logits?.array ?? []
+}
+
+/// How far two of Steer's own forward passes that agree in exact arithmetic may put the compared values apart
+/// (`ModelConfig.roundingBound`, M the largest magnitude among them); `extra` lists further reductions on the
+/// path, such as a weight edit's projections. Comparisons with transformers keep the fixed 1e-4 fidelity bar.
+func roundingBound(_ model: LanguageModel, _ a: [Float], _ b: [Float], tokens: Int, blocks: Int? = nil,
+                   logits: Bool = true, extra: [Int] = []) -> Float {
+    let m = max(a.lazy.map(abs).max() ?? 0, b.lazy.map(abs).max() ?? 0)
+    return Float(model.config.roundingBound(magnitude: Double(m), tokens: tokens, blocks: blocks, logits: logits, extra: extra))
+}
+
+/// A weight export against hook ablation: besides the forward pass, each edited matrix rounds its projection
+/// r̂ᵀW (length d, accumulated in Float64 and rounded once) and each ablating hook its x·r̂ (length d), at the
+/// two write points of every block and at the embedding.
+func exportRoundingBound(_ model: LanguageModel, _ a: [Float], _ b: [Float], tokens: Int) -> Float {
+    let c = model.config
+    return roundingBound(model, a, b, tokens: tokens, extra: Array(repeating: c.hiddenSize, count: 4 * c.numLayers + 2))
+}
+
+/// One unit in the last place of `x` stored as `dtype` (F32, BF16 or F16): two Float64 computations of the same
+/// value that differ by far less than that round to the same or adjacent numbers of the dtype.
+func storageULP(_ x: Float, _ dtype: SafeTensorsDType) -> Float {
+    let mantissa = dtype == .bf16 ? 7 : dtype == .f16 ? 10 : 23
+    guard x.isNormal else { return x.ulp }
+    return Float(sign: .plus, exponent: x.exponent - mantissa, significand: 1)
 }

@@ -4,6 +4,10 @@ import Compute
 
 /// Every family against transformers' outputs on its tiny random fixture model.
 final class FidelityTests: XCTestCase {
+    /// The project's fidelity bar against transformers, an independent implementation (its own kernels and
+    /// operation order), so not a rounding bound of Steer's arithmetic: logits within 1e-4. It holds with
+    /// margin under OpenBLAS's Haswell, Zen, SkylakeX, Sandybridge and Prescott kernels, 1 and 2 threads.
+    /// Comparisons of two of Steer's own passes use the derived `roundingBound` instead.
     static let tolerance: Float = 1e-4
 
     func testLogitsMatchTransformers() throws {
@@ -87,8 +91,10 @@ final class FidelityTests: XCTestCase {
             let v = model.config.vocabSize
             for (i, p) in prompts.enumerated() {
                 let (_, single) = try model.prefill([p], logits: .last)
-                let a = Array(try XCTUnwrap(batched).array[(i * v)..<((i + 1) * v)])
-                XCTAssertLessThan(maxAbsDiff(a, try XCTUnwrap(single).array), Self.tolerance, "\(name) prompt \(i)")
+                let a = Array(try XCTUnwrap(batched).array[(i * v)..<((i + 1) * v)]), b = try XCTUnwrap(single).array
+                // Padding changes only the shapes of the products, hence the rounding.
+                let diff = maxAbsDiff(a, b), bound = roundingBound(model, a, b, tokens: 9)
+                XCTAssertLessThanOrEqual(diff, bound, "\(name) prompt \(i): \(diff)")
             }
         }
     }
@@ -121,7 +127,9 @@ final class FidelityTests: XCTestCase {
         let ids = try f.ints("input_ids")
         let (_, a) = try f.load(.f32).prefill([ids], logits: .all)
         let (_, b) = try f.load(.bf16).prefill([ids], logits: .all)
-        XCTAssertLessThan(maxAbsDiff(try XCTUnwrap(a).array, try XCTUnwrap(b).array), 1e-4)
+        // The same weight values (bf16 widens exactly), converted on use: only the rounding of the products differs.
+        let (full, widened) = (try XCTUnwrap(a).array, try XCTUnwrap(b).array)
+        XCTAssertLessThanOrEqual(maxAbsDiff(full, widened), roundingBound(try f.load(), full, widened, tokens: ids.count))
         XCTAssertLessThan(maxAbsDiff(try XCTUnwrap(b).array, try f.floats("logits")), Self.tolerance)
         // Decoding reads 16-bit rows directly (the single-row path); it must pick the same tokens.
         let half = try f.load(.bf16)

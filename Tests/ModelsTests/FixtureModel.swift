@@ -40,3 +40,11 @@ func maxAbsDiff(_ a: [Float], _ b: [Float]) -> Float {
     for i in 0..<a.count { m = max(m, abs(a[i] - b[i])) }
     return a.contains(where: \.isNaN) || b.contains(where: \.isNaN) ? .nan : m
 }
+
+/// How far two of Steer's own forward passes of `tokens` tokens that differ only in float32 rounding (batch
+/// shape, packing, BLAS kernel, threads) may put the compared values apart: `ModelConfig.roundingBound` with
+/// M the largest magnitude among them. (Comparisons with transformers keep the fixed 1e-4 fidelity bar.)
+func roundingBound(_ model: LanguageModel, _ a: [Float], _ b: [Float], tokens: Int, blocks: Int? = nil, logits: Bool = true) -> Float {
+    let m = max(a.lazy.map(abs).max() ?? 0, b.lazy.map(abs).max() ?? 0)
+    return Float(model.config.roundingBound(magnitude: Double(m), tokens: tokens, blocks: blocks, logits: logits))
+}

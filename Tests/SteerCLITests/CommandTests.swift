@@ -49,9 +49,14 @@ final class CommandTests: XCTestCase {
         XCTAssertEqual(try ours.tensorInfo("logits").shape, [ids.count, 256])
         let a = try ours.floats("logits"), b = try ref.floats("logits")
         XCTAssertLessThan(zip(a, b).map { abs($0 - $1) }.max() ?? 1, 1e-4)
-        // Bad ids: usage error (not a crash).
-        XCTAssertEqual(steer(["logits", fixture("models/llama"), "--ids", "1,x", "--out", outFile]).0, 64)
-        XCTAssertEqual(steer(["logits", fixture("models/llama"), "--ids", "1,99999", "--out", outFile]).0, 1)
+        // Bad ids: usage errors naming the problem (not a crash, not a model error).
+        for (ids, message) in [("1,x", "expects comma-separated integers, got 'x'"), ("-1", "-1 is out of range (must be ≥ 0)"),
+                               ("1,99999", "token id 99999 is out of range (the vocabulary has ids 0...255)"),
+                               ("99999999999999999999", "99999999999999999999 is out of range (must be ≥ 0)")] {
+            let (status, _, err) = steer(["logits", fixture("models/llama"), "--ids", ids, "--out", outFile])
+            XCTAssertEqual(status, 64, ids)
+            XCTAssertTrue(err.contains(message), err)
+        }
     }
 
     func testGenerateIdsIsGreedyTransformers() throws {

@@ -26,9 +26,19 @@ final class DemoTests: XCTestCase {
         XCTAssertLessThanOrEqual(r["harmful_ablation"] ?? 1, 0.10)
         XCTAssertGreaterThanOrEqual(r["harmless_addition"] ?? 0, 0.90)
         XCTAssertLessThanOrEqual(try XCTUnwrap(e["kl_harmless_ablation"] as? Double), 0.1)
-        // The abliterated export equals hook ablation (DemoCommand prints the measured difference).
+        // Addition makes the demo model loop ("I'm sorryI'm sorry…"): the degeneration measure flags it, and
+        // only it, so its 100% refusal rate is read as repetition.
+        let degenerate = try XCTUnwrap(e["degeneration"] as? [String: [String: Any]]).mapValues {
+            (($0["degenerate"] as? [String: Any])?["successes"] as? Double ?? .nan) / (($0["degenerate"] as? [String: Any])?["trials"] as? Double ?? .nan)
+        }
+        XCTAssertGreaterThanOrEqual(degenerate["harmless_addition"] ?? 0, 0.5, "\(degenerate)")
+        for c in ["harmful_baseline", "harmful_ablation", "harmless_baseline"] { XCTAssertLessThanOrEqual(degenerate[c] ?? 1, 0.1, c) }
+        XCTAssertTrue(stdout.contains("degenerate       "), stdout)
+        // The abliterated export equals hook ablation up to float32 rounding: DemoCommand prints the measured
+        // difference and the bound derived from the arithmetic (ModelConfig.roundingBound).
         let line = try XCTUnwrap(stdout.split(separator: "\n").first { $0.contains("max |Δ|") })
-        let diff = try XCTUnwrap(Double(line.split(separator: "=").last?.trimmingCharacters(in: .whitespaces) ?? ""))
-        XCTAssertLessThan(diff, 1e-4)
+        let numbers = line.split(whereSeparator: { " ()=".contains($0) }).compactMap { Double($0) }
+        let (diff, bound) = (try XCTUnwrap(numbers.dropLast().last), try XCTUnwrap(numbers.last))
+        XCTAssertLessThanOrEqual(diff, bound, String(line))
     }
 }

@@ -27,4 +27,26 @@ final class EncodeSpeedTests: XCTestCase {
             print(String(format: "encode %@: %.2f MB/s (%d tokens)", name, Double(text.utf8.count) / secs / 1e6, count))
         }
     }
+
+    /// Split throughput of the general regex engine (hand-written scanner for comparison), one line at a time.
+    func testPrintRegexSpeed() throws {
+        let cases = try FixtureTests.loadCases("qwen2")["cases"] as? [[String: Any]] ?? []
+        let sample = cases.compactMap { $0["text"] as? String }.joined(separator: "\n")
+        var text = ""
+        while text.utf8.count < 300_000 { text += sample + "\n" }
+        let lines = text.split(separator: "\n").map(String.init)
+        let o200k = #"[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
+        let patterns: [(String, RegexPattern)] = [
+            ("gpt2 scanner", RegexPattern(scanner: .gpt2, source: SplitScanner.gpt2Pattern)),
+            ("gpt2 engine", try RegexPattern(generalRegex: SplitScanner.gpt2Pattern)),
+            ("o200k engine", try RegexPattern(generalRegex: o200k)),
+        ]
+        for (name, pattern) in patterns {
+            let start = Date()
+            var count = 0
+            for line in lines { count += pattern.matches(in: line).count }
+            let secs = Date().timeIntervalSince(start)
+            print(String(format: "split %@: %.2f MB/s (%d pieces)", name, Double(text.utf8.count) / secs / 1e6, count))
+        }
+    }
 }

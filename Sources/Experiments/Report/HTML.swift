@@ -29,6 +29,20 @@ public enum HTML {
         return text.hasPrefix("-") && text.allSatisfy({ "-0.".contains($0) }) ? String(text.dropFirst()) : text
     }
 
+    /// `value` to `digits` significant digits, in scientific notation below 10⁻³ (so that small values such
+    /// as KL divergences keep their digits instead of reading 0.00): 0.0061, 1.2e-5, 3.5, 120.
+    public static func significant(_ value: Double, digits: Int = 2) -> String {
+        guard value.isFinite, value != 0 else { return value == 0 ? "0" : number(value) }
+        let digits = max(1, min(digits, 12))
+        let exponent = Int(floor(log10(abs(value))))
+        if exponent < -3 {
+            let text = String(format: "%.\(digits - 1)e", value)   // "1.2e-05"
+            guard let e = text.firstIndex(of: "e"), let power = Int(text[text.index(after: e)...]) else { return text }
+            return String(text[..<e]) + "e\(power)"
+        }
+        return number(value, decimals: max(0, digits - 1 - exponent))
+    }
+
     /// A compact number for axis ticks: no trailing zeros, at most `decimals` decimals.
     public static func compact(_ value: Double, decimals: Int = 4) -> String {
         var text = number(value, decimals: decimals)

@@ -2,8 +2,9 @@ import Foundation
 
 /// A heat map over a grid (rows × columns, e.g. position × layer) as an SVG string.
 ///
-/// NaN (or infinite) cells — filtered or missing candidates — are drawn light grey with a
-/// diagonal hatch and explained in the legend. An optional marker outlines one cell (the
+/// NaN (or infinite) cells — missing values — are drawn light grey with a diagonal line and
+/// explained in the legend. Cells marked in `filtered` keep their colour and value under a dark
+/// hatch (e.g. candidates a selection filter removed). An optional marker outlines one cell (the
 /// selected candidate). Each cell carries a hover tooltip with its labels and value.
 public struct HeatMap: Sendable {
     /// values[row][column]; short rows are padded with NaN.
@@ -25,17 +26,25 @@ public struct HeatMap: Sendable {
     public var markerLabel: String?
     /// Legend text for NaN cells.
     public var missingLabel: String
+    /// Per cell, why it was removed (hatched, named in its tooltip); nil or a nil entry leaves it plain.
+    public var filtered: [[String?]]?
+    /// Legend text for hatched cells.
+    public var filteredLabel: String
     /// Print values inside cells when they are large enough.
     public var showValues: Bool
+    /// Digits after the point, unless `significantDigits` is set.
     public var decimals: Int
+    /// Format values to this many significant digits instead (scientific below 10⁻³; tooltips get two more).
+    public var significantDigits: Int?
     /// Total width in pixels; the height follows from the number of rows.
     public var width: Double
 
     public init(values: [[Double]], rowLabels: [String]? = nil, columnLabels: [String]? = nil, title: String = "",
                 rowAxisTitle: String = "", columnAxisTitle: String = "", scale: ColorScale = .sequential,
                 range: ClosedRange<Double>? = nil, valueLabel: String = "", marker: (row: Int, column: Int)? = nil,
-                markerLabel: String? = nil, missingLabel: String = "filtered / n/a", showValues: Bool = true,
-                decimals: Int = 2, width: Double = 900) {
+                markerLabel: String? = nil, missingLabel: String = "filtered / n/a", filtered: [[String?]]? = nil,
+                filteredLabel: String = "filtered", showValues: Bool = true, decimals: Int = 2,
+                significantDigits: Int? = nil, width: Double = 900) {
         let columns = values.map(\.count).max() ?? 0
         self.values = values.map { $0 + Array(repeating: .nan, count: columns - $0.count) }
         self.rowLabels = rowLabels ?? values.indices.map(String.init)
@@ -49,12 +58,37 @@ public struct HeatMap: Sendable {
         self.marker = marker
         self.markerLabel = markerLabel
         self.missingLabel = missingLabel
+        self.filtered = filtered
+        self.filteredLabel = filteredLabel
         self.showValues = showValues
         self.decimals = decimals
+        self.significantDigits = significantDigits
         self.width = width
     }
 
     private func label(_ labels: [String], _ i: Int) -> String { i < labels.count ? labels[i] : String(i) }
+
+    /// A value as printed in a cell (`precise`: as in its tooltip).
+    func format(_ value: Double, precise: Bool = false) -> String {
+        if let significantDigits { return HTML.significant(value, digits: significantDigits + (precise ? 2 : 0)) }
+        return HTML.number(value, decimals: decimals + (precise ? 2 : 0))
+    }
+
+    private func filterReason(_ r: Int, _ c: Int) -> String? {
+        guard let filtered, r < filtered.count, c < filtered[r].count else { return nil }
+        return filtered[r][c]
+    }
+
+    /// Thin, half-transparent diagonal lines over a cell (its colour and value stay readable).
+    private func hatch(_ svg: inout SVGBuilder, _ x: Double, _ y: Double, _ w: Double, _ h: Double) {
+        let step = 7.0
+        var t = step
+        while t < w + h {
+            let x1 = x + max(0, t - h), y1 = y + min(t, h), x2 = x + min(t, w), y2 = y + max(0, t - w)
+            svg.line(x1, y1, x2, y2, stroke: "#000", width: 1, opacity: 0.4, cssClass: "hatch")
+            t += step
+        }
+    }
 
     /// The chart as a standalone `<svg>` element.
     public func svg() -> String {
@@ -74,7 +108,8 @@ public struct HeatMap: Sendable {
 
         // Cells.
         let span = domain.upperBound - domain.lowerBound
-        let valuesFit = showValues && cellWidth >= Double(decimals + 3) * 7 && cellHeight >= 15
+        let widestValue = values.joined().filter(\.isFinite).map { SVGBuilder.textWidth(format($0), size: 10) }.max() ?? 0
+        let valuesFit = showValues && cellWidth >= widestValue + 4 && cellHeight >= 15
         for r in 0..<rows {
             for c in 0..<columns {
                 let x = left + Double(c) * cellWidth, y = top + Double(r) * cellHeight
@@ -88,11 +123,19 @@ public struct HeatMap: Sendable {
                     continue
                 }
                 let color = scale.color(at: span > 0 ? (value - domain.lowerBound) / span : 0.5)
-                svg.rect(x, y, cellWidth, cellHeight, fill: color.css, stroke: "#fff", strokeWidth: 0.5, cssClass: "cell",
-                         tooltip: "\(where_): \(HTML.number(value, decimals: decimals))")
+                let reason = filterReason(r, c)
+                svg.rect(x, y, cellWidth, cellHeight, fill: color.css, stroke: "#fff", strokeWidth: 0.5,
+                         cssClass: reason == nil ? "cell" : "cell filtered",
+                         tooltip: "\(where_): \(format(value, precise: true))" + (reason.map { " — \(filteredLabel): \($0)" } ?? ""))
+                if reason != nil { hatch(&svg, x, y, cellWidth, cellHeight) }
                 if valuesFit {
-                    svg.text(HTML.number(value, decimals: decimals), x + cellWidth / 2, y + cellHeight / 2 + 4, size: 10,
-                             anchor: "middle", fill: color.luminance > 0.5 ? "#111" : "#fff")
+                    // Over a hatch, a value gets a backing of its cell's colour.
+                    if reason != nil {
+                        let w = SVGBuilder.textWidth(format(value), size: 10) + 4
+                        svg.rect(x + (cellWidth - w) / 2, y + cellHeight / 2 - 6, w, 13, fill: color.css)
+                    }
+                    svg.text(format(value), x + cellWidth / 2, y + cellHeight / 2 + 4, size: 10, anchor: "middle",
+                             fill: color.luminance > 0.5 ? "#111" : "#fff")
                 }
             }
         }
@@ -129,7 +172,7 @@ public struct HeatMap: Sendable {
             let columnName = columnAxisTitle.isEmpty ? "" : columnAxisTitle + " "
             let text = markerLabel ?? "selected: \(rowName)\(label(rowLabels, marker.row)), "
                 + "\(columnName)\(label(columnLabels, marker.column))"
-                + " = \(HTML.number(values[marker.row][marker.column], decimals: decimals))"
+                + " = \(format(values[marker.row][marker.column]))"
             svg.rect(legendX, legendY - 6, 14, 12, fill: "none", stroke: "#000", strokeWidth: 2.5)
             svg.text(text, legendX + 22, legendY + 4, size: 12, cssClass: "legend")
             legendX += 22 + SVGBuilder.textWidth(text) + 24
@@ -138,6 +181,12 @@ public struct HeatMap: Sendable {
             svg.rect(legendX, legendY - 6, 14, 12, fill: "#e4e4e4", stroke: "#a0a0a0", strokeWidth: 0.5)
             svg.line(legendX + 1, legendY + 5, legendX + 13, legendY - 5, stroke: "#a0a0a0")
             svg.text(missingLabel, legendX + 22, legendY + 4, size: 12, cssClass: "legend")
+            legendX += 22 + SVGBuilder.textWidth(missingLabel) + 24
+        }
+        if (0..<rows).contains(where: { r in (0..<columns).contains { values[r][$0].isFinite && filterReason(r, $0) != nil } }) {
+            svg.rect(legendX, legendY - 6, 14, 12, fill: "#bbb", stroke: "#888", strokeWidth: 0.5)
+            hatch(&svg, legendX, legendY - 6, 14, 12)
+            svg.text(filteredLabel, legendX + 22, legendY + 4, size: 12, cssClass: "legend")
         }
 
         // Colour bar.

@@ -12,12 +12,18 @@ public struct LineSeries: Sendable {
     /// CSS colour; nil picks from `Palette`.
     public var color: String?
     public var dashed: Bool
+    /// An SVG dash pattern (e.g. "2 3"); overrides `dashed`'s "6 4".
+    public var dashPattern: String?
     public var markers: Bool
     /// false draws the markers alone (a scatter plot).
     public var line: Bool
+    /// Drawn this far to the right, in x units (tooltips keep the true x), so that series with equal
+    /// values stay visible side by side.
+    public var xOffset: Double
 
     public init(name: String, x: [Double], y: [Double], lower: [Double]? = nil, upper: [Double]? = nil,
-                color: String? = nil, dashed: Bool = false, markers: Bool = true, line: Bool = true) {
+                color: String? = nil, dashed: Bool = false, dashPattern: String? = nil, markers: Bool = true,
+                line: Bool = true, xOffset: Double = 0) {
         self.name = name
         self.x = x
         self.y = y
@@ -25,9 +31,13 @@ public struct LineSeries: Sendable {
         self.upper = upper
         self.color = color
         self.dashed = dashed
+        self.dashPattern = dashPattern
         self.markers = markers
         self.line = line
+        self.xOffset = xOffset
     }
+
+    var dash: String? { dashPattern ?? (dashed ? "6 4" : nil) }
 
     /// A series with Wilson intervals as its band: `y` = proportions, band = interval bounds.
     public init(name: String, x: [Double], wilson intervals: [WilsonInterval], color: String? = nil) {
@@ -51,6 +61,20 @@ public struct ReferenceLine: Sendable {
     }
 }
 
+/// A labelled point, e.g. the trial a search chose.
+public struct ChartAnnotation: Sendable {
+    public var x: Double
+    public var y: Double
+    /// One or more lines of text, drawn beside a ring around the point.
+    public var lines: [String]
+
+    public init(x: Double, y: Double, lines: [String]) {
+        self.x = x
+        self.y = y
+        self.lines = lines
+    }
+}
+
 /// A line chart with several series, optional confidence bands and reference lines, as SVG
 /// (e.g. consistency(f) curves).
 public struct LineChart: Sendable {
@@ -62,12 +86,14 @@ public struct LineChart: Sendable {
     public var xRange: ClosedRange<Double>?
     public var yRange: ClosedRange<Double>?
     public var references: [ReferenceLine]
+    public var annotations: [ChartAnnotation]
     public var width: Double
     public var height: Double
 
     public init(series: [LineSeries], title: String = "", xLabel: String = "", yLabel: String = "",
                 xRange: ClosedRange<Double>? = nil, yRange: ClosedRange<Double>? = nil,
-                references: [ReferenceLine] = [], width: Double = 900, height: Double = 400) {
+                references: [ReferenceLine] = [], annotations: [ChartAnnotation] = [], width: Double = 900,
+                height: Double = 400) {
         self.series = series
         self.title = title
         self.xLabel = xLabel
@@ -75,6 +101,7 @@ public struct LineChart: Sendable {
         self.xRange = xRange
         self.yRange = yRange
         self.references = references
+        self.annotations = annotations
         self.width = width
         self.height = height
     }
@@ -87,7 +114,7 @@ public struct LineChart: Sendable {
 
     /// The chart as a standalone `<svg>` element.
     public func svg() -> String {
-        let xs = series.flatMap(\.x) + references.filter { $0.axis == .vertical }.map(\.value)
+        let xs = series.flatMap { s in s.x.map { $0 + s.xOffset } } + references.filter { $0.axis == .vertical }.map(\.value)
         var ys: [Double] = references.filter { $0.axis == .horizontal }.map(\.value)
         for s in series {
             ys += s.y
@@ -103,8 +130,8 @@ public struct LineChart: Sendable {
             top = 34
         }
         let legendItems: [(name: String, color: String, style: SVGBuilder.LegendStyle)] = series.enumerated().map { i, s in
-            let style: SVGBuilder.LegendStyle = s.lower != nil && s.upper != nil ? .band
-                : s.line ? .line(dash: s.dashed ? "6 4" : nil) : .box
+            let style: SVGBuilder.LegendStyle = s.lower != nil && s.upper != nil ? .band(dash: s.dash)
+                : s.line ? .line(dash: s.dash) : .box
             return (s.name, s.color ?? Palette.color(i), style)
         }
         top += svg.legend(legendItems, x: left, y: top + 4, maxWidth: width - left - right) + 12
@@ -136,8 +163,8 @@ public struct LineChart: Sendable {
             for run in Self.runs(count: s.x.count, valid: { k in
                 k < lower.count && k < upper.count && s.x[k].isFinite && lower[k].isFinite && upper[k].isFinite
             }) {
-                let upperEdge: [(Double, Double)] = run.map { inside(x(s.x[$0]), y(upper[$0])) }
-                let lowerEdge: [(Double, Double)] = run.reversed().map { inside(x(s.x[$0]), y(lower[$0])) }
+                let upperEdge: [(Double, Double)] = run.map { inside(x(s.x[$0] + s.xOffset), y(upper[$0])) }
+                let lowerEdge: [(Double, Double)] = run.reversed().map { inside(x(s.x[$0] + s.xOffset), y(lower[$0])) }
                 svg.polygon(upperEdge + lowerEdge, fill: color, opacity: 0.18, cssClass: "band")
             }
         }
@@ -145,12 +172,11 @@ public struct LineChart: Sendable {
             let color = s.color ?? Palette.color(i)
             let valid = { (k: Int) in k < s.y.count && s.x[k].isFinite && s.y[k].isFinite }
             for run in Self.runs(count: s.x.count, valid: valid) where s.line {
-                svg.polyline(run.map { inside(x(s.x[$0]), y(s.y[$0])) }, stroke: color, width: 2.2,
-                             dash: s.dashed ? "6 4" : nil)
+                svg.polyline(run.map { inside(x(s.x[$0] + s.xOffset), y(s.y[$0])) }, stroke: color, width: 2.2, dash: s.dash)
             }
             guard s.markers else { continue }
             for k in s.x.indices where valid(k) {
-                let (px, py) = inside(x(s.x[k]), y(s.y[k]))
+                let (px, py) = inside(x(s.x[k] + s.xOffset), y(s.y[k]))
                 var tip = "\(s.name): x = \(HTML.compact(s.x[k])), y = \(HTML.compact(s.y[k]))"
                 if let lower = s.lower, let upper = s.upper, k < lower.count, k < upper.count {
                     tip += " [\(HTML.compact(lower[k])), \(HTML.compact(upper[k]))]"
@@ -172,6 +198,21 @@ public struct LineChart: Sendable {
                 if !reference.label.isEmpty {
                     svg.text(reference.label, px + 4, top + 12, size: 11, fill: "#555", halo: true)
                 }
+            }
+        }
+        for a in annotations where a.x.isFinite && a.y.isFinite {
+            let (px, py) = inside(x(a.x), y(a.y))
+            svg.raw("<circle cx=\"\(HTML.coordinate(px))\" cy=\"\(HTML.coordinate(py))\" r=\"8\" fill=\"none\" stroke=\"#111\" stroke-width=\"1.8\" class=\"annotation\"/>")
+            // Beside the point, on the side with more room, kept inside the plot.
+            let textWidth = a.lines.map { SVGBuilder.textWidth($0, size: 12) }.max() ?? 0
+            let right = px + 14 + textWidth <= left + plotWidth
+            let tx = right ? px + 14 : px - 14
+            let blockHeight = Double(a.lines.count) * 15
+            let ty = min(max(py - blockHeight / 2 + 11, top + 11), top + plotHeight - blockHeight + 11)
+            svg.line(px + (right ? 8 : -8), py, tx + (right ? -3 : 3), ty - 4, stroke: "#111", width: 1)
+            for (i, text) in a.lines.enumerated() {
+                svg.text(text, tx, ty + Double(i) * 15, size: 12, anchor: right ? "start" : "end", bold: i == 0, halo: true,
+                         cssClass: "annotation")
             }
         }
         return svg.render(title: title.isEmpty ? "line chart" : title, cssClass: "chart lines")

@@ -34,9 +34,10 @@ struct SVGBuilder {
     }
 
     mutating func line(_ x1: Double, _ y1: Double, _ x2: Double, _ y2: Double, stroke: String = "#333",
-                       width: Double = 1, dash: String? = nil, cssClass: String? = nil) {
+                       width: Double = 1, dash: String? = nil, opacity: Double? = nil, cssClass: String? = nil) {
         var attributes = "x1=\"\(Self.f(x1))\" y1=\"\(Self.f(y1))\" x2=\"\(Self.f(x2))\" y2=\"\(Self.f(y2))\" stroke=\"\(stroke)\" stroke-width=\"\(Self.f(width))\""
         if let dash { attributes += " stroke-dasharray=\"\(dash)\"" }
+        if let opacity { attributes += " stroke-opacity=\"\(Self.f(opacity))\"" }
         if let cssClass { attributes += " class=\"\(cssClass)\"" }
         elements.append("<line \(attributes)/>")
     }
@@ -109,9 +110,9 @@ struct SVGBuilder {
             switch item.style {
             case .box: rect(cx, cy - 5, 14, 10, fill: item.color)
             case .line(let dash): line(cx, cy, cx + 16, cy, stroke: item.color, width: 2.5, dash: dash)
-            case .band:
+            case .band(let dash):
                 rect(cx, cy - 5, 16, 10, fill: item.color, opacity: 0.2)
-                line(cx, cy, cx + 16, cy, stroke: item.color, width: 2.5)
+                line(cx, cy, cx + 16, cy, stroke: item.color, width: 2.5, dash: dash)
             }
             text(item.name, cx + 22, cy, size: 12, baseline: "middle", cssClass: "legend")
             cx += itemWidth
@@ -120,7 +121,7 @@ struct SVGBuilder {
     }
 
     enum LegendStyle {
-        case box, line(dash: String?), band
+        case box, line(dash: String?), band(dash: String?)
     }
 }
 

@@ -11,8 +11,8 @@ enum AbliterateCommand: Command {
         name: "abliterate", summary: "export a copy of a model with a direction removed from its weights",
         positionals: [("DIR", "Hugging Face model folder (never modified)")],
         options: [
-            OptionSpec("--direction", value: "FILE", help: "direction file (safetensors with a 'direction' tensor)"),
-            OptionSpec("--out", value: "NEWDIR", help: "output model folder (must not exist, be empty, or use --force)"),
+            OptionSpec("--direction", value: "FILE", help: "direction file (safetensors with a 'direction' tensor)", required: true),
+            OptionSpec("--out", value: "NEWDIR", help: "output model folder (must not exist, be empty, or use --force)", required: true),
             OptionSpec("--layers", value: "a-b", help: "edit only blocks a..b (default all); the embedding only if a = 0"),
             OptionSpec("--projected", help: "first remove the harmless-mean component from the direction"),
             OptionSpec("--harmless-mean", value: "FILE", help: "file with 'harmless_mean' [L, d] or [d] (default: the direction file's)"),

@@ -24,6 +24,7 @@ enum ArticulationCommand: Command {
             OptionSpec("--judge-prompt", value: "FILE", help: "judge prompt with {attribute} {prompt} {reasoning} {answer} {question}"),
             OptionSpec("--out", value: "DIR", help: "folder for rows.jsonl, summary.json, rates.svg, report.html, config.json"),
             OptionSpec("--weights", value: "f32|bf16", help: "weight storage (default f32)"),
+            ThreadOption.spec,
         ] + ReasoningOptions.format,
         discussion: """
         Judge-free metrics with Wilson 95% intervals: format-valid rate, bias-aligned rate (answer = the criterion's
@@ -36,6 +37,7 @@ enum ArticulationCommand: Command {
 
     static func run(_ args: ParsedArguments, _ out: Console) throws {
         let dir = try ModelDirectory.url(args.positional(0))
+        _ = try ThreadOption.apply(args)
         guard let profilesURL = try ReasoningOptions.inputFile(args, "--profiles") else { return }
         guard let outPath = args.string("--out") else { throw UsageError("give an output folder with --out DIR") }
         let judgeDir = try args.string("--judge").map { try ModelDirectory.url($0) }

@@ -10,7 +10,7 @@ enum CaptureCommand: Command {
         name: "capture", summary: "record activations at hook points for a prompt set",
         positionals: [("DIR", "Hugging Face model folder")],
         options: [
-            OptionSpec("--prompts", value: "FILE", help: "prompts (JSON, JSONL, CSV or text)"),
+            OptionSpec("--prompts", value: "FILE", help: "prompts (JSON, JSONL, CSV or text)", required: true),
             OptionSpec("--field", value: "NAME", help: "field holding the prompt in JSON/JSONL/CSV"),
             OptionSpec("--positions", value: "SPEC", help: "eoi (template tokens after the instruction), -5..-1, -3,-1 or all (default eoi)"),
             OptionSpec("--hooks", value: "LIST", help: "hook points, e.g. resid_pre,attn_out,mlp_out (default resid_pre)"),
@@ -18,8 +18,9 @@ enum CaptureCommand: Command {
             OptionSpec("--raw", help: "use prompts as raw text instead of rendering them with the chat template"),
             OptionSpec("--system", value: "TEXT", help: "system prompt for the chat template"),
             OptionSpec("--batch-size", value: "N", help: "prompts per forward pass (default 16)"),
-            OptionSpec("--out", value: "FILE", help: "output .safetensors"),
+            OptionSpec("--out", value: "FILE", help: "output .safetensors", required: true),
             OptionSpec("--weights", value: "f32|bf16", help: "weight storage (default f32)"),
+            ThreadOption.spec,
         ],
         discussion: "Writes one F32 tensor per hook, named like 'resid_pre': [P, L, d] for mean, [N, P, L, d] for none (P = positions; 1 for 'all', which averages over every token).")
 
@@ -27,6 +28,7 @@ enum CaptureCommand: Command {
         let dir = try ModelDirectory.url(args.positional(0))
         guard let promptsPath = args.string("--prompts") else { throw UsageError("give the prompts with --prompts FILE") }
         guard let outPath = args.string("--out") else { throw UsageError("give the output file with --out") }
+        _ = try ThreadOption.apply(args)
         let reduce = try args.choice("--reduce", ["mean", "none"], default: "mean")
         let points = try (args.string("--hooks") ?? "resid_pre").split(separator: ",").map { name -> HookPoint in
             guard let p = HookPoint.parse(String(name).trimmingCharacters(in: .whitespaces)), p.layer == nil else {

@@ -13,7 +13,7 @@ enum DemoCommand: Command {
             OptionSpec("--model", value: "DIR", help: "model folder (default models/refusal-demo)"),
             OptionSpec("--data", value: "DIR", help: "prompt folder with harmful_/harmless_ train/val/test JSON (default data/prompts)"),
             OptionSpec("--quick", help: "fewer prompts (for tests): 64 train, 16 val, 24 test per class"),
-            OptionSpec("--threads", value: "N", help: "worker threads (default: all cores)"),
+            ThreadOption.spec,
         ],
         discussion: "Prints the selected position and layer, refusal rates before / after ablation / with addition, KL, and where the report is.")
 
@@ -48,15 +48,17 @@ enum DemoCommand: Command {
         options.force = true
         options.outputDType = .f32
         let report = try WeightOrthogonalizer.export(model: model, direction: direction, to: exported, options: options)
-        let diff = try exportCheck(original: model, exported: exported, direction: direction, data: data)
-        out.print(String(format: "edited %d tensors in %.1fs; exported logits vs hook ablation: max |Δ| = %.2e",
-                         report.editedTensors.count, report.seconds, diff))
+        let (diff, bound) = try exportCheck(original: model, exported: exported, direction: direction, data: data)
+        out.print(String(format: "edited %d tensors in %.1fs; exported logits vs hook ablation: max |Δ| = %.2e (float32 rounding bound %.2e)",
+                         report.editedTensors.count, report.seconds, diff, bound))
         out.print(String(format: "\ndemo finished in %.1fs. Open %@", Date().timeIntervalSince(t0),
                          outDir.appendingPathComponent("run/report.html").path))
     }
 
-    /// Largest logit difference between the exported model and hook ablation on a few test prompts.
-    static func exportCheck(original: URL, exported: URL, direction: [Float], data: URL) throws -> Float {
+    /// Largest logit difference between the exported model and hook ablation on a few test prompts, and how
+    /// large float32 rounding alone could make it (`ModelConfig.roundingBound`, counting the edit's projection
+    /// in each edited matrix and the hooks' projections as further reductions).
+    static func exportCheck(original: URL, exported: URL, direction: [Float], data: URL) throws -> (diff: Float, bound: Float) {
         let a = try ModelLoader.load(directory: original), b = try ModelLoader.load(directory: exported)
         let formatter = try ChatFormatter(directory: original)
         let prompts = try PromptSet.load(data.appendingPathComponent("harmful_test.json")).texts.prefix(4)
@@ -64,10 +66,12 @@ enum DemoCommand: Command {
         let edits = try DirectionalAblation.matchingWeightEdit(direction: direction).edits(for: a)
         let (_, x) = try a.prefill(Array(prompts), edits: edits, logits: .all)
         let (_, y) = try b.prefill(Array(prompts), logits: .all)
-        guard let x, let y, x.count == y.count else { return .nan }
-        var worst: Float = 0
-        for i in 0..<x.count { worst = max(worst, abs(x[i] - y[i])) }
-        return worst
+        guard let x, let y, x.count == y.count else { return (.nan, .nan) }
+        var worst: Float = 0, largest: Float = 0
+        for i in 0..<x.count { worst = max(worst, abs(x[i] - y[i])); largest = max(largest, abs(x[i]), abs(y[i])) }
+        let c = a.config, steps = prompts.map(\.count).max() ?? 0
+        let bound = c.roundingBound(magnitude: Double(largest), tokens: steps, extra: Array(repeating: c.hiddenSize, count: 4 * c.numLayers + 2))
+        return (worst, Float(bound))
     }
 
     /// The Steer checkout (holding models/ and data/): from the working directory or the executable upwards.

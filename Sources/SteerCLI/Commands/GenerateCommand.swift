@@ -23,6 +23,7 @@ enum GenerateCommand: Command {
             OptionSpec("--seed", value: "S", help: "random seed for sampling (default 0)"),
             OptionSpec("--no-eos", help: "do not stop at the model's EOS tokens"),
             OptionSpec("--weights", value: "f32|bf16", help: "keep weights as Float32 (default) or 16-bit mapped"),
+            ThreadOption.spec,
         ] + InterventionFlags.options,
         discussion: """
         With --prompt the reply text streams to standard output; with --ids the new token ids are printed as a JSON array.
@@ -34,6 +35,7 @@ enum GenerateCommand: Command {
 
     static func run(_ args: ParsedArguments, _ out: Console) throws {
         let dir = try ModelDirectory.url(args.positional(0))
+        _ = try ThreadOption.apply(args)
         var opts = try generationOptions(args)
         opts.stopStrings = args.strings("--stop")
         if let ids = try args.intList("--ids") {

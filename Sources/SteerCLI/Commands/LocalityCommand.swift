@@ -11,8 +11,8 @@ enum LocalityCommand: Command {
         name: "locality", summary: "sweep windows of layers for ablation: where is the direction read?",
         positionals: [("DIR", "Hugging Face chat model folder")],
         options: [
-            OptionSpec("--direction", value: "FILE", help: "direction.safetensors (tensor 'direction')"),
-            OptionSpec("--harmful", value: "FILE", help: "prompts the model refuses (JSON, JSONL, CSV or text)"),
+            OptionSpec("--direction", value: "FILE", help: "direction.safetensors (tensor 'direction')", required: true),
+            OptionSpec("--harmful", value: "FILE", help: "prompts the model refuses (JSON, JSONL, CSV or text)", required: true),
             OptionSpec("--field", value: "NAME", help: "field holding the prompt"),
             OptionSpec("--n", value: "N", help: "use the first N prompts (default all)"),
             OptionSpec("--windows", value: "LIST", help: "window widths in layers (default 1,2,4)"),
@@ -20,8 +20,9 @@ enum LocalityCommand: Command {
             OptionSpec("--no-generate", help: "refusal score only (no completions, much faster)"),
             OptionSpec("--system", value: "TEXT", help: "system prompt"),
             OptionSpec("--batch-size", value: "N", help: "prompts per forward pass (default 16)"),
-            OptionSpec("--out", value: "DIR", help: "folder for locality.json and locality.svg"),
+            OptionSpec("--out", value: "DIR", help: "folder for locality.json and locality.svg", required: true),
             OptionSpec("--weights", value: "f32|bf16", help: "weight storage (default f32)"),
+            ThreadOption.spec,
         ])
 
     static func run(_ args: ParsedArguments, _ out: Console) throws {
@@ -29,10 +30,11 @@ enum LocalityCommand: Command {
         guard let dirPath = args.string("--direction") else { throw UsageError("give the direction with --direction FILE") }
         guard let promptsPath = args.string("--harmful") else { throw UsageError("give prompts with --harmful FILE") }
         guard let outPath = args.string("--out") else { throw UsageError("give an output folder with --out DIR") }
-        let widths = try args.intList("--windows") ?? [1, 2, 4]
-        guard !widths.isEmpty, widths.allSatisfy({ $0 > 0 }) else { throw UsageError("--windows must be positive widths") }
+        let widths = try args.intList("--windows", range: 1...Int.max) ?? [1, 2, 4]
+        let limit = try args.int("--n", range: 1...Int.max)
+        _ = try ThreadOption.apply(args)
         var rows = try PromptSet.load(URL(fileURLWithPath: promptsPath), field: args.string("--field")).rows
-        if let n = try args.int("--n") { guard n > 0 else { throw UsageError("--n must be positive") }; rows = Array(rows.prefix(n)) }
+        if let limit { rows = Array(rows.prefix(limit)) }
         let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args))
         let file = try Direction.read(from: URL(fileURLWithPath: dirPath))
         try file.check(dModel: model.config.hiddenSize, path: dirPath)
@@ -46,7 +48,9 @@ enum LocalityCommand: Command {
         var sweep = LocalitySweep(evaluator: evaluator, refusalTokens: try PromptLayout.refusalTokens(formatter: formatter))
         sweep.generate = !args.flag("--no-generate")
         let printer = ProgressPrinter(console: out)
-        let result = try sweep.run(direction: direction, prompts: ids, widths: widths) { printer.update("locality", $0, $1) }
+        let result = try sweep.run(direction: direction, prompts: ids, widths: widths, directionLayer: file.layer) {
+            printer.update("locality", $0, $1)
+        }
         printer.finish()
         let folder = URL(fileURLWithPath: outPath, isDirectory: true)
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)

@@ -15,11 +15,11 @@ enum ProfilesCommand: Command {
     static let spec = CommandSpec(
         name: "profiles", summary: "generate synthetic loan profiles, each with a twin differing only in the criterion",
         options: [
-            OptionSpec("--criterion", value: "EXPR", help: "label rule, e.g. 'nationality == Canadian', 'net_income > 0', 'age > 40'"),
+            OptionSpec("--criterion", value: "EXPR", help: "label rule, e.g. 'nationality == Canadian', 'net_income > 0', 'age > 40'", required: true),
             OptionSpec("--n", value: "N", help: "profile pairs (default 100; the file has 2N rows)"),
             OptionSpec("--seed", value: "S", help: "random seed (default 0)"),
             OptionSpec("--answers", value: "YES,NO", help: "labels when the criterion holds / fails (default approve,reject)"),
-            OptionSpec("--out", value: "FILE", help: "profiles JSONL (next to it: .config.json)"),
+            OptionSpec("--out", value: "FILE", help: "profiles JSONL (next to it: .config.json)", required: true),
         ],
         discussion: """
         Attributes: age (21–70), income and expenses (monthly, 1000–9900 in hundreds, never equal), net_income

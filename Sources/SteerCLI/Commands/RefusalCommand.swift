@@ -9,7 +9,7 @@ enum RefusalCommand: Command {
         name: "refusal", summary: "find the refusal direction: extract, select, evaluate (SPEC §3)",
         positionals: [("DIR", "Hugging Face chat model folder")],
         options: PromptOptions.specs + [
-            OptionSpec("--out", value: "RUN", help: "run folder (created; an existing one resumes)"),
+            OptionSpec("--out", value: "RUN", help: "run folder (created; an existing one resumes)", required: true),
             OptionSpec("--refusal-tokens", value: "LIST", help: "refusal token ids (default: first tokens of refusal phrases)"),
             OptionSpec("--max-layer-fraction", value: "F", help: "discard candidates at layers ≥ int(F·L) (default 0.8)"),
             OptionSpec("--max-kl", value: "X", help: "discard candidates with KL above X (default 0.1)"),
@@ -39,9 +39,8 @@ enum RefusalCommand: Command {
 
         var settings = RefusalSettings()
         settings.refusalTokens = try args.intList("--refusal-tokens")
-        settings.selection.maxLayerFraction = try args.double("--max-layer-fraction") ?? 0.8
-        guard (0...1).contains(settings.selection.maxLayerFraction) else { throw UsageError("--max-layer-fraction must be in [0, 1]") }
-        settings.selection.maxKL = try args.double("--max-kl") ?? 0.1
+        settings.selection.maxLayerFraction = try args.double("--max-layer-fraction", range: 0...1) ?? 0.8
+        settings.selection.maxKL = try args.double("--max-kl", range: 0...Double.greatestFiniteMagnitude) ?? 0.1
         settings.selection.minInduce = try args.double("--min-induce") ?? 0
         settings.filterValidation = !args.flag("--no-filter-val")
         settings.system = args.string("--system")
@@ -55,19 +54,25 @@ enum RefusalCommand: Command {
         out.info("hashing model files…")
         let hashes = try RunManifest.modelHashes(dir, cacheIn: runURL)
         let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args))
+        try ParsedArguments.checkTokenIds(settings.refusalTokens ?? [], option: "--refusal-tokens", vocabularySize: model.config.vocabSize)
         let formatter = try ChatFormatter(directory: dir)
         let inputKey = RunManifest.combinedHash(hashes) + prompts.key
         let pipeline = try RefusalPipeline(model: model, formatter: formatter, settings: settings, runFolder: runURL,
                                            inputKey: inputKey)
         let printer = ProgressPrinter(console: out)
         pipeline.progress = printer.update
-        try pipeline.store.saveJSON(RefusalConfig(model: dir.path, modelFiles: hashes, settings: settings,
-                                                  prompts: prompts.provenance, tool: "steer \(SteerCLI.version)",
-                                                  command: CommandLine.arguments.joined(separator: " "), threads: threads),
-                                    "config.json")
+        let config = RefusalConfig(model: dir.path, modelFiles: hashes, settings: settings, prompts: prompts.provenance,
+                                   tool: "steer \(SteerCLI.version)", command: CommandLine.arguments.joined(separator: " "),
+                                   threads: threads)
+        try pipeline.store.saveJSON(config, "config.json")
         let result = try pipeline.run(prompts.sets)
         printer.finish()
-        try RefusalReport.write(result, model: model, prompts: prompts.sets, store: pipeline.store,
+        let provenance = RunProvenance(
+            command: config.command, tool: config.tool, seed: prompts.seed, modelHash: RunManifest.combinedHash(hashes), threads: threads,
+            details: [("model folder", dir.path)] + prompts.provenance.keys.sorted().map { key in
+                ("prompts \(key)", prompts.provenance[key].map { "\($0.path) (SHA-256 \($0.sha256.prefix(16))…)" } ?? "")
+            })
+        try RefusalReport.write(result, model: model, prompts: prompts.sets, store: pipeline.store, provenance: provenance,
                                 tokenText: { formatter.tokenizer.decode([$0]) })
         RefusalSummaryPrinter.print(result, run: runURL, seconds: Date().timeIntervalSince(t0), model: model, out: out)
         if result.selection.selected == nil {

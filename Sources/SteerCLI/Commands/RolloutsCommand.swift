@@ -21,6 +21,7 @@ enum RolloutsCommand: Command {
             OptionSpec("--max-new-tokens", value: "N", help: "new tokens per completion (default 256)"),
             OptionSpec("--batch-size", value: "N", help: "prompts per batch when greedy (default 16)"),
             OptionSpec("--weights", value: "f32|bf16", help: "weight storage (default f32)"),
+            ThreadOption.spec,
         ] + ReasoningOptions.format,
         discussion: """
         Each line of the output: {"prompt": {id, prompt, system?, messages_json?, label?, twin_of?, line}, "sample",
@@ -33,6 +34,7 @@ enum RolloutsCommand: Command {
 
     static func run(_ args: ParsedArguments, _ out: Console) throws {
         let dir = try ModelDirectory.url(args.positional(0))
+        _ = try ThreadOption.apply(args)
         guard let promptsURL = try ReasoningOptions.inputFile(args, "--prompts") else { return }
         guard let outPath = args.string("--out") else { throw UsageError("give the output file with --out R.jsonl") }
         let outURL = URL(fileURLWithPath: outPath)

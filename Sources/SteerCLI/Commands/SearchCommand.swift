@@ -12,8 +12,8 @@ enum SearchCommand: Command {
         name: "search", summary: "search per-layer ablation strengths that remove refusals with the least damage",
         positionals: [("DIR", "Hugging Face chat model folder")],
         options: PromptOptions.specs + [
-            OptionSpec("--direction", value: "FILE", help: "direction.safetensors (tensor 'direction')"),
-            OptionSpec("--out", value: "DIR", help: "folder for search.json and search.svg"),
+            OptionSpec("--direction", value: "FILE", help: "direction.safetensors (tensor 'direction')", required: true),
+            OptionSpec("--out", value: "DIR", help: "folder for search.json and search.svg", required: true),
             OptionSpec("--trials", value: "N", help: "weightings to score (default 48: two thirds random, then around the best)"),
             OptionSpec("--search-seed", value: "S", help: "seed of the trial sampling (default 0)"),
             OptionSpec("--max-kl", value: "X", help: "choose the lowest refusal score among trials with KL ≤ X (default 0.1)"),
@@ -46,11 +46,12 @@ enum SearchCommand: Command {
         let formatter = try ChatFormatter(directory: dir)
         let system = args.string("--system")
         let encode = { (texts: [String]) throws -> [[Int]] in try texts.map { try formatter.promptIds(user: $0, system: system) } }
-        var search = AblationSearch(model: model, refusalTokens: try args.intList("--refusal-tokens")
-                                        ?? PromptLayout.refusalTokens(formatter: formatter))
+        let refusalTokens = try args.intList("--refusal-tokens")
+        try ParsedArguments.checkTokenIds(refusalTokens ?? [], option: "--refusal-tokens", vocabularySize: model.config.vocabSize)
+        var search = AblationSearch(model: model, refusalTokens: try refusalTokens ?? PromptLayout.refusalTokens(formatter: formatter))
         search.trials = try args.int("--trials", default: 48, range: 1...100_000)
         search.seed = UInt64(try args.int("--search-seed", default: 0, range: 0...Int.max))
-        search.maxKL = try args.double("--max-kl") ?? 0.1
+        search.maxKL = try args.double("--max-kl", range: 0...Double.greatestFiniteMagnitude) ?? 0.1
         search.tokensPerPass = try args.int("--tokens-per-pass", default: 0, range: 0...1_000_000)
         let printer = ProgressPrinter(console: out)
         let t0 = Date()

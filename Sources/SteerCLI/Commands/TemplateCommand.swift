@@ -8,9 +8,9 @@ enum TemplateCommand: Command {
         name: "template", summary: "render a conversation with the model's chat template",
         positionals: [("DIR", "model or tokenizer folder with a chat template")],
         options: [
-            OptionSpec("--messages", value: "FILE", help: "JSON file: a list of {role, content} (or {\"messages\": …, \"tools\": …})"),
+            OptionSpec("--messages", value: "FILE", help: "JSON file: a list of {role, content} (or {\"messages\": …, \"tools\": …})", required: true),
             OptionSpec("--no-generation-prompt", help: "do not append the assistant header"),
-            OptionSpec("--set", value: "KEY=VALUE", help: "extra template variable (JSON value or plain string), repeatable",
+            OptionSpec("--set", value: "KEY=VALUE", help: "extra template variable (JSON value or plain string), repeatable; tools=[…] and documents=[…] are passed as apply_chat_template's own arguments",
                        repeatable: true),
         ],
         discussion: "Prints the rendered text with nothing added at the end.")

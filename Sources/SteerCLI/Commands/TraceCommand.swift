@@ -21,6 +21,7 @@ enum TraceCommand: Command {
             OptionSpec("--batch-size", value: "N", help: "rows per batch (default 16)"),
             OptionSpec("--out", value: "DIR", help: "folder for rows.jsonl, summary.json, curve.svg, report.html, config.json"),
             OptionSpec("--weights", value: "f32|bf16", help: "weight storage (default f32)"),
+            ThreadOption.spec,
         ] + ReasoningOptions.format,
         discussion: """
         Forced prefixes are raw continuation after the rendered chat prompt (the template is not re-applied), cut
@@ -36,6 +37,7 @@ enum TraceCommand: Command {
 
     static func run(_ args: ParsedArguments, _ out: Console) throws {
         let dir = try ModelDirectory.url(args.positional(0))
+        _ = try ThreadOption.apply(args)
         guard let rolloutsURL = try ReasoningOptions.inputFile(args, "--rollouts") else { return }
         let cfURL = try ReasoningOptions.inputFile(args, "--counterfactual", required: false)
         guard let outPath = args.string("--out") else { throw UsageError("give an output folder with --out DIR") }

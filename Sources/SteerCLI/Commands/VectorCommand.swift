@@ -11,15 +11,16 @@ enum VectorCommand: Command {
         name: "vector", summary: "make a control vector (per-layer contrastive directions) from two prompt files",
         positionals: [("DIR", "Hugging Face model folder")],
         options: [
-            OptionSpec("--positive", value: "FILE", help: "prompts to steer towards (one per line, or a JSON array)"),
-            OptionSpec("--negative", value: "FILE", help: "prompts to steer away from"),
+            OptionSpec("--positive", value: "FILE", help: "prompts to steer towards (one per line, or a JSON array)", required: true),
+            OptionSpec("--negative", value: "FILE", help: "prompts to steer away from", required: true),
             OptionSpec("--layers", value: "a-b|all", help: "layers n whose output resid_post[n] gets direction.n (default all from 1)"),
             OptionSpec("--method", value: "mean|pca", help: "difference of means (default) or repeng's pca_diff"),
             OptionSpec("--chat", help: "render prompts with the model's chat template (default: raw text, BOS as the tokenizer adds it)"),
             OptionSpec("--system", value: "TEXT", help: "system message for --chat"),
-            OptionSpec("--out", value: "FILE", help: "output .gguf (llama.cpp control vector) or .safetensors"),
+            OptionSpec("--out", value: "FILE", help: "output .gguf (llama.cpp control vector) or .safetensors", required: true),
             OptionSpec("--batch", value: "N", help: "prompts per forward pass (default 8)"),
             OptionSpec("--weights", value: "f32|bf16", help: "weight storage (default f32)"),
+            ThreadOption.spec,
         ],
         discussion: """
         For every chosen layer n: the last prompt token's resid_post[n] (the output of block n) is read for every
@@ -37,6 +38,7 @@ enum VectorCommand: Command {
         guard let outPath = args.string("--out") else { throw UsageError("give the output file with --out") }
         let ext = URL(fileURLWithPath: outPath).pathExtension.lowercased()
         guard ext == "gguf" || ext == "safetensors" else { throw UsageError("--out must end in .gguf or .safetensors") }
+        _ = try ThreadOption.apply(args)
         let method = ContrastiveVectors.Method(rawValue: try args.choice("--method", ["mean", "pca"], default: "mean")) ?? .mean
         let batch = try args.int("--batch", default: 8, range: 1...4096)
         let (_, config) = try ModelLoader.readConfig(directory: dir)
