@@ -25,6 +25,9 @@ var targets: [Target] = [
             dependencies: ["TensorKit", "ModelFormats", "Tokenizers", "ChatTemplates", "Models", "Interventions",
                            "Experiments"]),
     .executableTarget(name: "steer", dependencies: ["SteerCLI"]),
+    // The fuzzing harness (scripts/fuzz.sh): not part of the steer product.
+    .target(name: "FuzzKit", dependencies: ["TensorKit", "ModelFormats", "Tokenizers", "ChatTemplates", "Models", "Experiments"]),
+    .executableTarget(name: "steer-fuzz", dependencies: ["FuzzKit"]),
     .testTarget(name: "TensorKitTests", dependencies: ["TensorKit"]),
     .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats"]),
     .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
@@ -33,6 +36,7 @@ var targets: [Target] = [
     .testTarget(name: "InterventionsTests", dependencies: ["Interventions", "Models", "ModelFormats"]),
     .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Interventions", "Models", "ModelFormats", "Tokenizers", "TensorKit"]),
     .testTarget(name: "SteerCLITests", dependencies: ["SteerCLI", "ModelFormats", "Models"]),
+    .testTarget(name: "FuzzKitTests", dependencies: ["FuzzKit"]),
 ]
 #if os(Linux)
 targets.append(.systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]))
