@@ -1,4 +1,5 @@
 import Foundation
+import ModelFormats
 
 /// A JSON tree for mutation. Numbers keep their text, so mutants can hold numbers no parser
 /// represents (`1e400`, 30-digit integers); objects keep member order and may repeat keys.
@@ -46,7 +47,7 @@ public indirect enum FuzzJSON: Equatable, Sendable {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
         case .number(let n): out += n
-        case .string(let s): out += Self.quote(s)
+        case .string(let s): out += jsonStringLiteral(s)
         case .array(let items):
             if items.isEmpty { out += "[]"; return }
             out += "["
@@ -59,27 +60,11 @@ public indirect enum FuzzJSON: Equatable, Sendable {
             if members.isEmpty { out += "{}"; return }
             out += "{"
             for (i, (key, value)) in members.enumerated() {
-                out += (i == 0 ? "" : ",") + newline + Self.quote(key) + (pretty ? ": " : ":")
+                out += (i == 0 ? "" : ",") + newline + jsonStringLiteral(key) + (pretty ? ": " : ":")
                 value.write(into: &out, pretty: pretty, indent: indent + 1)
             }
             out += close + "}"
         }
-    }
-
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
     }
 
     // MARK: Paths
@@ -139,6 +124,22 @@ public indirect enum FuzzJSON: Equatable, Sendable {
 }
 
 extension FuzzJSON {
+    /// Whether the serialised tree is shorter than `limit` bytes (stops counting at the limit).
+    public func isSmaller(than limit: Int) -> Bool {
+        var budget = limit
+        func visit(_ node: FuzzJSON) -> Bool {
+            switch node {
+            case .null, .bool: budget -= 5
+            case .number(let n): budget -= n.utf8.count
+            case .string(let s): budget -= s.utf8.count + 2
+            case .array(let items): budget -= 2; for i in items where budget > 0 { _ = visit(i) }
+            case .object(let members): budget -= 2; for m in members where budget > 0 { budget -= m.0.utf8.count + 3; _ = visit(m.1) }
+            }
+            return budget > 0
+        }
+        return visit(self)
+    }
+
     /// The tree with member `key` of the root object replaced by `transform(member)` (added when
     /// absent, removed when `transform` gives nil).
     public func replacingMember(_ key: String, _ transform: (FuzzJSON?) -> FuzzJSON?) -> FuzzJSON {

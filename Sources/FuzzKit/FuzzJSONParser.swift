@@ -76,6 +76,10 @@ struct FuzzJSONParser {
         }
     }
 
+    /// What `\n`, `\t`, … stand for (other escaped bytes stand for themselves).
+    static let escapes: [UInt8: UInt8] = [UInt8(ascii: "n"): 0x0A, UInt8(ascii: "t"): 0x09, UInt8(ascii: "r"): 0x0D,
+                                          UInt8(ascii: "b"): 0x08, UInt8(ascii: "f"): 0x0C]
+
     /// A string literal at `i` (escapes decoded; lone surrogates become U+FFFD).
     mutating func string() -> String? {
         guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { return nil }
@@ -90,13 +94,9 @@ struct FuzzJSONParser {
             guard i + 1 < bytes.count else { return nil }
             let e = bytes[i + 1]
             i += 2
-            switch e {
-            case UInt8(ascii: "n"): out.append(0x0A)
-            case UInt8(ascii: "t"): out.append(0x09)
-            case UInt8(ascii: "r"): out.append(0x0D)
-            case UInt8(ascii: "b"): out.append(0x08)
-            case UInt8(ascii: "f"): out.append(0x0C)
-            case UInt8(ascii: "u"):
+            if let simple = Self.escapes[e] {
+                out.append(simple)
+            } else if e == UInt8(ascii: "u") {
                 guard i + 4 <= bytes.count, let v = UInt32(String(decoding: bytes[i..<(i + 4)], as: UTF8.self), radix: 16) else { return nil }
                 i += 4
                 if (0xD800..<0xDC00).contains(v) { pendingHigh = v; continue }
@@ -105,9 +105,8 @@ struct FuzzJSONParser {
                 } else {
                     appendScalar(v)
                 }
-                pendingHigh = nil
-                continue
-            default: out.append(e)
+            } else {
+                out.append(e)
             }
             pendingHigh = nil
         }

@@ -5,14 +5,13 @@ import XCTest
 /// Prompt files a user might be handed: special files, huge lines, invalid UTF-8, deep nesting.
 /// Each loads or fails with a PromptSetError naming the file (and line where there is one).
 final class PromptFileHostileTests: XCTestCase {
-    var temp: URL!
-
-    override func setUpWithError() throws {
-        temp = FileManager.default.temporaryDirectory.appendingPathComponent("steer-prompts-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: temp, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: temp) }
+    /// A fresh folder for this test, removed when it ends.
+    lazy var temp: URL = {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("steer-prompts-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        addTeardownBlock { try? FileManager.default.removeItem(at: url) }
+        return url
+    }()
 
     func write(_ name: String, _ bytes: [UInt8]) throws -> URL {
         let url = temp.appendingPathComponent(name)

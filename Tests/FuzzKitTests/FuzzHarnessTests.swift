@@ -68,8 +68,10 @@ final class FuzzHarnessTests: XCTestCase {
         let dir = Self.root.appendingPathComponent("Tests/Fixtures/fuzz/regressions")
         let kinds = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
         var replayed = 0
-        for kind in kinds where !kind.hasPrefix(".") {
+        for kind in kinds {
             let kindDir = dir.appendingPathComponent(kind)
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: kindDir.path, isDirectory: &isDir), isDir.boolValue else { continue }
             for name in try FileManager.default.contentsOfDirectory(atPath: kindDir.path).sorted() where !name.hasPrefix(".") {
                 let c = try FuzzCase.load(from: kindDir.appendingPathComponent(name))
                 let folder = FileManager.default.temporaryDirectory.appendingPathComponent("steer-fuzz-regression-\(UUID().uuidString)")

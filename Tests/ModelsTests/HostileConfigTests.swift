@@ -5,37 +5,12 @@ import ModelFormats
 /// The hostile `config.json` values of the issue (and their neighbours): each is refused with an
 /// error naming the file and key before anything is sized from it, never a crash, hang or huge
 /// allocation. Numbers come from the issue text; expected messages are Steer's own.
-final class HostileConfigTests: XCTestCase {
-    var temp: URL!
+final class HostileConfigTests: ModelFolderTestCase {
+    func folder(_ name: String, edit: (inout [String: Any]) -> Void) throws -> URL { try copy(name, edit: edit) }
 
-    override func setUpWithError() throws {
-        temp = FileManager.default.temporaryDirectory.appendingPathComponent("steer-hostile-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: temp, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: temp) }
-
-    /// A folder with the fixture's weights (linked) and its config edited by `edit`.
-    func folder(_ name: String, edit: (inout [String: Any]) -> Void) throws -> URL {
-        let src = FixtureModel.root.appendingPathComponent(name)
-        let dst = temp.appendingPathComponent("\(name)-\(UUID().uuidString.prefix(8))")
-        try FileManager.default.createDirectory(at: dst, withIntermediateDirectories: true)
-        for file in try FileManager.default.contentsOfDirectory(atPath: src.path) where file != "config.json" {
-            try FileManager.default.createSymbolicLink(at: dst.appendingPathComponent(file), withDestinationURL: src.appendingPathComponent(file))
-        }
-        var cfg = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: src.appendingPathComponent("config.json"))) as? [String: Any])
-        edit(&cfg)
-        try JSONSerialization.data(withJSONObject: cfg).write(to: dst.appendingPathComponent("config.json"))
-        return dst
-    }
-
+    /// The load fails with an error naming `config.json` and containing `parts`.
     func expectError(_ dir: URL, _ parts: [String], file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertThrowsError(try ModelLoader.load(directory: dir), file: file, line: line) { error in
-            let text = "\(error)"
-            for p in parts + ["config.json"] where !(error is FormatError) {
-                XCTAssertTrue(text.contains(p), "'\(text)' lacks '\(p)'", file: file, line: line)
-            }
-        }
+        expectError(dir, contains: parts + ["config.json"], file: file, line: line)
     }
 
     /// Phi-3 stores it in v5 `rope_parameters`; the issue's values: 4 (double free), 16 (segfault),
