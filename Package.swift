@@ -9,11 +9,12 @@ let blas: [Target.Dependency] = ["CBLAS"]
 let blas: [Target.Dependency] = []
 #endif
 
-// Kernels run without overflow/bounds traps in release; user-input code keeps the default checks.
-let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
-
+// Every target keeps Swift's runtime checks (-O, not -Ounchecked): measured on this project's 2-core
+// machine, one thread, CPU time of three alternating runs each, -Ounchecked on TensorKit saved 0.4%
+// (prefill+decode, f32 weights), 0.6% (bf16) and 2.2% (selection on the demo model), too little to let a
+// size that slipped past validation corrupt memory instead of stopping with a message.
 var targets: [Target] = [
-    .target(name: "TensorKit", dependencies: blas, swiftSettings: fast),
+    .target(name: "TensorKit", dependencies: blas),
     .target(name: "ModelFormats", dependencies: ["TensorKit"]),
     .target(name: "Tokenizers"),
     .target(name: "ChatTemplates"),

@@ -4,7 +4,7 @@
 # counting success / clean error / crash / timeout per kind. Every crash and timeout is saved as a
 # reproducer under OUT/<kind>/ (replay with `.build/release/steer-fuzz replay DIR`).
 #
-#   scripts/fuzz.sh                      CI budget: the supervisor self-check, then a short seeded run
+#   scripts/fuzz.sh                      CI budget: the supervisor self-check, then a short seeded run (≤ 2 min)
 #   scripts/fuzz.sh --cases 100000       long mode: 100,000 cases of every kind (add --jobs, --seed, --kinds …)
 #   scripts/fuzz.sh --seconds 3600       long mode: one hour in all
 #
@@ -13,8 +13,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-# The same flags as scripts/test.sh, so after the test suite this build does nothing.
-swift build -c release -Xswiftc -enable-testing --build-tests >/dev/null
+# scripts/test.sh passes --no-build: `swift test` has just built steer-fuzz (building again with
+# `swift build` flags would recompile every module).
+if [ "${1:-}" = "--no-build" ]; then shift; else swift build -c release --product steer-fuzz >/dev/null; fi
 fuzz=.build/release/steer-fuzz
 pending="${FUZZ_PENDING-template,tokenizer}"
 out="${FUZZ_OUT:-runs/fuzz}"
@@ -31,6 +32,7 @@ if [ $# -eq 0 ]; then
     fi
     echo "fuzz: supervisor self-check passed (success, clean error, crash, timeout, memory limit)"
     # 2. A short seeded budget: the same cases on every run, capped at 90 s on two workers.
+    rm -rf "$out/ci"
     exec "$fuzz" run --kinds all --seed 20251206 --cases 600 --seconds 90 --jobs 2 --timeout 10 --memory-mb 2048 \
         --pending "$pending" --errors 3 --out "$out/ci"
 fi
