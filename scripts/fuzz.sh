@@ -22,18 +22,18 @@ out="${FUZZ_OUT:-runs/fuzz}"
 
 mkdir -p "$out"
 if [ $# -eq 0 ]; then
-    # 1. The supervisor classifies on purpose: success, clean error, crash, hang (2 s limit), memory.
+    # 1. The supervisor classifies cases made to succeed, fail, crash, block, exhaust memory and spin.
     rm -rf "$out/selfcheck"
     set +e
-    "$fuzz" run --kinds selfcheck --cases 5 --timeout 2 --memory-mb 512 --out "$out/selfcheck" >"$out/selfcheck.txt" 2>&1
+    "$fuzz" run --kinds selfcheck --cases 6 --timeout 2 --memory-mb 512 --out "$out/selfcheck" >"$out/selfcheck.txt" 2>&1
     set -e
-    if ! grep -Eq '^selfcheck +5 +1 +1 +2 +1' "$out/selfcheck.txt"; then
+    if ! grep -Eq '^selfcheck +6 +1 +1 +2 +2' "$out/selfcheck.txt"; then
         cat "$out/selfcheck.txt"; echo "fuzz: the supervisor self-check failed" >&2; exit 1
     fi
-    echo "fuzz: supervisor self-check passed (success, clean error, crash, timeout, memory limit)"
+    echo "fuzz: supervisor self-check passed (success, clean error, crash, blocked, memory limit, CPU limit)"
     # 2. A short seeded budget: the same cases on every run, capped at 90 s on two workers.
     rm -rf "$out/ci"
-    exec "$fuzz" run --kinds all --seed 20251206 --cases 600 --seconds 90 --jobs 2 --timeout 10 --memory-mb 2048 \
+    exec "$fuzz" run --kinds all --seed 20251206 --cases 1000 --seconds 90 --jobs 2 --timeout 10 --memory-mb 2048 \
         --pending "$pending" --errors 3 --out "$out/ci"
 fi
 exec "$fuzz" run --kinds all --timeout 10 --memory-mb 4096 --pending "$pending" --progress 60 --errors 10 --out "$out/long" "$@"

@@ -34,6 +34,9 @@ public struct FuzzResult {
 public enum FuzzReport {
     /// A clean error's message with numbers and quoted names blanked, to group similar errors.
     static func errorClass(_ message: String) -> String {
+        // Addresses differ per run: "0x7ffe…" becomes "0x…".
+        var message = message
+        while let r = message.range(of: "0x[0-9a-fA-F]+", options: .regularExpression) { message.replaceSubrange(r, with: "0x…") }
         var out = ""
         var inQuote: Character?
         var lastDigit = false
@@ -53,7 +56,7 @@ public enum FuzzReport {
     /// blanked) and the first frame in Steer's sources, so crashes can be grouped.
     static func crashSignature(_ log: String) -> String {
         let lines = log.split(separator: "\n").map(String.init)
-        var reason = lines.first { $0.hasPrefix("Fatal error") || $0.contains("Program crashed:") } ?? ""
+        var reason = lines.first { $0.contains("Fatal error:") || $0.contains("Program crashed:") } ?? ""
         if let failure = lines.first(where: { $0.contains("Swift runtime failure:") }),
            let r = failure.range(of: "Swift runtime failure: ") {
             reason = failure[r.upperBound...].components(separatedBy: " in steer-fuzz").first ?? reason

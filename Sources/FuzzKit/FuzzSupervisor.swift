@@ -19,7 +19,10 @@ public final class FuzzSupervisor {
         public var cases: Int?
         /// Wall-clock budget for the whole run (nil: until every kind ran `cases`).
         public var seconds: Double?
-        /// Per-case time limit.
+        /// Per-case limit on the worker's CPU time. A case is also stopped when its worker sleeps
+        /// for `blockedLimit` seconds without using CPU (blocked on a FIFO, a lock, a sleep), and
+        /// after `timeout × wallFactor` seconds of wall-clock time. CPU time, unlike wall time,
+        /// does not grow when other work crowds the machine.
         public var timeout: Double = 10
         public var memoryMB = 4096
         public var jobs = 1
@@ -48,8 +51,19 @@ public final class FuzzSupervisor {
         let lane: Lane
         let worker: WorkerProcess
         let log: URL
-        var current: (index: Int, since: Double)?
+        var current: CaseClock?
         init(lane: Lane, worker: WorkerProcess, log: URL) { self.lane = lane; self.worker = worker; self.log = log }
+    }
+
+    /// The case a worker is on, and the clocks its limits are measured with.
+    struct CaseClock {
+        var index: Int
+        /// False while the worker generates the case (harness time, not limited like the target's).
+        var running: Bool
+        var since: Double
+        var cpuAtStart: Double
+        var lastCPU: Double
+        var lastProgress: Double
     }
 
     let options: Options
@@ -105,13 +119,16 @@ public final class FuzzSupervisor {
         return Slot(lane: lane, worker: try WorkerProcess(executable: executable, arguments: args, log: log), log: log)
     }
 
-    /// Waits for reports (or a time limit) and handles them.
+    static let blockedLimit = 2.0
+    static let wallFactor = 6.0
+    /// Wall-clock limit on generating one case (a harness bug if reached).
+    static let generationLimit = 120.0
+
+    /// Waits for reports (or a limit) and handles them.
     func step(_ slots: inout [Slot], scratch: URL) throws {
         guard !slots.isEmpty else { return }
-        let t = Self.now()
-        let nearest = slots.compactMap { $0.current.map { $0.since + options.timeout - t } }.min() ?? 1
         var fds = slots.map { pollfd(fd: $0.worker.reportFD, events: Int16(POLLIN), revents: 0) }
-        _ = poll(&fds, nfds_t(fds.count), Int32(max(0, min(1, nearest)) * 1000) + 1)
+        _ = poll(&fds, nfds_t(fds.count), slots.contains { $0.current != nil } ? 250 : 1000)
         var replaced: [Int: Slot?] = [:]
         for (i, slot) in slots.enumerated() {
             guard let lines = slot.worker.readLines() else {
@@ -122,16 +139,17 @@ public final class FuzzSupervisor {
             if slot.current == nil, finished(slot.lane) {
                 slot.worker.stop(kill: true)
                 replaced[i] = .some(nil)
-            } else if let c = slot.current, Self.now() - c.since > options.timeout {
+            } else if let reason = overLimit(slot) {
+                guard let c = slot.current else { continue }
                 // A worker that has crashed may still be writing its backtrace: let it finish
                 // (it is then recorded as the crash it is), within a grace period.
                 let crashing = Self.crashBanner(slot.log)
-                if crashing && Self.now() - c.since < options.timeout + Self.backtraceGrace { continue }
+                if crashing && Self.now() - c.since < options.timeout * Self.wallFactor + Self.backtraceGrace { continue }
                 let how = slot.worker.stop(kill: true)
                 if crashing {
                     record(.crash, index: c.index, slot: slot, detail: "\(how) while writing its backtrace")
                 } else {
-                    record(.timeout, index: c.index, slot: slot, detail: "over the \(options.timeout)-second limit (\(how))")
+                    record(.timeout, index: c.index, slot: slot, detail: "\(reason); \(how)")
                 }
                 replaced[i] = try spawn(slot.lane, scratch: scratch)
             }
@@ -139,6 +157,25 @@ public final class FuzzSupervisor {
         for (i, new) in replaced.sorted(by: { $0.key > $1.key }) {
             if let new { slots[i] = new } else { slots.remove(at: i) }
         }
+    }
+
+    /// Why the slot's case must be stopped, or nil while it is within its limits.
+    func overLimit(_ slot: Slot) -> String? {
+        guard var c = slot.current else { return nil }
+        let now = Self.now(), wall = now - c.since
+        guard c.running else {
+            return wall > Self.generationLimit ? "generating the case took over \(Self.generationLimit) s" : nil
+        }
+        let sample = ProcessClock.sample(slot.worker.pid)
+        let cpu = sample.map { $0.cpu } ?? now
+        if cpu > c.lastCPU { c.lastCPU = cpu; c.lastProgress = now }
+        slot.current = c
+        if cpu - c.cpuAtStart > options.timeout { return "used over \(options.timeout) s of CPU" }
+        if sample?.sleeping == true, now - c.lastProgress > Self.blockedLimit, wall > Self.blockedLimit {
+            return "blocked for over \(Self.blockedLimit) s without using CPU"
+        }
+        if wall > options.timeout * Self.wallFactor { return "ran for over \(options.timeout * Self.wallFactor) s" }
+        return nil
     }
 
     /// Seconds a crashed worker gets to finish writing its backtrace.
@@ -153,9 +190,14 @@ public final class FuzzSupervisor {
     func handle(_ line: String, _ slot: Slot) {
         let parts = line.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: false)
         guard parts.count >= 2, let index = Int(parts[1]) else { return }
-        if parts[0] == "S" {
-            slot.current = (index, Self.now())
-        } else if parts[0] == "E" {
+        let now = Self.now()
+        switch parts[0] {
+        case "G":
+            slot.current = CaseClock(index: index, running: false, since: now, cpuAtStart: 0, lastCPU: 0, lastProgress: now)
+        case "S":
+            let cpu = ProcessClock.sample(slot.worker.pid)?.cpu ?? now
+            slot.current = CaseClock(index: index, running: true, since: now, cpuAtStart: cpu, lastCPU: cpu, lastProgress: now)
+        case "E":
             slot.current = nil
             slot.lane.next = index + 1
             if parts.count >= 3, parts[2] == "err" {
@@ -165,6 +207,8 @@ public final class FuzzSupervisor {
             } else {
                 slot.lane.counts.add(.success)
             }
+        default:
+            break
         }
     }
 
@@ -187,9 +231,11 @@ public final class FuzzSupervisor {
         lane.counts.add(outcome)
         lane.next = index + 1
         let log = (try? Data(contentsOf: slot.log)) ?? Data()
-        let signature = outcome == .timeout ? "timeout" : FuzzReport.crashSignature(String(decoding: log, as: UTF8.self))
+        let signature = outcome == .timeout
+            ? "timeout: " + FuzzReport.errorClass(String(detail.prefix { $0 != ";" }))
+            : FuzzReport.crashSignature(String(decoding: log, as: UTF8.self))
         lane.findings[signature, default: 0] += 1
-        guard lane.findings[signature, default: 0] <= (outcome == .timeout ? 20 : 3) else { return }
+        guard lane.findings[signature, default: 0] <= (outcome == .timeout ? 10 : 3) else { return }
         let folder = options.out.appendingPathComponent(lane.kind.rawValue)
             .appendingPathComponent("\(outcome.rawValue)-s\(options.seed)-\(index)")
         let c = FuzzTargets.make(kind: lane.kind, seed: options.seed, index: index, seeds: seeds)

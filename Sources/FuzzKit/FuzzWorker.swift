@@ -7,8 +7,9 @@ import Darwin
 #endif
 
 /// The child process of a run: executes cases `from..<to` of one kind in-process, in order, and
-/// reports each on file descriptor 3 (`S <index>` before, `E <index> ok|err <message>` after), so
-/// the supervisor knows which case was running when the process died or hung.
+/// reports each on file descriptor 3 (`G <index>` while generating it, `S <index>` when the target
+/// starts, `E <index> ok|err <message>` after), so the supervisor knows which case was running when
+/// the process died or hung, and times only the target.
 public enum FuzzWorker {
     /// The descriptor the supervisor reads.
     public static let reportFD: Int32 = 3
@@ -33,13 +34,17 @@ public enum FuzzWorker {
         let seeds = try FuzzSeeds(root: o.root)
         try FileManager.default.createDirectory(at: o.scratch, withIntermediateDirectories: true)
         for i in o.range {
-            report("S \(i)")
+            report("G \(i)")
             let c = FuzzTargets.make(kind: o.kind, seed: o.seed, index: i, seeds: seeds)
             let folder = o.scratch.appendingPathComponent("case-\(i)")
             try? FileManager.default.removeItem(at: folder)
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             var result = "ok"
-            do { try FuzzTargets.run(c, folder: folder, fixtures: seeds.fixtures) } catch {
+            do {
+                try c.materialize(in: folder, fixtures: seeds.fixtures)
+                report("S \(i)")
+                try FuzzTargets.target(c.kind).run(c, folder: folder)
+            } catch {
                 result = "err " + String("\(error)".map { $0.isNewline ? " " : $0 }.prefix(300))
             }
             try? FileManager.default.removeItem(at: folder)

@@ -66,10 +66,11 @@ enum PromptFuzzer: FuzzTarget {
     ]
 }
 
-/// Cases that succeed, fail cleanly, crash, hang or exhaust memory on purpose, in turn, so the
-/// supervisor's classification and restarts can be checked without a bug in the code under test.
+/// Cases that succeed, fail cleanly, crash, block, exhaust memory or spin on purpose, in turn, so
+/// the supervisor's classification and restarts can be checked without a bug in the code under test.
 enum SelfCheckTarget: FuzzTarget {
-    static let actions = ["success", "error", "crash", "hang", "memory"]
+    static let actions = ["success", "error", "crash", "hang", "memory", "spin"]
+    nonisolated(unsafe) static var sink: UInt64 = 0
 
     static func make(_ c: inout FuzzCase, rng: inout FuzzRandom, seeds: FuzzSeeds) {
         c.params["action"] = actions[c.index % actions.count]
@@ -80,6 +81,9 @@ enum SelfCheckTarget: FuzzTarget {
         case "error": throw FuzzError.io("self-check: a clean error")
         case "crash": fatalError("self-check: a crash")
         case "hang": while true { sleep(1) }
+        case "spin":
+            // Busy forever; the store to a global keeps the optimiser from removing the loop.
+            while true { sink = sink &* 6364136223846793005 &+ 1442695040888963407 }
         case "memory":
             // Past the worker's address-space limit: an allocation fails and the process dies.
             var blocks: [[UInt8]] = []

@@ -76,3 +76,17 @@ final class WorkerProcess {
         return "signal \(signal) (\(String(cString: strsignal(signal))))"
     }
 }
+
+/// A process's CPU time and whether it is sleeping, from `/proc/<pid>/stat` (Linux; nil elsewhere).
+enum ProcessClock {
+    static let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+
+    static func sample(_ pid: pid_t) -> (cpu: Double, sleeping: Bool)? {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = text.lastIndex(of: ")") else { return nil }
+        // After "pid (name)": state, then fields 4…; utime and stime are fields 14 and 15.
+        let fields = text[text.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let utime = Double(fields[11]), let stime = Double(fields[12]) else { return nil }
+        return ((utime + stime) / ticksPerSecond, fields[0] == "S")
+    }
+}

@@ -87,21 +87,21 @@ final class FuzzHarnessTests: XCTestCase {
         XCTAssertGreaterThan(replayed, 0)
     }
 
-    /// The supervisor counts the self-check's success, clean error, crash, hang and memory
-    /// exhaustion, and saves reproducers of the crashes and the hang. Needs the built binary.
+    /// The supervisor counts the self-check's success, clean error, crash, blocked worker, memory
+    /// exhaustion and CPU spin, and saves their reproducers. Needs the built binary.
     func testSupervisorClassifiesCrashesAndHangs() throws {
         let binary = URL(fileURLWithPath: FuzzSupervisor.currentExecutable()).deletingLastPathComponent().appendingPathComponent("steer-fuzz")
         guard FileManager.default.isExecutableFile(atPath: binary.path) else { throw XCTSkip("steer-fuzz is not built next to the tests") }
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("steer-fuzz-selfcheck-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: out) }
         var o = FuzzSupervisor.Options(kinds: [.selfcheck], root: Self.root, out: out)
-        o.cases = 5; o.timeout = 2; o.memoryMB = 512; o.executable = binary.path
+        o.cases = 6; o.timeout = 2; o.memoryMB = 512; o.executable = binary.path
         let results = try FuzzSupervisor(o).run()
         var expected = FuzzCounts()
-        (expected.success, expected.cleanError, expected.crash, expected.timeout) = (1, 1, 2, 1)
+        (expected.success, expected.cleanError, expected.crash, expected.timeout) = (1, 1, 2, 2)
         XCTAssertEqual(results.map(\.counts), [expected])
         let saved = try FileManager.default.contentsOfDirectory(atPath: out.appendingPathComponent("selfcheck").path).sorted()
-        XCTAssertEqual(saved, ["crash-s1-2", "crash-s1-4", "timeout-s1-3"])
+        XCTAssertEqual(saved, ["crash-s1-2", "crash-s1-4", "timeout-s1-3", "timeout-s1-5"])
         let replay = try FuzzCase.load(from: out.appendingPathComponent("selfcheck/timeout-s1-3"))
         XCTAssertEqual(replay.params["action"], "hang")
         XCTAssertTrue(try String(contentsOf: out.appendingPathComponent("selfcheck/crash-s1-2/worker.log"), encoding: .utf8)
