@@ -220,7 +220,7 @@ public final class FuzzSupervisor {
             let log = (try? String(contentsOf: slot.log, encoding: .utf8)) ?? ""
             throw FuzzError.io("worker for \(slot.lane.kind.rawValue) ended before any case (\(how)): \(log.suffix(2000))")
         }
-        record(.crash, index: c.index, slot: slot, detail: how)
+        record(.crash, index: c.index, slot: slot, detail: c.running ? how : "\(how) while generating the case (a harness bug)")
         return try spawn(slot.lane, scratch: scratch)
     }
 
@@ -238,9 +238,12 @@ public final class FuzzSupervisor {
         guard lane.findings[signature, default: 0] <= (outcome == .timeout ? 10 : 3) else { return }
         let folder = options.out.appendingPathComponent(lane.kind.rawValue)
             .appendingPathComponent("\(outcome.rawValue)-s\(options.seed)-\(index)")
-        let c = FuzzTargets.make(kind: lane.kind, seed: options.seed, index: index, seeds: seeds)
         try? FileManager.default.removeItem(at: folder)
-        try? c.save(to: folder)
+        try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        // Regenerating a case whose generation crashed the worker would crash the supervisor too.
+        if slot.current?.running != false {
+            try? FuzzTargets.make(kind: lane.kind, seed: options.seed, index: index, seeds: seeds).save(to: folder)
+        }
         try? (Data("\(outcome.rawValue): \(detail)\n".utf8) + log.suffix(64 << 10)).write(to: folder.appendingPathComponent("worker.log"))
         FileHandle.standardError.write(Data("\(lane.kind.rawValue) case \(index): \(outcome.rawValue) (\(detail)): \(signature) → \(folder.path)\n".utf8))
     }
