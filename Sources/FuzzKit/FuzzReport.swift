@@ -34,9 +34,9 @@ public struct FuzzResult {
 public enum FuzzReport {
     /// A clean error's message with numbers and quoted names blanked, to group similar errors.
     static func errorClass(_ message: String) -> String {
-        // Addresses differ per run: "0x7ffe…" becomes "0x…".
+        // Addresses differ per run: "0x7ffe…" becomes "<addr>".
         var message = message
-        while let r = message.range(of: "0x[0-9a-fA-F]+", options: .regularExpression) { message.replaceSubrange(r, with: "0x…") }
+        while let r = message.range(of: "0x[0-9a-fA-F]+", options: .regularExpression) { message.replaceSubrange(r, with: "<addr>") }
         var out = ""
         var inQuote: Character?
         var lastDigit = false
@@ -59,14 +59,23 @@ public enum FuzzReport {
         var reason = lines.first { $0.contains("Fatal error:") || $0.contains("Program crashed:") } ?? ""
         if let failure = lines.first(where: { $0.contains("Swift runtime failure:") }),
            let r = failure.range(of: "Swift runtime failure: ") {
-            reason = failure[r.upperBound...].components(separatedBy: " in steer-fuzz").first ?? reason
+            // "*** Swift runtime failure: X ***", or a frame "… Swift runtime failure: X in binary at …".
+            var text = failure[r.upperBound...]
+            if let tail = text.range(of: " in \\S+ at ", options: .regularExpression) { text = text[..<tail.lowerBound] }
+            reason = String(text)
         }
         if reason.isEmpty { reason = lines.first { $0.hasPrefix("***") } ?? "no message" }
         reason = errorClass(reason.replacingOccurrences(of: "*", with: "").trimmingCharacters(in: .whitespaces))
+        // The first frame in Steer's sources outside the harness: "… 0x55… function + 12 in binary at /…/Sources/M/F.swift:L:C".
         var location = "?"
-        if let frame = lines.first(where: { $0.contains("/Sources/") && !$0.contains("/Sources/FuzzKit/") }),
-           let at = frame.range(of: " in steer-fuzz at "), let src = frame.range(of: "/Sources/") {
-            let function = frame[..<at.lowerBound].split(separator: " ").drop { !$0.contains("(") && $0 != "closure" }.joined(separator: " ")
+        let harness = ["/Sources/FuzzKit/", "/Sources/steer-fuzz/"]
+        if let frame = lines.first(where: { line in line.contains("/Sources/") && !harness.contains { line.contains($0) } }),
+           let src = frame.range(of: "/Sources/"),
+           let at = frame.range(of: " at ", options: .backwards, range: frame.startIndex..<src.lowerBound),
+           let inBinary = frame.range(of: " in ", options: .backwards, range: frame.startIndex..<at.lowerBound) {
+            let words = frame[..<inBinary.lowerBound].split(separator: " ")
+            let function = words.drop { !$0.hasPrefix("0x") }.dropFirst().joined(separator: " ")
+                .components(separatedBy: " + ").first ?? ""
             location = String(frame[src.upperBound...]).components(separatedBy: ":").prefix(2).joined(separator: ":")
                 + (function.isEmpty ? "" : " (\(function.prefix(80)))")
         }

@@ -41,6 +41,26 @@ final class FuzzHarnessTests: XCTestCase {
         XCTAssertEqual(FuzzJSON.string("q\"\n\u{1}").text(), #""q\"\n\u0001""#)
     }
 
+    func testCrashSignaturesNameTheFailureAndTheFirstFrameInSteer() {
+        let runtime = """
+        *** Swift runtime failure: Division results in an overflow ***
+        Thread 0 "steer-fuzz" crashed:
+          0 [inlined] [system]      0x000055a5 Swift runtime failure: Division results in an overflow in steer-fuzz at //<compiler-generated>
+          1                         0x000055a5 specialized static Operators.arithmetic(_:_:_:) + 5180 in steer-fuzz-soak at /w/Sources/ChatTemplates/Operators.swift:49:27
+        """
+        XCTAssertEqual(FuzzReport.crashSignature(runtime),
+                       "Division results in an overflow @ ChatTemplates/Operators.swift:49 (specialized static Operators.arithmetic(_:_:_:))")
+        let fatal = """
+        FuzzKit/PromptFuzzer.swift:81: Fatal error: failed to allocate 1000000000048 bytes
+        *** Program crashed: Aborted at 0x00000000000062ed ***
+          0  0x00007f6ce48cfeec __pthread_kill_implementation + 268 in libc.so.6
+          1  0x0000aaaa FuzzTarget.run + 3 in steer-fuzz at /w/Sources/FuzzKit/FuzzTarget.swift:3:1
+        """
+        XCTAssertEqual(FuzzReport.crashSignature(fatal), "FuzzKit/PromptFuzzer.swift:#: Fatal error: failed to allocate # bytes @ ?")
+        XCTAssertEqual(FuzzReport.errorClass("/tmp/x/case-12/config.json: key 'head_dim': 17 at 0x7ffe12ab"),
+                       "config.json: key '…': # at <addr>")
+    }
+
     func testByteMutatorStaysWithinItsLengthLimit() {
         var rng = FuzzRandom(seed: 3, kind: .gguf, index: 0)
         for _ in 0..<200 {
