@@ -69,6 +69,18 @@ final class PromptFileHostileTests: XCTestCase {
         XCTAssertEqual(try PromptSet.load(try write("ok.json", Array(nested.utf8))).texts, ["hi"])
     }
 
+    /// The parser's own trimming (Foundation's bridges every line through NSString) trims exactly
+    /// what Foundation trims, scalar by scalar, so duplicates and blank rows are the same as before.
+    func testTrimmingMatchesFoundation() {
+        let samples = ["", " ", "  a  ", "\t\n a b \r\n", " \u{301}x", "x \u{301}", "\u{00A0}a\u{2028}", "\u{3000}中\u{3000}",
+                       "\u{200B}a\u{200B}", "\u{FEFF}a", "\n\n", "a\u{0}", " 😀 ", "\u{85}a\u{1680}", "e\u{301} "]
+        for text in samples {
+            for set in [CharacterSet.whitespacesAndNewlines, .whitespaces] {
+                XCTAssertEqual(String(PromptFileParser.trimmed(text[...], set)), text.trimmingCharacters(in: set), text.debugDescription)
+            }
+        }
+    }
+
     func testNulBytesAndLoneCarriageReturns() throws {
         let nul = try PromptSet.load(try write("nul.txt", Array("a\u{0}b\nc\n".utf8)))
         XCTAssertEqual(nul.texts, ["a\u{0}b", "c"])

@@ -24,7 +24,7 @@ public struct PromptRow: Sendable, Equatable, Hashable, Codable {
     /// The key used to drop duplicates: trimmed text, system prompt and conversation.
     var dedupKey: String {
         let messages = messagesJSON.map { String(decoding: $0, as: UTF8.self) } ?? ""
-        return text.trimmingCharacters(in: .whitespacesAndNewlines) + "\u{0}" + (system ?? "") + "\u{0}" + messages
+        return String(PromptFileParser.trimmed(text[...])) + "\u{0}" + (system ?? "") + "\u{0}" + messages
     }
 }
 
