@@ -80,6 +80,9 @@ public final class FuzzSupervisor {
 
     static func now() -> Double { ProcessInfo.processInfo.systemUptime }
 
+    /// Set by SIGINT/SIGTERM: the run stops and reports what it has counted.
+    nonisolated(unsafe) static var stopRequested: sig_atomic_t = 0
+
     /// Runs every lane to its end and returns the counts per kind.
     public func run() throws -> [FuzzResult] {
         let scratch = Self.scratchFolder()
@@ -88,7 +91,15 @@ public final class FuzzSupervisor {
         var slots: [Slot] = []
         var queue = lanes
         var lastProgress = Self.now()
+        // Ctrl-C (or SIGTERM) ends a long run early with the counts so far.
+        signal(SIGINT) { _ in FuzzSupervisor.stopRequested = 1 }
+        signal(SIGTERM) { _ in FuzzSupervisor.stopRequested = 1 }
         while !queue.isEmpty || !slots.isEmpty {
+            if Self.stopRequested != 0 {
+                for slot in slots { slot.worker.stop(kill: true) }
+                FileHandle.standardError.write(Data("steer-fuzz: stopped; counts so far follow\n".utf8))
+                break
+            }
             while slots.count < options.jobs, !queue.isEmpty {
                 let lane = queue.removeFirst()
                 lane.budgetEnd = share.map { Self.now() + $0 } ?? .infinity
@@ -215,6 +226,7 @@ public final class FuzzSupervisor {
     /// The worker closed its pipe: it finished its range, or died during a case (a crash).
     func ended(_ slot: Slot, scratch: URL) throws -> Slot? {
         let how = slot.worker.stop(kill: false)
+        if Self.stopRequested != 0 { return nil }
         guard let c = slot.current else {
             if how == "exit status 0" || finished(slot.lane) { return nil }
             let log = (try? String(contentsOf: slot.log, encoding: .utf8)) ?? ""

@@ -30,6 +30,8 @@ public enum FuzzWorker {
     /// Runs the cases; returns only when all are done (a crash or hang ends the process instead).
     public static func run(_ o: Options) throws {
         limitResources(memoryMB: o.memoryMB)
+        // Ctrl-C in a terminal reaches the whole process group: the supervisor stops the workers.
+        signal(SIGINT, SIG_IGN)
         Parallel.threads = 1
         let seeds = try FuzzSeeds(root: o.root)
         try FileManager.default.createDirectory(at: o.scratch, withIntermediateDirectories: true)
