@@ -48,9 +48,17 @@ public final class WeightLoader {
         guard available.contains(name) else { throw ModelError.missingTensors(folder: source.location, names: [name]) }
         let t = try source.rawTensor(name)
         guard t.shape == shape else { throw ModelError.badTensorShape(name: name, expected: shape, actual: t.shape) }
+        guard let size = Self.elementSize[t.dtype] else { throw ModelError.badTensorDType(name: name, dtype: t.dtype) }
+        // A safetensors file guarantees this; other sources are checked before any pointer is read.
+        guard t.bytes.baseAddress != nil, t.bytes.count == shape.reduce(size, *) else {
+            throw ModelError.badInput("tensor \(name): \(t.bytes.count) bytes for shape \(shape) of \(t.dtype)")
+        }
         used.insert(name)
         return t
     }
+
+    /// Bytes per element of the dtypes weights may have.
+    static let elementSize = ["F32": 4, "F16": 2, "BF16": 2]
 
     /// A vector (norm weight or bias) as Float32.
     public func vector(_ name: String, count: Int) throws -> [Float] {
@@ -61,7 +69,7 @@ public final class WeightLoader {
     /// A matrix `[rows, cols]`, Float32 or kept 16-bit per `precision`.
     public func matrix(_ name: String, rows: Int, cols: Int) throws -> Matrix {
         let t = try raw(name, shape: [rows, cols])
-        let base = t.bytes.baseAddress!
+        guard let base = t.bytes.baseAddress else { throw ModelError.badInput("tensor \(name) has no data") }
         switch t.dtype {
         case "F32":
             if Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 {
@@ -88,6 +96,7 @@ public final class WeightLoader {
     /// Any float tensor as a Float32 array.
     public static func floats(_ t: RawTensor, name: String) throws -> [Float] {
         let n = t.shape.reduce(1, *)
+        guard n > 0 else { return [] }
         var out = [Float](repeating: 0, count: n)
         switch t.dtype {
         case "F32":
@@ -96,8 +105,8 @@ public final class WeightLoader {
             let (p, owner) = alignedHalf(t)
             withExtendedLifetime(owner) {
                 out.withUnsafeMutableBufferPointer { o in
-                    if t.dtype == "BF16" { Half.bf16ToFloat(p, o.baseAddress!, count: n) }
-                    else { Half.f16ToFloat(p, o.baseAddress!, count: n) }
+                    guard let dst = o.baseAddress else { return }
+                    if t.dtype == "BF16" { Half.bf16ToFloat(p, dst, count: n) } else { Half.f16ToFloat(p, dst, count: n) }
                 }
             }
         default:
@@ -108,7 +117,10 @@ public final class WeightLoader {
 
     /// 16-bit data at an even address (copied only when the file's offset is odd).
     static func alignedHalf(_ t: RawTensor) -> (UnsafePointer<UInt16>, AnyObject) {
-        let base = t.bytes.baseAddress!
+        guard let base = t.bytes.baseAddress else {
+            let empty = HalfBuffer(count: 0)
+            return (UnsafePointer(empty.pointer), empty)
+        }
         if Int(bitPattern: base) % 2 == 0 { return (base.assumingMemoryBound(to: UInt16.self), t.owner) }
         let n = t.bytes.count / 2
         let copy = HalfBuffer(count: n)
