@@ -44,13 +44,18 @@ import transformers
 from transformers import (
     AutoModelForCausalLM,
     Gemma2Config,
+    Gemma3Config,
+    Gemma3TextConfig,
     GemmaConfig,
     GenerationConfig,
+    GraniteConfig,
     LlamaConfig,
     MistralConfig,
+    Olmo2Config,
     Phi3Config,
     Qwen2Config,
     Qwen3Config,
+    SmolLM3Config,
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -253,8 +258,69 @@ def to_v4_style(cfg: dict, *, rope_key: str = "rope_type", extra: dict | None = 
     return dict(sorted(cfg.items()))
 
 
+def gemma3_text_to_v4(tc: dict) -> dict:
+    """A Gemma-3 text config in the published v4 form: per-type `rope_parameters` -> `rope_theta` (full layers,
+    with their scaling in `rope_scaling`) and `rope_local_base_freq` (sliding layers), `layer_types` ->
+    `sliding_window_pattern` (layer i is full when (i + 1) % pattern == 0), `dtype` -> `torch_dtype`."""
+    tc = dict(tc)
+    rp = tc.pop("rope_parameters")
+    full, sliding = dict(rp["full_attention"]), dict(rp["sliding_attention"])
+    tc["rope_theta"] = full.pop("rope_theta")
+    tc["rope_local_base_freq"] = sliding.pop("rope_theta")
+    assert sliding.pop("rope_type", "default") == "default" and not sliding, sliding
+    kind = full.pop("rope_type", "default")
+    tc["rope_scaling"] = None if kind == "default" else {"rope_type": kind, **full}
+    types = tc.pop("layer_types")
+    tc.pop("_sliding_window_pattern", None)
+    n = len(types)
+    tc["sliding_window_pattern"] = next(
+        p for p in range(1, n + 2)
+        if ["sliding_attention" if (i + 1) % p else "full_attention" for i in range(n)] == types)
+    if "dtype" in tc:
+        tc["torch_dtype"] = tc.pop("dtype")
+    return dict(sorted(tc.items()))
+
+
+def gemma3_to_v4(cfg: dict, *, rope_key: str = "rope_type", extra: dict | None = None) -> dict:
+    """`gemma3_text`: `gemma3_text_to_v4`. Multimodal `gemma3`: the same on `text_config`, then trimmed the way
+    published configs are (gemma-3-4b-it's text_config lists five keys): every text key equal to
+    Gemma3TextConfig's default is dropped (so reading it exercises the defaults), as are the top-level
+    `tie_word_embeddings` (default true) and the sub-configs' dtypes; `dtype` -> `torch_dtype`."""
+    if cfg["model_type"] == "gemma3_text":
+        out = gemma3_text_to_v4(cfg)
+    else:
+        out = dict(cfg)
+        defaults = gemma3_text_to_v4(Gemma3TextConfig().to_dict())
+        tc = gemma3_text_to_v4(cfg["text_config"])
+        out["text_config"] = {k: v for k, v in tc.items()
+                              if k == "model_type" or (k not in defaults or defaults[k] != v) and k != "torch_dtype"}
+        out["vision_config"] = {k: v for k, v in cfg["vision_config"].items() if k != "dtype"}
+        out.pop("tie_word_embeddings")
+        out["torch_dtype"] = out.pop("dtype")
+    if extra:
+        out.update(extra)
+    return dict(sorted(out.items()))
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Fixture specs
+
+# The newer families' fixtures are smaller (d_model 32): several layers each stay within a few hundred KB.
+SMALL = dict(
+    vocab_size=VOCAB,
+    hidden_size=32,
+    intermediate_size=64,
+    num_attention_heads=4,
+    num_key_value_heads=2,
+    max_position_embeddings=256,
+    bos_token_id=1,
+    eos_token_id=2,
+    pad_token_id=None,
+)
+GEMMA3_TEXT = dict(
+    vocab_size=VOCAB, hidden_size=32, intermediate_size=64, num_attention_heads=2, num_key_value_heads=1,
+    head_dim=16, max_position_embeddings=256, bos_token_id=2, eos_token_id=1, pad_token_id=0,
+)
 
 
 def spec_list():
@@ -393,6 +459,108 @@ def spec_list():
             exercises=["fused qkv_proj and gate_up_proj", "partial_rotary_factor 0.5 (RoPE on 8 of 16 dims)",
                        "untied", "GQA 4/2", "v5 config"],
         ),
+        dict(
+            name="gemma3_text",
+            config=Gemma3TextConfig(
+                **GEMMA3_TEXT,
+                num_hidden_layers=6,
+                tie_word_embeddings=True,
+                rms_norm_eps=1e-6,
+                query_pre_attn_scalar=20,
+                sliding_window=5,
+                sliding_window_pattern=3,
+                final_logit_softcapping=8.0,
+                rope_parameters={"full_attention": {"rope_type": "default", "rope_theta": 1000000.0},
+                                 "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}},
+            ),
+            style="v4", norm_center=0.0, to_v4=gemma3_to_v4, both_styles=True,
+            generation={"bos_token_id": 2, "eos_token_id": [1, 106], "pad_token_id": 0},
+            exercises=["sliding_window 5 on layers 0, 1, 3, 4 and full attention on layers 2 and 5 "
+                       "(v4: sliding_window_pattern 3; config.v5.json: layer_types)",
+                       "two RoPE bases: rope_theta 1e6 on full layers, rope_local_base_freq 1e4 on sliding layers "
+                       "(config.v5.json: per-type rope_parameters)",
+                       "per-head q/k RMSNorm (1 + w) before RoPE", "sandwich norms", "query_pre_attn_scalar 20",
+                       "final_logit_softcapping 8 (Gemma3ForCausalLM applies it)", "tied embeddings, GQA 2/1"],
+        ),
+        dict(
+            name="gemma3",
+            config=Gemma3Config(
+                text_config=dict(
+                    **GEMMA3_TEXT,
+                    num_hidden_layers=6,
+                    query_pre_attn_scalar=16,
+                    sliding_window=5,
+                    final_logit_softcapping=8.0,
+                    rope_parameters={"full_attention": {"rope_type": "linear", "factor": 8.0, "rope_theta": 1000000.0},
+                                     "sliding_attention": {"rope_type": "default", "rope_theta": 10000.0}},
+                ),
+                vision_config=dict(hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2,
+                                   image_size=28, patch_size=14),
+                mm_tokens_per_image=4, boi_token_index=253, eoi_token_index=254, image_token_index=255,
+            ),
+            style="v4", norm_center=0.0, to_v4=gemma3_to_v4, both_styles=True, v4_extra={"eos_token_id": [1, 106]},
+            generation={"bos_token_id": 2, "eos_token_id": [1, 106], "pad_token_id": 0},
+            exercises=["multimodal Gemma3ForConditionalGeneration folder: text model under language_model.model.*, "
+                       "vision_tower.* and multi_modal_projector.* skipped (weights as transformers 5 saves them, "
+                       "which is the published layout)",
+                       "published-style v4 config: text_config lists only keys that differ from Gemma3TextConfig's "
+                       "defaults (rope_theta 1e6, rope_local_base_freq 1e4, sliding_window_pattern 6, rms_norm_eps "
+                       "come from the defaults); config.v5.json as transformers 5 writes it",
+                       "linear rope_scaling x8 on the full layer (5) only", "sliding_window 5 on layers 0-4",
+                       "final_logit_softcapping 8 in text_config, which Gemma3ForConditionalGeneration does not apply",
+                       "top-level eos_token_id [1, 106], tied embeddings (top-level default)"],
+        ),
+        dict(
+            name="olmo2",
+            config=Olmo2Config(
+                **SMALL,
+                num_hidden_layers=3,
+                tie_word_embeddings=False,
+                rms_norm_eps=1e-6,
+                rope_parameters={"rope_type": "default", "rope_theta": 500000.0},
+            ),
+            style="v4", both_styles=True,
+            generation={"bos_token_id": 1, "eos_token_id": 2},
+            exercises=["no pre-norms: RMSNorm after attention and after the MLP, before the residual add",
+                       "q_norm/k_norm over all heads at once (widths 32 and 16) before RoPE", "GQA 4/2", "untied",
+                       "v4 config (config.v5.json: the v5 form)"],
+        ),
+        dict(
+            name="smollm3",
+            config=SmolLM3Config(
+                **SMALL,
+                num_hidden_layers=4,
+                tie_word_embeddings=True,
+                rms_norm_eps=1e-6,
+                no_rope_layers=[1, 1, 1, 0],
+                use_sliding_window=True,
+                sliding_window=6,
+                rope_parameters={"rope_type": "default", "rope_theta": 5000000.0},
+            ),
+            style="v5", both_styles=True,
+            generation={"bos_token_id": 1, "eos_token_id": 2},
+            exercises=["no RoPE on layer 3 (no_rope_layers [1, 1, 1, 0])",
+                       "use_sliding_window with sliding_window 6: the NoPE layer is sliding (v5 layer_types; the v4 "
+                       "form in config.v4.json derives it from no_rope_layers)", "tied embeddings", "GQA 4/2"],
+        ),
+        dict(
+            name="granite",
+            config=GraniteConfig(
+                **SMALL,
+                num_hidden_layers=2,
+                tie_word_embeddings=True,
+                rms_norm_eps=1e-6,
+                embedding_multiplier=12.0,
+                residual_multiplier=0.22,
+                attention_multiplier=0.05,
+                logits_scaling=4.0,
+                rope_parameters={"rope_type": "default", "rope_theta": 10000.0},
+            ),
+            style="v4", both_styles=True,
+            generation={"bos_token_id": 1, "eos_token_id": 2},
+            exercises=["embedding_multiplier 12, residual_multiplier 0.22, attention_multiplier 0.05 (not 1/sqrt(8)), "
+                       "logits_scaling 4", "tied embeddings", "v4 config (config.v5.json: the v5 form)"],
+        ),
     ]
 
 
@@ -519,6 +687,7 @@ def build_hf(spec: dict, out_root: Path) -> dict:
     norm_center = spec.get("norm_center", 1.0)
     # Tied models use the embedding as lm_head too: a smaller std keeps their logits in a sane range.
     emb_std = 0.3 if spec["config"].tie_word_embeddings else 1.0
+    vocab = spec["config"].get_text_config().vocab_size
     base_seed = sum(map(ord, name)) * 1000
     for attempt in range(MAX_TRIES):
         seed = base_seed + attempt
@@ -531,7 +700,7 @@ def build_hf(spec: dict, out_root: Path) -> dict:
             with torch.no_grad():
                 for p in model.parameters():
                     p.copy_(p.to(torch.bfloat16).to(torch.float32))
-        tensors, stats = compute_reference(HFRunner(model), cfg.vocab_size, seed)
+        tensors, stats = compute_reference(HFRunner(model), vocab, seed)
         if acceptable(stats):
             break
         print(f"  {name}: seed {seed} rejected (min margin {stats['min_greedy_margin']:.4g}, "
@@ -554,12 +723,25 @@ def build_hf(spec: dict, out_root: Path) -> dict:
         # Prove the v5 config and its v4 rewrite load to the same model: logits of the v5 folder first...
         ref_v5, _ = HFRunner(load_hf(folder)).forward(tensors["input_ids"][None])
         reload_diff_v5 = (ref_v5[0] - tensors["logits"]).abs().max().item()
-        v4 = to_v4_style(v5_cfg, rope_key=spec.get("rope_key", "rope_type"), extra=spec.get("v4_extra"))
+        v4 = spec.get("to_v4", to_v4_style)(v5_cfg, rope_key=spec.get("rope_key", "rope_type"), extra=spec.get("v4_extra"))
         (folder / "config.json").write_text(json.dumps(v4, indent=2) + "\n")
+    alternate = None
+    if spec.get("both_styles"):
+        # The other style too, as config.<style>.json next to config.json; it must give identical logits.
+        alternate = "v5" if spec["style"] == "v4" else "v4"
+        alt_cfg = v5_cfg if alternate == "v5" else spec.get("to_v4", to_v4_style)(
+            v5_cfg, rope_key=spec.get("rope_key", "rope_type"), extra=spec.get("v4_extra"))
+        (folder / f"config.{alternate}.json").write_text(json.dumps(alt_cfg, indent=2) + "\n")
+        with tempfile.TemporaryDirectory() as tmp:
+            other = Path(tmp) / name
+            shutil.copytree(folder, other)
+            (other / "config.json").write_text(json.dumps(alt_cfg, indent=2) + "\n")
+            alt_logits, _ = HFRunner(load_hf(other)).forward(tensors["input_ids"][None])
+        assert torch.equal(alt_logits[0], tensors["logits"]), f"{name}: config.{alternate}.json changes the logits"
 
     # The stored outputs come from the folder as written, reloaded by transformers.
     reloaded = load_hf(folder)
-    tensors2, stats2 = compute_reference(HFRunner(reloaded), reloaded.config.vocab_size, seed)
+    tensors2, stats2 = compute_reference(HFRunner(reloaded), vocab, seed)
     logit_diff = (tensors2["logits"] - tensors["logits"]).abs().max().item()
     assert logit_diff == 0.0, f"{name}: reloaded folder changes logits by {logit_diff}"
     if reload_diff_v5 is not None:
@@ -587,6 +769,9 @@ def build_hf(spec: dict, out_root: Path) -> dict:
             if spec["style"] == "v4" else "config.json as transformers 5 writes it (rope_parameters, dtype, layer_types)"
         ),
     }
+    if alternate:
+        fixture["alternate_config"] = {"file": f"config.{alternate}.json", "config_style": alternate,
+                                       "note": "the same model in the other config style: identical logits in transformers"}
     if name == "llama":
         fixture["rope_inv_freq_vs_unscaled"] = llama3_check(reloaded)
     if name == "gemma2":

@@ -18,6 +18,8 @@ public struct RoPE: Sendable {
 
     /// Rotated dimensions per head (even, ≤ head_dim; < head_dim for partial rotary).
     public let rotaryDim: Int
+    /// The base of the inverse frequencies (`rope_theta`).
+    public let base: Float
     public let scaling: Scaling
     let invFreqShort: [Float]
     let invFreqLong: [Float]
@@ -26,6 +28,7 @@ public struct RoPE: Sendable {
         // transformers: dim = int(head_dim * partial_rotary_factor)
         let dim = Int(Float(headDim) * partialRotaryFactor)
         rotaryDim = dim - dim % 2
+        self.base = base
         self.scaling = scaling
         let half = rotaryDim / 2
         var inv = (0..<half).map { i -> Float in 1 / powf(base, Float(2 * i) / Float(dim)) }

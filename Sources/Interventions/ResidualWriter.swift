@@ -27,13 +27,16 @@ public struct ResidualWriter: Equatable, Sendable {
     /// checked against `store`: every weight must exist with the expected shape.
     public static func plan(config: ModelConfig, store: WeightStore, layers: [Int], includeEmbedding: Bool) throws -> [ResidualWriter] {
         let family = try ModelRegistry.family(for: config.modelType)
+        // Names as the files store them (a multimodal checkpoint nests the text model; its other towers are no writers).
+        let layout = family.layout(of: store), stored = layout.stored
         let d = config.hiddenSize
         var out: [ResidualWriter] = []
-        if includeEmbedding { out.append(ResidualWriter(name: family.embeddingName, kind: .embedding, layer: nil, postNorm: nil)) }
+        if includeEmbedding { out.append(ResidualWriter(name: stored(family.embeddingName), kind: .embedding, layer: nil, postNorm: nil)) }
         for l in layers {
-            for writer in family.tensors(layer: l, config: config, has: store.contains).residualWriters {
-                out.append(ResidualWriter(name: writer.weight, kind: .projection, layer: l, postNorm: writer.postNorm))
-                if let b = writer.bias { out.append(ResidualWriter(name: b, kind: .bias, layer: l, postNorm: writer.postNorm)) }
+            for writer in family.tensors(layer: l, config: config, has: { store.contains(stored($0)) }).residualWriters {
+                let post = writer.postNorm.map(stored)
+                out.append(ResidualWriter(name: stored(writer.weight), kind: .projection, layer: l, postNorm: post))
+                if let b = writer.bias { out.append(ResidualWriter(name: stored(b), kind: .bias, layer: l, postNorm: post)) }
             }
         }
         for w in out {

@@ -59,13 +59,17 @@ public struct AbliterationReport: Sendable {
 /// exported as a new model folder that loads unchanged in transformers.
 ///
 /// - **Tied heads**: when the embedding is edited and the config ties the output head to it, the
-///   original embedding is written as `lm_head.weight` (next to the embedding, same dtype) and
+///   original embedding is written as `lm_head.weight` (`language_model.lm_head.weight` in a published
+///   multimodal folder; next to the embedding, same dtype) and
 ///   `tie_word_embeddings` is set to false, so the output head is unchanged.
-/// - **Sandwich norms** (Gemma-2): the output/down projections are projected against
-///   `û = normalize((1 + w) ⊙ r̂)` with `w` the following post-norm's weight, so that the norm's
+/// - **Post-norms** (Gemma-2/3 sandwich norms, OLMo-2): the output/down projections are projected against
+///   `û = normalize((o + w) ⊙ r̂)` with `w` the following post-norm's weight (`o` = 1 for Gemma's
+///   `(1 + w)` norms, 0 otherwise), so that the norm's
 ///   output has no component along `r̂` (`DirectionalAblation.Placement.beforePostNorms`).
 /// - **Files**: same tensor names, dtypes (edited values rounded to nearest even in bf16/f16), and
 ///   sharding (each tensor in the file of the same name; the index rewritten with the new totals);
+///   a multimodal checkpoint keeps its text model's names and its other towers byte for byte (Gemma-3's
+///   vision tower and projector, also when `outputDType` converts the text model);
 ///   every other top-level file copied byte for byte (config.json edited only to untie); the
 ///   edit recorded in each weight file's `__metadata__` under `steer.*` keys. Tensors are read from
 ///   the mapped source and edited one at a time, so memory holds one tensor in Float32 at most.
@@ -105,13 +109,16 @@ public enum WeightOrthogonalizer {
         let withEmbedding = options.weighting == nil && layers.contains(0)
         let writers = try ResidualWriter.plan(config: config, store: store, layers: layers, includeEmbedding: withEmbedding)
         let family = try ModelRegistry.family(for: config.modelType)
+        // The embedding and head as the files name them; a multimodal checkpoint's other towers are copied untouched.
+        let layout = family.layout(of: store)
+        let embedName = layout.stored(family.embeddingName), headName = layout.stored(family.lmHeadName)
         let untie = withEmbedding && config.tieWordEmbeddings
         let byName = Dictionary(writers.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
 
         // Which file every output tensor goes to: the source's own file (the head next to the embedding).
         var fileOf: [String: String] = [:]
         for name in store.names { fileOf[name] = try store.fileName(containing: name) }
-        if untie { fileOf[family.lmHeadName] = try store.fileName(containing: family.embeddingName) }
+        if untie { fileOf[headName] = try store.fileName(containing: embedName) }
 
         try fm.createDirectory(at: output, withIntermediateDirectories: true)
         var record: [String: String] = [
@@ -138,9 +145,9 @@ public enum WeightOrthogonalizer {
             for (k, v) in record { meta[k] = v }
             var writer = SafeTensorsWriter(metadata: meta, protecting: store.inputURLs)
             for name in names {
-                let sourceName = (untie && name == family.lmHeadName) ? family.embeddingName : name
+                let sourceName = (untie && name == headName) ? embedName : name
                 let info = try store.info(sourceName)
-                if let target = options.outputDType, info.dtype.floatType != nil, info.dtype.floatType != target {
+                if let target = options.outputDType, info.dtype.floatType != nil, info.dtype.floatType != target, !layout.isSkipped(name) {
                     writer.add(name, floats: try store.floats(sourceName), shape: info.shape, as: target)
                 } else {
                     writer.add(name, dtype: info.dtype, shape: info.shape, view: try store.rawBytes(sourceName), owner: store)
@@ -158,7 +165,7 @@ public enum WeightOrthogonalizer {
                     } else if case .floats(let values) = e.payload, let target = e.dtype.floatType {
                         try out.write(DTypeConversion.bytes(values, as: target))
                     } else {
-                        try writeView(e, store: store, untie: untie, family: family, to: out)
+                        try withExtendedLifetime(store) { try out.write(try store.rawBytes(untie && e.name == headName ? embedName : e.name)) }
                     }
                 }
             }
@@ -167,9 +174,9 @@ public enum WeightOrthogonalizer {
         }
         if store.layout == .sharded {
             var meta = store.index?.metadata ?? [:]
-            meta["total_size"] = .int(fileOf.keys.reduce(0) { $0 + ((try? store.info($1 == family.lmHeadName && untie ? family.embeddingName : $1).byteCount) ?? 0) })
+            meta["total_size"] = .int(fileOf.keys.reduce(0) { $0 + ((try? store.info($1 == headName && untie ? embedName : $1).byteCount) ?? 0) })
             if meta["total_parameters"] != nil {
-                meta["total_parameters"] = .int(fileOf.keys.reduce(0) { $0 + ((try? store.info($1 == family.lmHeadName && untie ? family.embeddingName : $1).elementCount) ?? 0) })
+                meta["total_parameters"] = .int(fileOf.keys.reduce(0) { $0 + ((try? store.info($1 == headName && untie ? embedName : $1).elementCount) ?? 0) })
             }
             let index = ShardIndex(weightMap: fileOf, metadata: meta)
             try AtomicFile.write(Array(index.jsonText().utf8), to: output.appendingPathComponent(WeightStore.indexFileName))
@@ -180,7 +187,7 @@ public enum WeightOrthogonalizer {
         written += copied
         if options.force { try removeStaleWeights(in: output, keeping: Set(written)) }
         var edited = writers.map(\.name)
-        if untie { edited.append(family.lmHeadName) }
+        if untie { edited.append(headName) }
         return AbliterationReport(editedTensors: edited, filesWritten: written, skipped: skipped, untiedHead: untie,
                                   unit: unit.map { Float($0) }, seconds: Date().timeIntervalSince(start))
     }
@@ -207,11 +214,5 @@ public enum WeightOrthogonalizer {
             Orthogonalize.rows(&values, rows: 1, d: info.shape[0], unit: u, preserveNorms: preserveNorms, strength: strength)
         }
         return DTypeConversion.bytes(values, as: target ?? dtype)
-    }
-
-    private static func writeView(_ e: SafeTensorsWriter.Entry, store: WeightStore, untie: Bool, family: ModelFamily.Type,
-                                  to out: AtomicFileWriter) throws {
-        let sourceName = (untie && e.name == family.lmHeadName) ? family.embeddingName : e.name
-        try withExtendedLifetime(store) { try out.write(try store.rawBytes(sourceName)) }
     }
 }

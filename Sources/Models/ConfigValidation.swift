@@ -146,7 +146,8 @@ public enum ConfigValidation {
     /// The config against the checkpoint's tensor names and the embedding's shape, before any
     /// weight is loaded: the layers present must be exactly `0..<num_hidden_layers`.
     static func checkAgainstWeights(_ c: ModelConfig, family: ModelFamily.Type, source: TensorSource, configPath: String) throws {
-        let prefix = family.layerNamePrefix
+        let layout = family.layout(of: source)
+        let prefix = layout.stored(family.layerNamePrefix)
         var found = Set<Int>()
         for name in source.tensorNames where name.hasPrefix(prefix) {
             let rest = name.dropFirst(prefix.count)
@@ -159,7 +160,7 @@ public enum ConfigValidation {
             throw ModelError.badConfig(path: configPath, key: "num_hidden_layers",
                 reason: "\(c.numLayers) layers, but the weights in \(source.location) hold \(held) (\(prefix)N.*)")
         }
-        let embedding = family.embeddingName
+        let embedding = layout.stored(family.embeddingName)
         if source.tensorNames.contains(embedding) {
             let shape = try source.rawTensor(embedding).shape
             guard shape == [c.vocabSize, c.hiddenSize] else {
@@ -185,6 +186,26 @@ extension ConfigReader {
     func requiredPositiveNumber(_ key: String) throws -> Double {
         guard let v = try positiveNumber(key) else { throw fail(key, "missing") }
         return v
+    }
+
+    /// Per-layer flags given as 0/1 (or false/true), one per layer (SmolLM3's `no_rope_layers`), or nil when absent.
+    func layerFlags(_ key: String, layers: Int) throws -> [Bool]? {
+        guard has(key), let raw = object[key] else { return nil }
+        let items = raw as? [Any] ?? []
+        let flags = items.compactMap { item -> Bool? in
+            guard let n = item as? NSNumber else { return nil }
+            if Self.isBool(n) { return n.boolValue }
+            return Self.integer(n).flatMap { $0 == 0 ? false : $0 == 1 ? true : nil }
+        }
+        guard raw is [Any], flags.count == items.count else { throw fail(key, "expected a list of 0 and 1, found \(raw)") }
+        guard flags.count == layers else { throw fail(key, "has \(flags.count) entries for \(layers) layers") }
+        return flags
+    }
+
+    /// The activation under `key` must be one the family implements (absent: transformers' default, the first).
+    func requireActivation(_ key: String, supported: [String]) throws {
+        guard let act = try optionalString(key), !supported.contains(act) else { return }
+        throw ModelError.unsupportedFeature(path: path, feature: "\(key) '\(act)' (supported: \(supported.joined(separator: ", ")))")
     }
 
     /// A positive integer (a window or length), or nil when absent or null.

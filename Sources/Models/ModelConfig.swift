@@ -119,13 +119,16 @@ extension ConfigReader {
     }
 
     /// RoPE from either `rope_theta` + `rope_scaling` (v4, `type` or `rope_type`) or `rope_parameters` (v5).
-    /// `rotaryDim` is the validated rotated width (`ConfigValidation.rotaryDimension`).
-    func ropeConfig(headDim: Int, partialRotaryFactor: Float, rotaryDim: Int, defaultTheta: Double) throws -> RoPE {
+    /// `rotaryDim` is the validated rotated width (`ConfigValidation.rotaryDimension`). v5 parameters
+    /// nested per attention type (Gemma-3) are read for `layerType`; a v4 config gives that type's base
+    /// under `v4ThetaKey` and its scaling in `rope_scaling` only when `v4Scaling` (Gemma-3's sliding
+    /// layers: `rope_local_base_freq`, unscaled).
+    func ropeConfig(headDim: Int, partialRotaryFactor: Float, rotaryDim: Int, defaultTheta: Double,
+                    layerType: String = "full_attention", v4ThetaKey: String = "rope_theta", v4Scaling: Bool = true) throws -> RoPE {
         var params: ConfigReader? = try optionalObject("rope_parameters")
-        // v5 may nest parameters per attention type (Gemma-3 style); all supported families use one set.
-        if let p = params, let full = try p.optionalObject("full_attention") { params = full }
-        let scaling = try params ?? optionalObject("rope_scaling")
-        let theta = try params?.positiveNumber("rope_theta") ?? positiveNumber("rope_theta") ?? defaultTheta
+        if let p = params, let typed = try p.optionalObject(layerType) { params = typed }
+        let scaling = try params ?? (v4Scaling ? optionalObject("rope_scaling") : nil)
+        let theta = try params?.positiveNumber("rope_theta") ?? positiveNumber(v4ThetaKey) ?? defaultTheta
         let kind = try scaling?.optionalString("rope_type") ?? scaling?.optionalString("type") ?? "default"
         let key = params == nil ? "rope_scaling" : "rope_parameters"
         let ropeScaling: RoPE.Scaling

@@ -16,6 +16,9 @@ public protocol ModelFamily {
     static var layerNamePrefix: String { get }
     /// Tensors a checkpoint may carry that the model does not use (buffers such as `rotary_emb.inv_freq`).
     static func isIgnorable(_ name: String) -> Bool
+    /// Where a checkpoint with these tensor names keeps the declared tensors (`.plain` unless the
+    /// family reads multimodal folders).
+    static func checkpointLayout(names: [String]) -> CheckpointLayout
 }
 
 extension ModelFamily {
@@ -24,12 +27,14 @@ extension ModelFamily {
     public static var lmHeadName: String { "lm_head.weight" }
     public static var layerNamePrefix: String { "model.layers." }
     public static func isIgnorable(_ name: String) -> Bool { name.hasSuffix("rotary_emb.inv_freq") }
+    public static func checkpointLayout(names: [String]) -> CheckpointLayout { .plain }
 }
 
 /// The supported families, looked up by `model_type`.
 public enum ModelRegistry {
     public static let families: [ModelFamily.Type] = [
         Llama.self, Mistral.self, Qwen2.self, Qwen3.self, Gemma.self, Gemma2.self, Phi3.self, QwenV1.self,
+        Gemma3.self, OLMo2.self, SmolLM3.self, Granite.self,
     ]
 
     public static var supportedTypes: [String] { families.flatMap { $0.modelTypes } }

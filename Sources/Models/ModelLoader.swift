@@ -48,7 +48,8 @@ public enum ModelLoader {
                              configPath: String = "config.json") throws -> LanguageModel {
         try ConfigValidation.validate(config, path: configPath)
         try ConfigValidation.checkAgainstWeights(config, family: family, source: source, configPath: configPath)
-        let w = WeightLoader(source: source, precision: precision, backend: backend)
+        let layout = family.layout(of: source)
+        let w = WeightLoader(source: source, precision: precision, backend: backend, layout: layout)
         let d = config.hiddenSize
         let embedding = try w.matrix(family.embeddingName, rows: config.vocabSize, cols: d)
         var blocks: [BlockWeights] = []
@@ -59,9 +60,9 @@ public enum ModelLoader {
                 missing += n
             }
         }
-        if !w.contains(family.finalNormName) { missing.append(family.finalNormName) }
+        if !w.contains(family.finalNormName) { missing.append(layout.stored(family.finalNormName)) }
         let hasHead = w.contains(family.lmHeadName)
-        if !config.tieWordEmbeddings && !hasHead { missing.append(family.lmHeadName) }
+        if !config.tieWordEmbeddings && !hasHead { missing.append(layout.stored(family.lmHeadName)) }
         if !missing.isEmpty { throw ModelError.missingTensors(folder: source.location, names: missing) }
         let finalNorm = try w.vector(family.finalNormName, count: d)
         var head: Weight?

@@ -30,24 +30,28 @@ public enum WeightPrecision: String, Sendable, CaseIterable {
 }
 
 /// Reads tensors by name into a backend, checking shapes and dtypes, and remembers which names were
-/// used so that loading can be strict about missing and unexpected tensors.
+/// used so that loading can be strict about missing and unexpected tensors. Names are the family's
+/// declared names, translated through `layout` (errors name the stored tensors).
 public final class WeightLoader {
     public let source: TensorSource
     public let precision: WeightPrecision
     public let backend: ComputeBackend
+    public let layout: CheckpointLayout
     private(set) var used = Set<String>()
 
-    public init(source: TensorSource, precision: WeightPrecision, backend: ComputeBackend) {
+    public init(source: TensorSource, precision: WeightPrecision, backend: ComputeBackend, layout: CheckpointLayout = .plain) {
         self.source = source
         self.precision = precision
         self.backend = backend
+        self.layout = layout
     }
 
     private lazy var available = Set(source.tensorNames)
 
-    public func contains(_ name: String) -> Bool { available.contains(name) }
+    public func contains(_ name: String) -> Bool { available.contains(layout.stored(name)) }
 
-    func raw(_ name: String, shape: [Int]) throws -> (RawTensor, DType) {
+    func raw(_ declared: String, shape: [Int]) throws -> (RawTensor, DType) {
+        let name = layout.stored(declared)
         guard available.contains(name) else { throw ModelError.missingTensors(folder: source.location, names: [name]) }
         let t = try source.rawTensor(name)
         guard t.shape == shape else { throw ModelError.badTensorShape(name: name, expected: shape, actual: t.shape) }
@@ -63,7 +67,7 @@ public final class WeightLoader {
     /// A matrix `[rows, cols]` in the backend, Float32 or kept 16-bit per `precision`.
     public func matrix(_ name: String, rows: Int, cols: Int) throws -> Weight {
         let (t, dtype) = try raw(name, shape: [rows, cols])
-        return try backend.weight(WeightData(name: name, dtype: dtype, rows: rows, cols: cols, bytes: t.bytes, owner: t.owner),
+        return try backend.weight(WeightData(name: layout.stored(name), dtype: dtype, rows: rows, cols: cols, bytes: t.bytes, owner: t.owner),
                                   keepHalf: precision == .bf16)
     }
 
@@ -104,8 +108,8 @@ public final class WeightLoader {
                                              owner: owner), keepHalf: false)
     }
 
-    /// Names in the source that nothing used.
-    public func unusedNames() -> [String] { source.tensorNames.filter { !used.contains($0) } }
+    /// Names in the source that nothing used, skipped parts (`CheckpointLayout.skippedPrefixes`) aside.
+    public func unusedNames() -> [String] { source.tensorNames.filter { !used.contains($0) && !layout.isSkipped($0) } }
 }
 
 /// Host floats with a stable address, for uploading.

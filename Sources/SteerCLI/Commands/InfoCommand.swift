@@ -17,7 +17,9 @@ enum InfoCommand: Command {
         for name in store.names { dtypes[try store.dtype(name).rawValue, default: 0] += try store.info(name).elementCount }
         let template = ModelDirectory.chatTemplateSource(dir)
         let windows = Set(c.slidingWindows.compactMap { $0 })
-        let info: [(String, Any)] = [
+        let layout = family.layout(of: store)
+        let skipped = layout.skipped(in: store.names)
+        var info: [(String, Any)] = [
             ("model_type", c.modelType),
             ("family", String(describing: family)),
             ("layers", c.numLayers),
@@ -33,12 +35,20 @@ enum InfoCommand: Command {
             ("tied_embeddings", c.tieWordEmbeddings),
             ("weight_files", store.files.count),
             ("file_bytes", store.fileByteCount),
-            ("rope", c.ropes.map { "\($0.scaling) rotary_dim=\($0.rotaryDim)" }.joined(separator: "; ")),
+            ("rope", c.ropeSummary),
             ("sliding_window", windows.isEmpty ? "none" : "\(windows.sorted()) on \(c.slidingWindows.filter { $0 != nil }.count) of \(c.numLayers) layers"),
+            ("layer_types", c.layerTypeSummary),
+            ("norms", c.normSummary),
+            ("scales", c.scaleSummary),
             ("config_style", c.configStyle),
             ("eos_token_ids", c.eosTokenIds.map(String.init).joined(separator: ",")),
             ("chat_template", template ?? "none"),
         ]
+        if !skipped.isEmpty {
+            // A multimodal folder: its other towers are not loaded (and an export copies them unchanged).
+            let params = try skipped.reduce(0) { $0 + (try store.info($1).elementCount) }
+            info.append(("skipped", "\(layout.skippedDescription): \(skipped.count) tensors, \(params) parameters (not loaded)"))
+        }
         if args.flag("--json") {
             var obj: [String: Any] = [:]
             for (k, v) in info { obj[k] = v }
