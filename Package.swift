@@ -14,7 +14,10 @@ let fast: [SwiftSetting] = [.unsafeFlags(["-Ounchecked"], .when(configuration: .
 
 var targets: [Target] = [
     .target(name: "ModelFormats"),
-    .target(name: "Compute", dependencies: ["ModelFormats"] + blas, swiftSettings: fast),
+    // Kernels that need AVX2/AVX-512 (compiled per instruction set, picked at run time): C, since Swift
+    // has no per-function target features.
+    .target(name: "CPUKernels"),
+    .target(name: "Compute", dependencies: ["ModelFormats", "CPUKernels"] + blas, swiftSettings: fast),
     .target(name: "Tokenizers"),
     .target(name: "ChatTemplates"),
     .target(name: "Models", dependencies: ["Compute", "ModelFormats"]),

@@ -1,28 +1,38 @@
+import CPUKernels
 import Foundation
 import ModelFormats
 
-/// The CPU backend: host memory, OpenBLAS (Accelerate on macOS) for every matrix product, SIMD
-/// kernels for the rest. Its thread policy lives here and nowhere else: `threads` sizes BLAS and the
-/// kernels' worker pool, and `jobs` runs independent passes on all threads at once, each single-threaded.
+/// The CPU backend: host memory, OpenBLAS (Accelerate on macOS) for the matrix products, its own
+/// kernels (C with run-time AVX2/AVX-512 dispatch, SIMD Swift) for the rest. Its thread policy lives
+/// here and in `Parallel` and nowhere else: `threads` sizes the one pool that runs both the kernels
+/// and the blocks of every matrix product (BLAS itself stays single-threaded), and `jobs` runs
+/// independent passes on all threads at once, each single-threaded. Results do not depend on `threads`.
 public final class CPUBackend: ComputeBackend, @unchecked Sendable {
     /// The process-wide CPU backend.
     public static let shared = CPUBackend()
 
     public let name = "cpu"
 
-    public init() {}
+    public init() { _ = BLAS.pinToOneThread }
 
     public var threads: Int {
         get { Parallel.threads }
-        set {
-            let n = max(1, newValue)
-            Parallel.threads = n
-            BLAS.threads = n
-        }
+        set { Parallel.threads = max(1, newValue) }
     }
 
-    /// This machine's `sgemm` rate in GFLOP/s on square matrices of `size` (for benchmarks).
-    public func measureGFLOPS(size: Int = 1024) -> Double { BLAS.measureGFLOPS(size: size) }
+    /// This machine's matrix-product rate in GFLOP/s on square Float32 matrices of `size`, as the
+    /// backend computes them (blocked `sgemm` on the pool; for benchmarks).
+    public func measureGFLOPS(size: Int = 1024) -> Double { MachineRates.sgemmGFLOPS(size: size) }
+
+    /// This machine's memory read bandwidth in GB/s on the pool (for benchmarks: a decode step reads
+    /// every weight once, so this bounds its speed).
+    public func measureBandwidth(bytes: Int = 1 << 30) -> Double { MachineRates.readBandwidth(bytes: bytes) }
+
+    /// The kernels in use: the instruction set of Steer's own (`avx512`, `avx2`, `baseline`) and the
+    /// kernel set OpenBLAS picked (`SkylakeX`, `Haswell`, …).
+    public var kernels: (own: String, blas: String) {
+        (String(cString: steer_kernel_level_name(steer_kernel_level())), BLAS.coreName ?? "Accelerate")
+    }
 
     // MARK: Memory
 

@@ -1,3 +1,4 @@
+import CPUKernels
 import Foundation
 import ModelFormats
 
@@ -34,102 +35,82 @@ final class Matrix: @unchecked Sendable {
     /// Float32 storage this matrix allocated itself (not a view into a mapped file).
     var ownsFloat32: Bool { isFloat32 && owner is FloatBuffer }
 
-    /// Row `r` as Float32 into `out[0..<cols]`.
-    func row(_ r: Int, into out: UnsafeMutablePointer<Float>) {
+    /// The storage for the C kernels.
+    private var raw: (dtype: steer_dtype, base: UnsafeRawPointer, size: Int) {
         switch storage {
-        case .f32(let p): out.update(from: p + r * cols, count: cols)
-        case .bf16(let p): for i in 0..<cols { out[i] = DTypeConversion.float(bf16: p[r * cols + i]) }
-        case .f16(let p): for i in 0..<cols { out[i] = DTypeConversion.float(f16: p[r * cols + i]) }
+        case .f32(let p): return (STEER_F32, UnsafeRawPointer(p), 4)
+        case .bf16(let p): return (STEER_BF16, UnsafeRawPointer(p), 2)
+        case .f16(let p): return (STEER_F16, UnsafeRawPointer(p), 2)
         }
     }
 
-    /// A Float32 copy of the whole matrix.
-    func toFloat32() -> FloatBuffer {
-        let out = FloatBuffer(count: rows * cols)
-        Parallel.forEach(rows, cost: cols) { r in row(r, into: out.pointer + r * cols) }
-        return out
+    /// Rows `first ..< first + count` as Float32 into `out` (`count × cols`), exactly.
+    func rows(_ first: Int, count: Int, into out: UnsafeMutablePointer<Float>) {
+        let (dtype, base, size) = raw
+        steer_widen(dtype, base + first * cols * size, out, count * cols)
     }
+
+    /// Row `r` as Float32 into `out[0..<cols]`.
+    func row(_ r: Int, into out: UnsafeMutablePointer<Float>) { rows(r, count: 1, into: out) }
+
+    /// Input rows up to which `apply` runs the matrix-vector kernel (each weight read once for all of
+    /// them, memory-bound); above it, blocks of weight rows go through `sgemm`.
+    static let gemvRows = 4
 
     /// `y[m × ldy][:, 0..<rows] = x[m × cols] · Wᵀ` (x rows `lda` apart, written at `y`, row stride `ldy`),
     /// optionally `+ bias`.
-    /// Float32 weights go straight to `sgemm`; half weights are converted in row blocks (or,
-    /// for a few input rows, read directly by a threaded dot-product kernel, which is memory-bound anyway).
+    ///
+    /// The work is split into blocks of weight rows (and, for many input rows, of input rows) whose
+    /// sizes follow from the shapes alone; each block is one single-threaded kernel or `sgemm` call on
+    /// the backend's pool, so every output element is computed the same way whatever the thread count.
+    /// 16-bit weights are widened in registers (few input rows) or block by block into per-thread
+    /// scratch space before `sgemm`: each weight is read from memory once per call.
     func apply(_ x: UnsafePointer<Float>, m: Int, lda: Int? = nil, into y: UnsafeMutablePointer<Float>, ldy: Int,
-                      bias: UnsafePointer<Float>? = nil) {
+               bias: UnsafePointer<Float>? = nil) {
+        guard m > 0, rows > 0 else { return }
         let lda = lda ?? cols
-        switch storage {
-        case .f32(let w) where m == 1 && ldy >= 1:
-            // One input row: a matrix-vector product (OpenBLAS's sgemm does not forward M=1 to gemv).
-            // y is cleared first: some BLAS builds scale y by beta = 0, which keeps a NaN left in scratch space.
-            y.update(repeating: 0, count: rows)
-            BLAS.sgemv(m: rows, n: cols, a: w, lda: cols, x: x, y: y)
-        case .f32(let w):
-            BLAS.sgemm(transB: true, m: m, n: rows, k: cols, a: x, lda: lda, b: w, ldb: cols, c: y, ldc: ldy)
-        case .bf16, .f16:
-            if m <= 4 {
-                halfGEMV(x, m: m, lda: lda, into: y, ldy: ldy)
-            } else {
-                let block = max(1, min(rows, (1 << 20) / max(1, cols)))
-                let tmp = FloatBuffer(count: block * cols)
-                var r0 = 0
-                while r0 < rows {
-                    let n = min(block, rows - r0)
-                    Parallel.forEach(n, cost: cols) { i in row(r0 + i, into: tmp.pointer + i * cols) }
-                    BLAS.sgemm(transB: true, m: m, n: n, k: cols, a: x, lda: lda, b: tmp.pointer, ldb: cols,
-                               c: y + r0, ldc: ldy)
-                    r0 += n
+        let (dtype, base, size) = raw
+        let cols = self.cols, rows = self.rows
+        if m <= Self.gemvRows {
+            let block = Self.gemvBlock(cols: cols, size: size)
+            let blocks = (rows + block - 1) / block
+            Parallel.forEach(blocks, cost: block * cols * m) { b in
+                let r0 = b * block
+                steer_gemv(dtype, base, cols, r0, min(rows, r0 + block), x, m, lda, y, ldy)
+            }
+        } else {
+            let (mb, nb) = Self.gemmTiles(m: m, rows: rows)
+            let mt = (m + mb - 1) / mb, nt = (rows + nb - 1) / nb
+            Parallel.forEach(mt * nt, cost: 2 * min(m, mb) * min(rows, nb) * cols) { t in
+                // Weight-row blocks outermost: consecutive items of one thread tend to share a block.
+                let i0 = (t % mt) * mb, r0 = (t / mt) * nb
+                let mi = min(mb, m - i0), n = min(nb, rows - r0)
+                let w: UnsafePointer<Float>
+                if case .f32(let p) = storage {
+                    w = p + r0 * cols
+                } else {
+                    let tmp = ThreadScratch.floats(n * cols)
+                    steer_widen(dtype, base + r0 * cols * size, tmp, n * cols)
+                    w = UnsafePointer(tmp)
                 }
+                BLAS.sgemm(transB: true, m: mi, n: n, k: cols, a: x + i0 * lda, lda: lda, b: w, ldb: cols,
+                           c: y + i0 * ldy + r0, ldc: ldy)
             }
         }
         if let bias {
-            for i in 0..<m {
-                let yr = y + i * ldy
-                for j in 0..<rows { yr[j] += bias[j] }
-            }
+            for i in 0..<m { Kernels.add(bias, into: y + i * ldy, rows) }
         }
     }
 
-    private func halfGEMV(_ x: UnsafePointer<Float>, m: Int, lda: Int, into y: UnsafeMutablePointer<Float>, ldy: Int) {
-        let cols = self.cols
-        switch storage {
-        case .bf16(let base):
-            // Widen 8 bf16 values at a time (zero-extend, shift into the high half) and multiply-add in
-            // the same pass: one read of the 16-bit weights, no staging buffer.
-            let blocks = (rows + 31) / 32
-            Parallel.forEach(blocks, cost: 32 * cols * m) { b in
-                for r in (b * 32)..<min(rows, b * 32 + 32) {
-                    let w = UnsafeRawPointer(base + r * cols)
-                    for i in 0..<m {
-                        let xr = UnsafeRawPointer(x + i * lda)
-                        var acc = SIMD8<Float>()
-                        var k = 0
-                        while k + 8 <= cols {
-                            let h = w.loadUnaligned(fromByteOffset: k * 2, as: SIMD8<UInt16>.self)
-                            // Lane by lane: the generic SIMD integer conversion does not vectorise.
-                            var u = SIMD8<UInt32>()
-                            for j in 0..<8 { u[j] = UInt32(h[j]) << 16 }
-                            acc += unsafeBitCast(u, to: SIMD8<Float>.self) * xr.loadUnaligned(fromByteOffset: k * 4, as: SIMD8<Float>.self)
-                            k += 8
-                        }
-                        var s = acc.sum()
-                        while k < cols { s += Float(bitPattern: UInt32(base[r * cols + k]) << 16) * x[i * lda + k]; k += 1 }
-                        y[i * ldy + r] = s
-                    }
-                }
-            }
-        case .f16(let base):
-            let blocks = (rows + 63) / 64
-            Parallel.forEach(blocks, cost: 64 * cols * m) { b in
-                let tmp = UnsafeMutablePointer<Float>.allocate(capacity: cols)
-                defer { tmp.deallocate() }
-                for r in (b * 64)..<min(rows, b * 64 + 64) {
-                    for k in 0..<cols { tmp[k] = DTypeConversion.float(f16: base[r * cols + k]) }
-                    for i in 0..<m { y[i * ldy + r] = Kernels.dot(x + i * lda, tmp, cols) }
-                }
-            }
-        case .f32:
-            return
-        }
+    /// Weight rows per block of the matrix-vector kernel: about 64 KiB of weights.
+    static func gemvBlock(cols: Int, size: Int) -> Int {
+        min(256, max(8, (65_536 / max(1, cols * size)) / 8 * 8))
+    }
+
+    /// Input rows × weight rows of one `sgemm` block. A block repacks its input rows (and widens its
+    /// weight rows), so blocks stay large enough for that to cost a few percent of the products.
+    static func gemmTiles(m: Int, rows: Int) -> (m: Int, n: Int) {
+        (256, m <= 64 ? 64 : m <= 128 ? 128 : 256)
     }
 }
 
