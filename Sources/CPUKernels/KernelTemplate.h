@@ -31,11 +31,13 @@ ALWAYS NAME(vf) NAME(load)(const void *w, long k, int dtype) {
 #endif
 }
 
-/// Lanes summed in order.
+/// Lanes summed pairwise (upper half onto lower half, log2(LANES) dependent steps, a fixed order).
 ALWAYS float NAME(hsum)(NAME(vf) v) {
-    float s = 0;
-    for (int i = 0; i < LANES; i++) s += v[i];
-    return s;
+    float t[LANES];
+    memcpy(t, &v, sizeof t);
+    for (int w = LANES / 2; w >= 1; w /= 2)
+        for (int i = 0; i < w; i++) t[i] += t[i + w];
+    return t[0];
 }
 
 /// y[i·ldy + r] = x_i · W_r for M (constant) input rows: C chains of LANES partial sums per input,

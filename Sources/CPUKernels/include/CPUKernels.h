@@ -38,7 +38,8 @@ const char *steer_kernel_level_name(steer_level level);
 /// Matrix-vector products for a few input rows: for every weight row r in [r0, r1) and input row
 /// i < m (m ≤ 4), `y[i·ldy + r] = Σ_k x[i·lda + k] · W[r, k]`, W row-major `rows × cols` of `dtype`.
 /// Each weight row is read once for all m inputs; 16-bit values are widened exactly in registers.
-/// An element's arithmetic depends only on `cols` and the level, never on r0, r1 or m.
+/// An element's arithmetic depends on `cols`, the level and m (1–2 or 3–4 rows), never on r0 or r1:
+/// splitting the rows into blocks over threads does not change a value.
 void steer_gemv(steer_dtype dtype, const void *w, long cols, long r0, long r1,
                 const float *x, long m, long lda, float *y, long ldy);
 

@@ -1,4 +1,3 @@
-import CPUKernels
 import Foundation
 import ModelFormats
 
@@ -31,7 +30,7 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
     /// The kernels in use: the instruction set of Steer's own (`avx512`, `avx2`, `baseline`) and the
     /// kernel set OpenBLAS picked (`SkylakeX`, `Haswell`, …).
     public var kernels: (own: String, blas: String) {
-        (String(cString: steer_kernel_level_name(steer_kernel_level())), BLAS.coreName ?? "Accelerate")
+        (KernelLevel.current.name, BLAS.coreName ?? "Accelerate")
     }
 
     // MARK: Memory

@@ -107,10 +107,18 @@ final class Matrix: @unchecked Sendable {
         min(256, max(8, (65_536 / max(1, cols * size)) / 8 * 8))
     }
 
-    /// Input rows × weight rows of one `sgemm` block. A block repacks its input rows (and widens its
-    /// weight rows), so blocks stay large enough for that to cost a few percent of the products.
+    /// Input rows × weight rows of one `sgemm` block: at most 512 × 256, cut into near-equal parts
+    /// (equal items balance over the pool). A block repacks its input rows (and widens its weight rows),
+    /// so blocks stay large enough for that to cost a few percent; few input rows (a decode batch) make
+    /// narrow blocks of 64 weight rows, which OpenBLAS runs near its peak for such shapes.
     static func gemmTiles(m: Int, rows: Int) -> (m: Int, n: Int) {
-        (256, m <= 64 ? 64 : m <= 128 ? 128 : 256)
+        (evenParts(m, most: 512), m <= 64 ? 64 : evenParts(rows, most: 256))
+    }
+
+    /// The size of the fewest near-equal parts of `n` of at most `most`, rounded up to a multiple of 16.
+    static func evenParts(_ n: Int, most: Int) -> Int {
+        let parts = max(1, (n + most - 1) / most)
+        return min(most, ((n + parts - 1) / parts + 15) / 16 * 16)
     }
 }
 
