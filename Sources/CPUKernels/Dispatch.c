@@ -6,7 +6,12 @@
 #define DECLARE(sfx)                                                                                    \
     void steer_gemv_##sfx(steer_dtype, const void *, long, long, long, const float *, long, long, float *, long); \
     void steer_widen_##sfx(steer_dtype, const void *, float *, long);                                 \
-    float steer_stream_sum_##sfx(const float *, long);
+    float steer_stream_sum_##sfx(const float *, long);                                                 \
+    void steer_attention_scores_##sfx(const float *, long, long, const float *, long, long, long, float, float *, long); \
+    void steer_attention_values_##sfx(const float *, long, long, const float *, long, long, long, float *, long); \
+    void steer_gemm_##sfx(steer_dtype, const void *, long, long, long, const float *, long, long, float *, long, float *); \
+    void steer_pack_panels_##sfx(steer_dtype, const void *, long, long, long, long, long, long, float *); \
+    void steer_panel_product_##sfx(const float *, long, long, long, long, const float *, long, long, float *, long);
 DECLARE(baseline)
 #if defined(__x86_64__)
 DECLARE(avx2)
@@ -97,4 +102,34 @@ float steer_stream_sum(const float *x, long n) {
     float s = 0;
     DISPATCH(SUM)
     return s;
+}
+
+#define SCORES(sfx) steer_attention_scores_##sfx(q, ldq, rows, kt, ldk, n, hd, scale, s, lds)
+void steer_attention_scores(const float *q, long ldq, long rows, const float *kt, long ldk, long n, long hd,
+                            float scale, float *s, long lds) {
+    DISPATCH(SCORES)
+}
+
+#define VALUES(sfx) steer_attention_values_##sfx(p, ldp, rows, v, ldv, n, hd, o, ldo)
+void steer_attention_values(const float *p, long ldp, long rows, const float *v, long ldv, long n, long hd,
+                            float *o, long ldo) {
+    DISPATCH(VALUES)
+}
+
+#define GEMM(sfx) steer_gemm_##sfx(dtype, w, ldw, n, k, x, lda, m, y, ldy, scratch)
+void steer_gemm(steer_dtype dtype, const void *w, long ldw, long n, long k, const float *x, long lda, long m,
+                float *y, long ldy, float *scratch) {
+    DISPATCH(GEMM)
+}
+
+#define PACK(sfx) steer_pack_panels_##sfx(dtype, w, ldw, rows, k0, kc, p0, p1, out)
+void steer_pack_panels(steer_dtype dtype, const void *w, long ldw, long rows, long k0, long kc, long p0, long p1,
+                       float *out) {
+    DISPATCH(PACK)
+}
+
+#define PANELS(sfx) steer_panel_product_##sfx(panels, cols, n, p0, p1, x, lda, m, y, ldy)
+void steer_panel_product(const float *panels, long cols, long n, long p0, long p1, const float *x, long lda, long m,
+                         float *y, long ldy) {
+    DISPATCH(PANELS)
 }

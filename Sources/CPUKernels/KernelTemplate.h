@@ -40,49 +40,74 @@ ALWAYS float NAME(hsum)(NAME(vf) v) {
     return t[0];
 }
 
-/// y[i·ldy + r] = x_i · W_r for M (constant) input rows: C chains of LANES partial sums per input,
-/// a weight vector widened once and used for all M rows.
-ALWAYS void NAME(gemv_m)(int dtype, const void *w, long cols, long r0, long r1, const float *x, long lda,
-                          float *y, long ldy, const int M) {
-    enum { C = 4 };
-    const int chains = M <= 2 ? 4 : 2;  // registers: M × chains accumulators
+/// Input rows per pass of the matrix-vector kernel (registers: R weight rows × G inputs accumulators).
+enum { NAME(G) = LANES >= 16 ? 8 : LANES >= 8 ? 4 : 2 };
+
+/// y[i·ldy + r + q] = x_i · W_{r+q} for q < R weight rows and i < M input rows (R, M constants): one
+/// vector of LANES partial sums per element (lane l adds the terms k ≡ l mod LANES in order), summed
+/// pairwise, then the tail terms in order. Each weight vector is widened once for all M inputs.
+ALWAYS void NAME(gemv_block)(int dtype, const void *w, long cols, long r, const float *x, long lda, float *y, long ldy,
+                             const int R, const int M) {
     const long size = dtype == STEER_F32 ? 4 : 2;
-    for (long r = r0; r < r1; r++) {
-        const void *wr = (const char *)w + r * cols * size;
-        NAME(vf) acc[4][C];
-        for (int i = 0; i < M; i++) for (int c = 0; c < C; c++) acc[i][c] = (NAME(vf)){0};
-        long k = 0;
-        for (; k + chains * LANES <= cols; k += chains * LANES) {
-            for (int c = 0; c < chains; c++) {
-                NAME(vf) wv = NAME(load)(wr, k + c * LANES, dtype);
-                for (int i = 0; i < M; i++) acc[i][c] += wv * *(const NAME(vfu) *)(x + i * lda + k + c * LANES);
-            }
-        }
-        for (; k + LANES <= cols; k += LANES) {
-            NAME(vf) wv = NAME(load)(wr, k, dtype);
-            for (int i = 0; i < M; i++) acc[i][0] += wv * *(const NAME(vfu) *)(x + i * lda + k);
-        }
+    NAME(vf) acc[4][NAME(G)];
+    for (int q = 0; q < R; q++) for (int i = 0; i < M; i++) acc[q][i] = (NAME(vf)){0};
+    long k = 0;
+    for (; k + LANES <= cols; k += LANES) {
+        NAME(vf) wv[4];
+        for (int q = 0; q < R; q++) wv[q] = NAME(load)((const char *)w + (r + q) * cols * size, k, dtype);
         for (int i = 0; i < M; i++) {
-            NAME(vf) a = chains == 4 ? (acc[i][0] + acc[i][1]) + (acc[i][2] + acc[i][3]) : acc[i][0] + acc[i][1];
-            float s = NAME(hsum)(a);
+            NAME(vf) xv = *(const NAME(vfu) *)(x + i * lda + k);
+            for (int q = 0; q < R; q++) acc[q][i] += wv[q] * xv;
+        }
+    }
+    for (int q = 0; q < R; q++) {
+        const void *wr = (const char *)w + (r + q) * cols * size;
+        for (int i = 0; i < M; i++) {
+            float s = NAME(hsum)(acc[q][i]);
             for (long j = k; j < cols; j++) s += x[i * lda + j] * steer_scalar(wr, j, dtype);
-            y[i * ldy + r] = s;
+            y[i * ldy + r + q] = s;
         }
     }
 }
 
+/// Weight rows [r, r + R) against all m inputs, in groups of G.
+ALWAYS void NAME(gemv_pass)(int dtype, const void *w, long cols, long r, const float *x, long m, long lda, float *y,
+                            long ldy, const int R) {
+    long i = 0;
+    for (; i + NAME(G) <= m; i += NAME(G)) NAME(gemv_block)(dtype, w, cols, r, x + i * lda, lda, y + i * ldy, ldy, R, NAME(G));
+    const float *xi = x + i * lda;
+    float *yi = y + i * ldy;
+    switch (m - i) {
+    case 7: NAME(gemv_block)(dtype, w, cols, r, xi, lda, yi, ldy, R, 7 < NAME(G) ? 7 : 1); break;
+    case 6: NAME(gemv_block)(dtype, w, cols, r, xi, lda, yi, ldy, R, 6 < NAME(G) ? 6 : 1); break;
+    case 5: NAME(gemv_block)(dtype, w, cols, r, xi, lda, yi, ldy, R, 5 < NAME(G) ? 5 : 1); break;
+    case 4: NAME(gemv_block)(dtype, w, cols, r, xi, lda, yi, ldy, R, 4 < NAME(G) ? 4 : 1); break;
+    case 3: NAME(gemv_block)(dtype, w, cols, r, xi, lda, yi, ldy, R, 3 < NAME(G) ? 3 : 1); break;
+    case 2: NAME(gemv_block)(dtype, w, cols, r, xi, lda, yi, ldy, R, 2 < NAME(G) ? 2 : 1); break;
+    case 1: NAME(gemv_block)(dtype, w, cols, r, xi, lda, yi, ldy, R, 1); break;
+    default: break;
+    }
+}
+
+/// Weight rows [r0, r1): R at a time, then one at a time (one row streams best from memory; with
+/// several inputs two rows share each input load).
+ALWAYS void NAME(gemv_rows)(int dtype, const void *w, long cols, long r0, long r1, const float *x, long m, long lda,
+                            float *y, long ldy, const int R) {
+    long r = r0;
+    for (; r + R <= r1; r += R) NAME(gemv_pass)(dtype, w, cols, r, x, m, lda, y, ldy, R);
+    for (; r < r1; r++) NAME(gemv_pass)(dtype, w, cols, r, x, m, lda, y, ldy, 1);
+}
+
 void NAME(steer_gemv)(steer_dtype dtype, const void *w, long cols, long r0, long r1, const float *x, long m,
                       long lda, float *y, long ldy) {
-#define CASE(D, M) NAME(gemv_m)(D, w, cols, r0, r1, x, lda, y, ldy, M)
-#define ROWS(D) switch (m) { case 1: CASE(D, 1); break; case 2: CASE(D, 2); break; case 3: CASE(D, 3); break; \
-                             default: CASE(D, 4); break; }
+#define ROWS(D) if (m <= 2) NAME(gemv_rows)(D, w, cols, r0, r1, x, m, lda, y, ldy, 1); \
+                else NAME(gemv_rows)(D, w, cols, r0, r1, x, m, lda, y, ldy, 2)
     switch (dtype) {
     case STEER_F32: ROWS(STEER_F32); break;
     case STEER_BF16: ROWS(STEER_BF16); break;
     case STEER_F16: ROWS(STEER_F16); break;
     }
 #undef ROWS
-#undef CASE
 }
 
 void NAME(steer_widen)(steer_dtype dtype, const void *src, float *out, long n) {
@@ -106,5 +131,3 @@ float NAME(steer_stream_sum)(const float *x, long n) {
     for (; k < n; k++) s += x[k];
     return s;
 }
-
-#undef ALWAYS

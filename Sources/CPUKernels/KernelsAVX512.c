@@ -6,5 +6,8 @@
 #define NAME(x) x##_avx512
 #pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c"))), apply_to = function)
 #include "KernelTemplate.h"
+#include "AttentionTemplate.h"
+#include "ProductTemplate.h"
+#undef ALWAYS
 #pragma clang attribute pop
 #endif

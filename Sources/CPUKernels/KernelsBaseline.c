@@ -4,3 +4,6 @@
 #define NATIVE_F16 0
 #define NAME(x) x##_baseline
 #include "KernelTemplate.h"
+#include "AttentionTemplate.h"
+#include "ProductTemplate.h"
+#undef ALWAYS

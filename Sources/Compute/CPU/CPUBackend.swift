@@ -61,7 +61,7 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
             if Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 {
                 matrix = Matrix(rows: data.rows, cols: data.cols, storage: .f32(base.assumingMemoryBound(to: Float.self)), owner: data.owner)
             } else {
-                matrix = Matrix(rows: data.rows, cols: data.cols, buffer: Self.floats(data))
+                matrix = Self.converted(data)
             }
         case .bf16, .f16:
             // Vectors (norms, biases) and converted matrices are owned Float32; kept 16-bit matrices stay mapped.
@@ -73,10 +73,23 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
                 matrix = Matrix(rows: data.rows, cols: data.cols,
                                 storage: data.dtype == .bf16 ? .bf16(UnsafePointer(copy.pointer)) : .f16(UnsafePointer(copy.pointer)), owner: copy)
             } else {
-                matrix = Matrix(rows: data.rows, cols: data.cols, buffer: Self.floats(data))
+                matrix = Self.converted(data)
             }
         }
         return CPUWeight(name: data.name, matrix: matrix)
+    }
+
+    /// An owned Float32 copy: matrices as panels where the own kernels run them (straight from the
+    /// file's bytes when they are aligned for their dtype), vectors and other matrices row-major.
+    static func converted(_ data: WeightData) -> Matrix {
+        guard data.rows > 1, Matrix.panelsSupported, let base = data.bytes.baseAddress else {
+            return Matrix(rows: data.rows, cols: data.cols, buffer: floats(data))
+        }
+        if Int(bitPattern: base) % data.dtype.byteSize == 0 {
+            return Matrix.panels(rows: data.rows, cols: data.cols, dtype: data.dtype, source: base)
+        }
+        let aligned = floats(data)
+        return Matrix.panels(rows: data.rows, cols: data.cols, dtype: .f32, source: UnsafeRawPointer(aligned.pointer))
     }
 
     static func floats(_ data: WeightData) -> FloatBuffer {

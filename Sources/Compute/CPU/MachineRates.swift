@@ -5,11 +5,13 @@ import Foundation
 /// pool's blocked `sgemm`, and the memory bandwidth a streaming read reaches (the ceiling of a
 /// decode step, which reads every weight once). For benchmarks; nothing depends on the figures.
 enum MachineRates {
-    /// GFLOP/s of `Matrix.apply` on square Float32 matrices of `size`, best of `repeats`.
+    /// GFLOP/s of `Matrix.apply` on square Float32 matrices of `size` (weights held as a converted
+    /// model's are), best of `repeats`.
     static func sgemmGFLOPS(size n: Int = 1024, repeats: Int = 5) -> Double {
         let a = FloatBuffer(count: n * n), b = FloatBuffer(count: n * n), c = FloatBuffer(count: n * n)
         for i in 0..<(n * n) { a[i] = Float(i % 7) * 0.01; b[i] = Float(i % 5) * 0.02 }
-        let w = Matrix(rows: n, cols: n, buffer: b)
+        let w = Matrix.panelsSupported ? Matrix.panels(rows: n, cols: n, dtype: .f32, source: UnsafeRawPointer(b.pointer))
+                                       : Matrix(rows: n, cols: n, buffer: b)
         let seconds = best(of: repeats) { w.apply(a.pointer, m: n, into: c.pointer, ldy: n) }
         return 2 * Double(n) * Double(n) * Double(n) / seconds / 1e9
     }
