@@ -75,12 +75,12 @@ final class CPUKernelTests: XCTestCase {
         }
     }
 
-    /// An element's value does not depend on which block of weight rows its call covers (the pool may
-    /// split the rows anywhere), nor on the other input rows of a call of the same class (1–2 or 3–4 rows).
+    /// A matrix-vector element does not depend on which block of weight rows its call covers (the pool
+    /// may split the rows anywhere) nor on the other input rows of the call (a decode batch of any size).
     func testMatrixVectorElementsIndependentOfBlockAndBatch() {
         let rows = 40, cols = 201
         let bits = (0..<(rows * cols)).map { _ in DTypeConversion.bf16(random.floats(1)[0]) }
-        let x = random.floats(4 * cols)
+        let x = random.floats(16 * cols)
         for level in levels {
             KernelLevel.current = level
             func product(m: Int, blocks: [Range<Int>]) -> [Float] {
@@ -97,10 +97,54 @@ final class CPUKernelTests: XCTestCase {
                 }
                 return y
             }
-            let whole = product(m: 4, blocks: [0..<rows])
-            XCTAssertEqual(product(m: 4, blocks: [0..<7, 7..<8, 8..<33, 33..<rows]), whole, "\(level): split rows")
-            XCTAssertEqual(product(m: 3, blocks: [0..<rows]), Array(whole[0..<(3 * rows)]), "\(level): 3 input rows")
-            XCTAssertEqual(product(m: 1, blocks: [0..<5, 5..<rows]), Array(product(m: 2, blocks: [0..<rows])[0..<rows]), "\(level): 1 input row")
+            let whole = product(m: 16, blocks: [0..<rows])
+            XCTAssertEqual(product(m: 16, blocks: [0..<7, 7..<8, 8..<33, 33..<rows]), whole, "\(level): split rows")
+            for m in [1, 2, 3, 5, 9] {
+                XCTAssertEqual(product(m: m, blocks: [0..<3, 3..<rows]), Array(whole[0..<(m * rows)]), "\(level): \(m) input rows")
+            }
+        }
+    }
+
+    /// Products over panels (converted weights) and over row-major weights packed per call give the same
+    /// bits for every batch size, block split, and instruction set with FMA (AVX2 and AVX-512): each
+    /// element is one sum in ascending order. Within γ_cols·Σ|x·w| of the exact value.
+    func testProductsSameBitsForAnyBatchSplitAndLevel() throws {
+        let rows = 75, cols = 300, m = 70
+        let (data, w) = WeightBytes.make("w", random.floats(rows * cols), rows: rows, cols: cols, dtype: .bf16)
+        let panels = Matrix.panels(rows: rows, cols: cols, dtype: .bf16, source: data.bytes.baseAddress!)
+        let x = random.floats(m * cols)
+        func product(_ level: KernelLevel, rowMajor: Bool, batches: [Range<Int>]) -> [Float] {
+            KernelLevel.current = level
+            var y = [Float](repeating: .nan, count: m * rows)
+            x.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer { yp in
+                    for b in batches {
+                        let xi = xp.baseAddress! + b.lowerBound * cols, yi = yp.baseAddress! + b.lowerBound * rows
+                        if rowMajor {
+                            let scratch = ThreadScratch.floats(steer_gemm_scratch_floats(rows))
+                            steer_gemm(STEER_BF16, data.bytes.baseAddress!, cols, rows, cols, xi, cols, b.count, yi, rows, scratch)
+                        } else {
+                            panels.apply(xi, m: b.count, into: yi, ldy: rows)
+                        }
+                    }
+                }
+            }
+            return y
+        }
+        let fma = levels.filter { $0 >= .avx2 }
+        guard let top = fma.last else { throw XCTSkip("no FMA level on this CPU") }
+        let reference = product(top, rowMajor: false, batches: [0..<m])
+        for i in 0..<m {
+            for r in 0..<rows {
+                var exact = 0.0, magnitude = 0.0
+                for k in 0..<cols { let t = Double(x[i * cols + k]) * w[r, k]; exact += t; magnitude += abs(t) }
+                XCTAssertLessThanOrEqual(abs(Double(reference[i * rows + r]) - exact), Float32Error.gamma(cols) * magnitude)
+            }
+        }
+        for level in fma {
+            XCTAssertEqual(product(level, rowMajor: false, batches: (0..<m).map { $0..<($0 + 1) }), reference, "\(level): one row at a time")
+            XCTAssertEqual(product(level, rowMajor: false, batches: [0..<3, 3..<20, 20..<m]), reference, "\(level): batches of 3, 17, 50")
+            XCTAssertEqual(product(level, rowMajor: true, batches: [0..<m]), reference, "\(level): row-major, packed per call")
         }
     }
 
