@@ -18,6 +18,7 @@ enum BenchCommand: Command {
             OptionSpec("--decode-batches", value: "LIST", help: "decode batch sizes (default 1,16)"),
             OptionSpec("--repeat", value: "N", help: "timed runs of every figure, after one warm-up (default 3)"),
             OptionSpec("--weights", value: "f32|bf16", help: "weight storage (default f32)"),
+            OptionSpec("--bandwidth-mib", value: "N", help: "buffer of the memory read measurement (default 1024: far beyond caches)"),
             ThreadOption.spec,
             OptionSpec("--compare", help: "also run scripts/bench_transformers.py on the same ids and print ratios"),
             OptionSpec("--json", value: "FILE", help: "also write the figures as JSON"),
@@ -31,6 +32,7 @@ enum BenchCommand: Command {
         let batches = try args.intList("--decode-batches") ?? [1, 16]
         guard batches.allSatisfy({ $0 > 0 }) else { throw UsageError("--decode-batches must be positive") }
         let repeats = try args.int("--repeat", default: 3, range: 1...100)
+        let bandwidthMiB = try args.int("--bandwidth-mib", default: 1024, range: 1...65_536)
         let threads = try ThreadOption.apply(args)
         let precision = try GenerateCommand.precision(args)
         let backend = CPUBackend.shared
@@ -60,13 +62,13 @@ enum BenchCommand: Command {
         }
         let peak = Double(Memory.peakResidentBytes())
         out.info("machine rates…")
-        let gflops = backend.measureGFLOPS(), bandwidth = backend.measureBandwidth()
+        let gflops = backend.measureGFLOPS(), bandwidth = backend.measureBandwidth(bytes: bandwidthMiB << 20)
 
         let kernels = backend.kernels, stepBytes = runner.decodeBytesPerStep
         out.print("machine        \(BenchMachine.cpuModel), \(ProcessInfo.processInfo.activeProcessorCount) cores, \(threads) threads; "
                   + "Steer kernels \(kernels.own), OpenBLAS core \(kernels.blas) (single-threaded, blocks on Steer's pool)")
         out.print(String(format: "sgemm          %.1f GFLOP/s (1024³ Float32, best of 5)", gflops))
-        out.print(String(format: "memory read    %.1f GB/s (1 GiB streaming read, best of 5)", bandwidth))
+        out.print(String(format: "memory read    %.1f GB/s (%d MiB streaming read, best of 5)", bandwidth, bandwidthMiB))
         out.print(String(format: "weights        %@, %.1f MB of matrices read per decode step; tokens/s: median [min–max] of %d runs",
                          precision.rawValue, stepBytes / 1e6, repeats))
         figures["sgemm_gflops"] = gflops
