@@ -68,18 +68,65 @@ ALWAYS void NAME(chunk)(const float *x, long lda, long m, const float *b, long s
     }
 }
 
+/// Lanes [0, LANES/2) of a and b interleaved (lo) or lanes [LANES/2, LANES) (hi).
+#if LANES == 16
+#define INTERLEAVE_LO(a, b) __builtin_shufflevector(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23)
+#define INTERLEAVE_HI(a, b) __builtin_shufflevector(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31)
+#elif LANES == 8
+#define INTERLEAVE_LO(a, b) __builtin_shufflevector(a, b, 0, 8, 1, 9, 2, 10, 3, 11)
+#define INTERLEAVE_HI(a, b) __builtin_shufflevector(a, b, 4, 12, 5, 13, 6, 14, 7, 15)
+#else
+#define INTERLEAVE_LO(a, b) __builtin_shufflevector(a, b, 0, 4, 1, 5)
+#define INTERLEAVE_HI(a, b) __builtin_shufflevector(a, b, 2, 6, 3, 7)
+#endif
+
+/// v[r][t] → v[t][r] for a LANES × LANES block: log2(LANES) rounds of interleaving row i with row
+/// i + LANES/2 (the perfect shuffle; after the last round row t holds column t).
+ALWAYS void NAME(transpose)(NAME(vf) *v) {
+    for (int round = LANES; round > 1; round /= 2) {
+        NAME(vf) t[LANES];
+        for (int i = 0; i < LANES / 2; i++) {
+            t[2 * i] = INTERLEAVE_LO(v[i], v[i + LANES / 2]);
+            t[2 * i + 1] = INTERLEAVE_HI(v[i], v[i + LANES / 2]);
+        }
+        for (int i = 0; i < LANES; i++) v[i] = t[i];
+    }
+}
+
+/// Rows j..j+LANES of a panel (all present), terms [k0, k0 + kc): LANES × LANES blocks widened and
+/// transposed in registers, the tail terms one by one.
+ALWAYS void NAME(pack_rows)(int dtype, const void *w, long ldw, long j, long k0, long kc, float *panel, const int D) {
+    const long size = D == STEER_F32 ? 4 : 2;
+    const char *base = (const char *)w + (j * ldw + k0) * size;
+    long k = 0;
+    for (; k + LANES <= kc; k += LANES) {
+        NAME(vf) v[LANES];
+        for (int r = 0; r < LANES; r++) v[r] = NAME(load)(base + r * ldw * size, k, D);
+        NAME(transpose)(v);
+        for (int t = 0; t < LANES; t++) *(NAME(vfu) *)(panel + (k + t) * STEER_PANEL) = v[t];
+    }
+    for (; k < kc; k++)
+        for (int r = 0; r < LANES; r++) panel[k * STEER_PANEL + r] = steer_scalar(base + r * ldw * size, k, dtype);
+}
+
 void NAME(steer_pack_panels)(steer_dtype dtype, const void *w, long ldw, long rows, long k0, long kc, long p0, long p1,
                              float *out) {
     const long size = dtype == STEER_F32 ? 4 : 2;
     for (long p = p0; p < p1; p++) {
         float *panel = out + (p - p0) * kc * STEER_PANEL;
-        for (long jj = 0; jj < STEER_PANEL; jj++) {
+        for (long jj = 0; jj < STEER_PANEL; jj += LANES) {
             long j = p * STEER_PANEL + jj;
-            if (j < rows) {
-                const void *row = (const char *)w + (j * ldw + k0) * size;
-                for (long k = 0; k < kc; k++) panel[k * STEER_PANEL + jj] = steer_scalar(row, k, dtype);
-            } else {
-                for (long k = 0; k < kc; k++) panel[k * STEER_PANEL + jj] = 0;
+            if (j + LANES <= rows) {
+                switch (dtype) {
+                case STEER_F32: NAME(pack_rows)(dtype, w, ldw, j, k0, kc, panel + jj, STEER_F32); break;
+                case STEER_BF16: NAME(pack_rows)(dtype, w, ldw, j, k0, kc, panel + jj, STEER_BF16); break;
+                case STEER_F16: NAME(pack_rows)(dtype, w, ldw, j, k0, kc, panel + jj, STEER_F16); break;
+                }
+                continue;
+            }
+            for (long r = 0; r < LANES; r++) {
+                const void *row = (const char *)w + ((j + r) * ldw + k0) * size;
+                for (long k = 0; k < kc; k++) panel[k * STEER_PANEL + jj + r] = j + r < rows ? steer_scalar(row, k, dtype) : 0;
             }
         }
     }
