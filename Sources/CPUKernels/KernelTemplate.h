@@ -40,30 +40,42 @@ ALWAYS float NAME(hsum)(NAME(vf) v) {
     return t[0];
 }
 
-/// Input rows per pass of the matrix-vector kernel (registers: R weight rows × G inputs accumulators).
-enum { NAME(G) = LANES >= 16 ? 8 : LANES >= 8 ? 4 : 2 };
+/// Input rows per pass of the matrix-vector kernel (registers: R weight rows × G inputs × 2 chains).
+enum { NAME(G) = LANES >= 16 ? 4 : 2 };
 
-/// y[i·ldy + r + q] = x_i · W_{r+q} for q < R weight rows and i < M input rows (R, M constants): one
-/// vector of LANES partial sums per element (lane l adds the terms k ≡ l mod LANES in order), summed
-/// pairwise, then the tail terms in order. Each weight vector is widened once for all M inputs.
+/// y[i·ldy + r + q] = x_i · W_{r+q} for q < R weight rows and i < M input rows (R, M constants): two
+/// vectors of LANES partial sums per element (chain c, lane l adds the terms k ≡ c·LANES + l mod 2·LANES
+/// in order; a last single vector of terms goes to chain 0), added, summed pairwise, then the tail terms
+/// in order. Each weight vector is widened once for all M inputs.
 ALWAYS void NAME(gemv_block)(int dtype, const void *w, long cols, long r, const float *x, long lda, float *y, long ldy,
                              const int R, const int M) {
     const long size = dtype == STEER_F32 ? 4 : 2;
-    NAME(vf) acc[4][NAME(G)];
-    for (int q = 0; q < R; q++) for (int i = 0; i < M; i++) acc[q][i] = (NAME(vf)){0};
+    NAME(vf) acc[2][NAME(G)][2];
+    for (int q = 0; q < R; q++) for (int i = 0; i < M; i++) acc[q][i][0] = acc[q][i][1] = (NAME(vf)){0};
     long k = 0;
-    for (; k + LANES <= cols; k += LANES) {
-        NAME(vf) wv[4];
+    for (; k + 2 * LANES <= cols; k += 2 * LANES) {
+        for (int c = 0; c < 2; c++) {
+            NAME(vf) wv[2];
+            for (int q = 0; q < R; q++) wv[q] = NAME(load)((const char *)w + (r + q) * cols * size, k + c * LANES, dtype);
+            for (int i = 0; i < M; i++) {
+                NAME(vf) xv = *(const NAME(vfu) *)(x + i * lda + k + c * LANES);
+                for (int q = 0; q < R; q++) acc[q][i][c] += wv[q] * xv;
+            }
+        }
+    }
+    if (k + LANES <= cols) {
+        NAME(vf) wv[2];
         for (int q = 0; q < R; q++) wv[q] = NAME(load)((const char *)w + (r + q) * cols * size, k, dtype);
         for (int i = 0; i < M; i++) {
             NAME(vf) xv = *(const NAME(vfu) *)(x + i * lda + k);
-            for (int q = 0; q < R; q++) acc[q][i] += wv[q] * xv;
+            for (int q = 0; q < R; q++) acc[q][i][0] += wv[q] * xv;
         }
+        k += LANES;
     }
     for (int q = 0; q < R; q++) {
         const void *wr = (const char *)w + (r + q) * cols * size;
         for (int i = 0; i < M; i++) {
-            float s = NAME(hsum)(acc[q][i]);
+            float s = NAME(hsum)(acc[q][i][0] + acc[q][i][1]);
             for (long j = k; j < cols; j++) s += x[i * lda + j] * steer_scalar(wr, j, dtype);
             y[i * ldy + r + q] = s;
         }
