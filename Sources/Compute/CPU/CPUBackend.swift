@@ -27,10 +27,11 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
     /// every weight once, so this bounds its speed).
     public func measureBandwidth(bytes: Int = 1 << 30) -> Double { MachineRates.readBandwidth(bytes: bytes) }
 
-    /// The kernels in use: the instruction set of Steer's own (`avx512`, `avx2`, `baseline`) and the
-    /// kernel set OpenBLAS picked (`SkylakeX`, `Haswell`, …).
-    public var kernels: (own: String, blas: String) {
-        (KernelLevel.current.name, BLAS.coreName ?? "Accelerate")
+    /// The kernels in use: the instruction set of Steer's own (`avx512`, `avx2`, `baseline`), the kernel
+    /// set of the system BLAS (`SkylakeX`, `Haswell`, … for OpenBLAS), and whether that BLAS runs any
+    /// matrix products (only for row-major weights without AVX2, or with `STEER_GEMM=blas`).
+    public var kernels: (own: String, blas: String, blasRunsProducts: Bool) {
+        (KernelLevel.current.name, BLAS.coreName ?? "Accelerate", !Matrix.ownProducts)
     }
 
     // MARK: Memory

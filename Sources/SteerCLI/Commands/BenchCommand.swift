@@ -65,9 +65,10 @@ enum BenchCommand: Command {
         let gflops = backend.measureGFLOPS(), bandwidth = backend.measureBandwidth(bytes: bandwidthMiB << 20)
 
         let kernels = backend.kernels, stepBytes = runner.decodeBytesPerStep
-        out.print("machine        \(BenchMachine.cpuModel), \(ProcessInfo.processInfo.activeProcessorCount) cores, \(threads) threads; "
-                  + "Steer kernels \(kernels.own), OpenBLAS core \(kernels.blas) (single-threaded, blocks on Steer's pool)")
-        out.print(String(format: "sgemm          %.1f GFLOP/s (1024³ Float32, best of 5)", gflops))
+        out.print("machine        \(BenchMachine.cpuModel), \(ProcessInfo.processInfo.activeProcessorCount) cores, \(threads) threads")
+        out.print("kernels        Steer \(kernels.own) (matrix products, attention; one pool) · system BLAS \(kernels.blas) "
+                  + (kernels.blasRunsProducts ? "runs row-major products, one thread per block" : "unused"))
+        out.print(String(format: "sgemm          %.1f GFLOP/s (1024³ Float32 product as a converted model runs it, best of 5)", gflops))
         out.print(String(format: "memory read    %.1f GB/s (%d MiB streaming read, best of 5)", bandwidth, bandwidthMiB))
         out.print(String(format: "weights        %@, %.1f MB of matrices read per decode step; tokens/s: median [min–max] of %d runs",
                          precision.rawValue, stepBytes / 1e6, repeats))
@@ -113,6 +114,7 @@ enum BenchCommand: Command {
             json["cpu"] = BenchMachine.cpuModel
             json["kernels"] = kernels.own
             json["blas_core"] = kernels.blas
+            json["blas_runs_products"] = kernels.blasRunsProducts
             let data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys, .prettyPrinted])
             try data.write(to: URL(fileURLWithPath: path), options: .atomic)
         }
