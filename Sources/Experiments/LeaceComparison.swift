@@ -111,12 +111,12 @@ public final class LeaceComparison {
             (eraser, summaries) = cached
         } else {
             (eraser, summaries) = try fit(harmful: try encode(prompts.harmfulFit), harmless: try encode(prompts.harmlessFit),
-                                          positions: positions, layers: layers, metadata: metadata)
+                                          positions: positions, layers: layers, metadata: metadata) { timings["activations"] = $0 }
             try eraser.write(to: store.cache.appendingPathComponent("\(fitKey)-eraser.safetensors"))
             try store.saveJSON(summaries, "fit.json", key: fitKey)
         }
         try eraser.write(to: store.url("eraser.safetensors"))
-        timings["fit"] = Date().timeIntervalSince(t0)
+        timings["fit"] = Date().timeIntervalSince(t0) - (timings["activations"] ?? 0)
 
         let t1 = Date()
         let evaluator = RefusalEvaluator(model: model, tokenizer: formatter.tokenizer, maxNewTokens: settings.maxNewTokens,
@@ -146,9 +146,11 @@ public final class LeaceComparison {
         return (try LeaceEraser.read(from: file), summaries)
     }
 
-    /// Reads `resid_pre` of every layer at `positions` of both prompt sets and fits each chosen layer.
-    func fit(harmful: [[Int]], harmless: [[Int]], positions: [Int], layers: [Int],
-             metadata: [String: String]) throws -> (eraser: LeaceEraser, summaries: [LeaceLayerSummary]) {
+    /// Reads `resid_pre` of every layer at `positions` of both prompt sets and fits each chosen layer;
+    /// `captured(seconds)` reports how long reading the activations took.
+    func fit(harmful: [[Int]], harmless: [[Int]], positions: [Int], layers: [Int], metadata: [String: String],
+             captured: (Double) -> Void) throws -> (eraser: LeaceEraser, summaries: [LeaceLayerSummary]) {
+        let t0 = Date()
         let c = model.config, d = c.hiddenSize, L = c.numLayers, P = positions.count
         let capture = ActivationCapture(model: model, batchSize: settings.batchSize)
         progress("activations", 0, harmful.count + harmless.count)
@@ -157,6 +159,7 @@ public final class LeaceComparison {
             progress("activations", harmful.count + $0, harmful.count + harmless.count)
         }
         let rowsA = a[.residPre] ?? [], rowsB = b[.residPre] ?? []
+        captured(Date().timeIntervalSince(t0))
         let n = (harmful.count + harmless.count) * P
         let labels = [Bool](repeating: true, count: harmful.count * P) + [Bool](repeating: false, count: harmless.count * P)
         var layersOut: [Int: LeaceEraser.Layer] = [:], summaries: [LeaceLayerSummary] = []

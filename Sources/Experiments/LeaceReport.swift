@@ -65,6 +65,13 @@ public enum LeaceReport {
                           ["cross-entropy of the baseline's harmless replies", number(e.value(e.ceLoss, "baseline")),
                            number(e.value(e.ceLoss, "leace")), number(e.value(e.ceLoss, "ablation"))]],
                    caption: "Damage on harmless prompts: lower is closer to the unedited model.")
+        // Refusal substrings in broken text measure nothing; a large loss on the baseline's own replies says the text broke.
+        let base = e.value(e.ceLoss, "baseline") ?? .nan
+        let broken = [("LEACE", "leace"), ("ablation", "ablation")].filter { (e.value(e.ceLoss, $0.1) ?? -.infinity) > base + 1 }
+        if !broken.isEmpty {
+            page.paragraph("Caution: under " + broken.map { "\($0.0) (cross-entropy \(number(e.value(e.ceLoss, $0.1))) vs \(number(base)) nats per token)" }.joined(separator: " and ")
+                           + " the model no longer reproduces its own harmless replies: read the completions below before the refusal rates, which count refusal substrings even in broken text.")
+        }
     }
 
     static func gaps(_ page: inout HTMLReport, _ run: LeaceRun) {
