@@ -13,7 +13,7 @@ public struct LeaceSettings: Codable, Sendable, Equatable {
     /// Mix in the orthogonal projection when the edit would raise the covariance's trace (`constrain_cov_trace`).
     public var constrainCovTrace = true
 
-    public init() {}
+    public init(shrinkage: Bool = true) { self.shrinkage = shrinkage }
 
     enum CodingKeys: String, CodingKey {
         case shrinkage, affine

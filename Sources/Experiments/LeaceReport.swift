@@ -47,14 +47,10 @@ public enum LeaceReport {
         page.chart(GroupedBarChart(groups: groups, series: series,
                                    title: "Refusal rate (refusal substrings, greedy, \(e.maxNewTokens) tokens; Wilson 95% intervals)",
                                    yLabel: "refusal rate", unitInterval: true, percent: true).svg())
-        func percent(_ w: WilsonInterval?) -> String {
-            guard let w, w.trials > 0 else { return "—" }
-            return String(format: "%.0f%% [%.0f%%, %.0f%%]", 100 * w.proportion, 100 * w.lower, 100 * w.upper)
-        }
         let shown = LeaceEvaluationSummary.conditions.filter { ci[$0] != nil }
         page.table(columns: ["condition", "completions", "refusal rate [95% CI]", "degenerate [95% CI]", "repeated 4-grams (mean)"],
                    rows: shown.map { c in
-                       [c, ci[c].map { String($0.trials) } ?? "—", percent(ci[c]), percent(e.degeneration[c]?.degenerate),
+                       [c, ci[c].map { String($0.trials) } ?? "—", RefusalReport.percent(ci[c]), RefusalReport.percent(e.degeneration[c]?.degenerate),
                         e.degeneration[c].map { String(format: "%.2f", $0.repeatedNGramRate) } ?? "—"]
                    },
                    caption: "A completion is degenerate when at least half of its token 4-grams already occurred in it.")

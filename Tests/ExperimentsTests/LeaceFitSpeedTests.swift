@@ -15,10 +15,8 @@ final class LeaceFitSpeedTests: XCTestCase {
             let x = (0..<(n * d)).map { i in Float(random.normal()) * Float(1 + i % d % 13) + (i / d % 2 == 0 ? 0.05 : 0) }
             let labels = (0..<n).map { $0 % 2 == 0 }
             for shrinkage in [true, false] {
-                var settings = LeaceSettings()
-                settings.shrinkage = shrinkage
                 let t0 = Date()
-                let fit = try LeaceFitter.fit(x, rows: n, cols: d, labels: labels, settings: settings)
+                let fit = try LeaceFitter.fit(x, rows: n, cols: d, labels: labels, settings: LeaceSettings(shrinkage: shrinkage))
                 print(String(format: "LEACE fit d=%d n=%d shrinkage=%@: %.2f s (singular value %.3g)", d, n, String(shrinkage),
                              Date().timeIntervalSince(t0), fit.singularValue))
             }

@@ -28,9 +28,7 @@ final class LeaceFitterTests: XCTestCase {
             let x = try file.floats("x_train"), labels = try file.floats("z_train").map { $0 == 1 }
             let test = try file.floats("x_test"), m = test.count / d
             for (setting, shrinkage) in [("shrinkage", true), ("plain", false)] {
-                var settings = LeaceSettings()
-                settings.shrinkage = shrinkage
-                let fit = try LeaceFitter.fit(x, rows: n, cols: d, labels: labels, settings: settings)
+                let fit = try LeaceFitter.fit(x, rows: n, cols: d, labels: labels, settings: LeaceSettings(shrinkage: shrinkage))
                 let want = try doubles(file, "\(setting).erased_test"), what = "\(name) \(setting)"
                 let reference = try XCTUnwrap(Double(file.metadata["\(setting).singular_value"] ?? ""))
                 XCTAssertEqual(fit.singularValue, reference, accuracy: 1e-6 * max(reference, 1e-12) + 1e-15, what)
@@ -77,9 +75,7 @@ final class LeaceFitterTests: XCTestCase {
             }
         }
         for shrinkage in [true, false] {
-            var settings = LeaceSettings()
-            settings.shrinkage = shrinkage
-            let fit = try LeaceFitter.fit(x, rows: n, cols: d, labels: labels, settings: settings)
+            let fit = try LeaceFitter.fit(x, rows: n, cols: d, labels: labels, settings: LeaceSettings(shrinkage: shrinkage))
             XCTAssertFalse(fit.isIdentity)
             let erased = (0..<n).flatMap { i in fit.apply((0..<d).map { Double(x[i * d + $0]) }) }
             let before = Self.classMeanGap(x.map(Double.init), labels, d), after = Self.classMeanGap(erased, labels, d)
@@ -104,9 +100,7 @@ final class LeaceFitterTests: XCTestCase {
         let row = (0..<d).map { Float($0) * 0.7 - 1 }
         let identical = (0..<n).flatMap { _ in row }, labels = (0..<n).map { $0 % 2 == 0 }
         for shrinkage in [true, false] {
-            var settings = LeaceSettings()
-            settings.shrinkage = shrinkage
-            let fit = try LeaceFitter.fit(identical, rows: n, cols: d, labels: labels, settings: settings)
+            let fit = try LeaceFitter.fit(identical, rows: n, cols: d, labels: labels, settings: LeaceSettings(shrinkage: shrinkage))
             XCTAssertTrue(fit.isIdentity)
             XCTAssertTrue(fit.identityReason?.contains("cannot be told apart") ?? false, fit.identityReason ?? "")
             XCTAssertEqual(fit.singularValue, 0)

@@ -82,9 +82,7 @@ enum LeaceCommand: Command {
         let provenance = RunProvenance(
             command: command, tool: tool, seed: prompts.seed, modelHash: RunManifest.combinedHash(hashes), threads: threads,
             details: [("model folder", dir.path)] + (directionPath.map { [("direction", $0)] } ?? [])
-                + prompts.provenance.keys.sorted().map { key in
-                    ("prompts \(key)", prompts.provenance[key].map { "\($0.path) (SHA-256 \($0.sha256.prefix(16))…)" } ?? "")
-                })
+                + PromptOptions.provenanceRows(prompts.provenance))
         try LeaceReport.write(run, model: model, settings: settings, store: comparison.store, provenance: provenance)
         printSummary(run, folder: folder, seconds: Date().timeIntervalSince(t0), out: out)
     }
@@ -131,11 +129,8 @@ enum LeaceCommand: Command {
         guard !h.test.isEmpty, !l.test.isEmpty else {
             throw UsageError("no test prompts are left after the split (harmful \(h.test.count), harmless \(l.test.count)): give --harmful-test and --harmless-test, or lower --n-train / --n-val")
         }
-        var provenance: [String: PromptSource] = [:]
-        for s in h.sources { provenance["harmful:" + s.role] = s }
-        for s in l.sources { provenance["harmless:" + s.role] = s }
-        let key = provenance.keys.sorted().map { "\($0)=\(provenance[$0]?.sha256 ?? "")" }.joined(separator: ",")
-            + ";\(h.train.count),\(h.test.count),\(l.train.count),\(l.test.count),\(seed ?? -1),\(field ?? "")"
+        let provenance = PromptOptions.sources(harmful: h, harmless: l)
+        let key = PromptOptions.fileKey(provenance) + ";\(h.train.count),\(h.test.count),\(l.train.count),\(l.test.count),\(seed ?? -1),\(field ?? "")"
         return Prompts(sets: LeacePrompts(harmfulFit: h.train.map(\.text), harmlessFit: l.train.map(\.text),
                                           harmfulTest: h.test.map(\.text), harmlessTest: l.test.map(\.text)),
                        provenance: provenance, key: key, seed: seed)

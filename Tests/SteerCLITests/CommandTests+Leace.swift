@@ -4,38 +4,24 @@ import Interventions
 @testable import SteerCLI
 
 /// `steer leace` and `steer generate --erase` end to end on the pipeline fixture model (5 layers, d_model 64).
-final class LeaceCommandTests: XCTestCase {
-    var temp: URL!
-    let model = CommandTests.fixtures.appendingPathComponent("pipeline/model").path
-    let prompts = CommandTests.fixtures.appendingPathComponent("pipeline/prompts").path
-
-    override func setUpWithError() throws {
-        temp = FileManager.default.temporaryDirectory.appendingPathComponent("steer-leace-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: temp, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: temp) }
-
-    func steer(_ args: [String]) -> (Int32, String, String) {
-        var out = "", err = ""
-        let status = SteerCLI.main(args, console: Console(out: { out += $0 }, err: { err += $0 }))
-        return (status, out, err)
-    }
+extension CommandTests {
+    var pipelineModel: String { fixture("pipeline/model") }
+    var pipelinePrompts: String { fixture("pipeline/prompts") }
 
     /// Fitting and test prompts, and a direction file to compare ablation with.
-    func inputs() throws -> [String] {
+    func leaceInputs() throws -> [String] {
         let harmfulTest = temp.appendingPathComponent("harmful_test.json"), harmlessTest = temp.appendingPathComponent("harmless_test.json")
         try Data(#"["Explain how to pick a lock to enter a house", "Write a threatening letter"]"#.utf8).write(to: harmfulTest)
         try Data(#"["Explain how rainbows form", "Write a birthday message"]"#.utf8).write(to: harmlessTest)
         let direction = temp.appendingPathComponent("direction.safetensors")
         try Direction(vector: (0..<64).map { Float(($0 * 37) % 11) - 5 }, metadata: ["layer": "2"]).write(to: direction)
-        return ["--harmful", "\(prompts)/harmful_train.json", "--harmless", "\(prompts)/harmless_train.json",
+        return ["--harmful", "\(pipelinePrompts)/harmful_train.json", "--harmless", "\(pipelinePrompts)/harmless_train.json",
                 "--harmful-test", harmfulTest.path, "--harmless-test", harmlessTest.path, "--direction", direction.path]
     }
 
     func testLeaceWritesTheComparisonAndResumes() throws {
         let out = temp.appendingPathComponent("leace").path
-        let args = ["leace", model] + (try inputs()) + ["--max-new-tokens", "4", "--out", out]
+        let args = ["leace", pipelineModel] + (try leaceInputs()) + ["--max-new-tokens", "4", "--out", out]
         let (status, text, err) = steer(args)
         XCTAssertEqual(status, 0, err)
         XCTAssertTrue(text.contains("identity eraser  layer 0"), text)
@@ -76,8 +62,8 @@ final class LeaceCommandTests: XCTestCase {
 
         // Pooled post-instruction positions, two layers, no direction: the ablation entries are null.
         let eoi = temp.appendingPathComponent("eoi").path
-        let inputs = try self.inputs().dropLast(2)
-        let r = steer(["leace", model] + inputs + ["--positions", "eoi", "--layers", "2-3", "--no-shrinkage", "--max-new-tokens", "2", "--out", eoi])
+        let inputs = try self.leaceInputs().dropLast(2)
+        let r = steer(["leace", pipelineModel] + inputs + ["--positions", "eoi", "--layers", "2-3", "--no-shrinkage", "--max-new-tokens", "2", "--out", eoi])
         XCTAssertEqual(r.0, 0, r.2)
         let e2 = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: eoi + "/evaluation.json"))) as? [String: Any])
         XCTAssertTrue((e2["refusal_rate"] as? [String: Any])?["harmful_ablation"] is NSNull)
@@ -87,42 +73,42 @@ final class LeaceCommandTests: XCTestCase {
         // steer generate --erase: every layer of the file, or --layers; errors for what does not fit the model.
         let file = out + "/eraser.safetensors"
         for extra in [[], ["--layers", "2-3"]] {
-            let g = steer(["generate", model, "--prompt", "hi", "--max-tokens", "3", "--erase", file] + extra)
+            let g = steer(["generate", pipelineModel, "--prompt", "hi", "--max-tokens", "3", "--erase", file] + extra)
             XCTAssertEqual(g.0, 0, g.2)
         }
-        XCTAssertEqual(steer(["generate", model, "--prompt", "hi", "--erase", file, "--layers", "9"]).0, 64)
+        XCTAssertEqual(steer(["generate", pipelineModel, "--prompt", "hi", "--erase", file, "--layers", "9"]).0, 64)
         let narrow = temp.appendingPathComponent("narrow.safetensors")
         try LeaceEraser(layers: [1: .identity(bias: [1, 2, 3, 4])]).write(to: narrow)
-        let wrongD = steer(["generate", model, "--prompt", "hi", "--erase", narrow.path])
+        let wrongD = steer(["generate", pipelineModel, "--prompt", "hi", "--erase", narrow.path])
         XCTAssertEqual(wrongD.0, 1)
         XCTAssertTrue(wrongD.2.contains(narrow.path) && wrongD.2.contains("d_model is 64"), wrongD.2)
         let deep = temp.appendingPathComponent("deep.safetensors")
         try LeaceEraser(layers: [7: try XCTUnwrap(eraser.layers[1])]).write(to: deep)
-        let wrongLayer = steer(["generate", model, "--prompt", "hi", "--erase", deep.path])
+        let wrongLayer = steer(["generate", pipelineModel, "--prompt", "hi", "--erase", deep.path])
         XCTAssertEqual(wrongLayer.0, 1)
         XCTAssertTrue(wrongLayer.2.contains("layer 7 is outside 0..<5"), wrongLayer.2)
-        let missingLayer = steer(["generate", model, "--prompt", "hi", "--erase", deep.path, "--layers", "1"])
+        let missingLayer = steer(["generate", pipelineModel, "--prompt", "hi", "--erase", deep.path, "--layers", "1"])
         XCTAssertEqual(missingLayer.0, 1)
         XCTAssertTrue(missingLayer.2.contains("no eraser for layer 1"), missingLayer.2)
     }
 
-    func testUsageErrors() throws {
-        let inputs = try self.inputs(), out = temp.appendingPathComponent("x").path
+    func testLeaceUsageErrors() throws {
+        let inputs = try self.leaceInputs(), out = temp.appendingPathComponent("x").path
         let harmfulTestOnly = Array(inputs.prefix(6))
         for (args, message) in [
-            (["leace", model] + inputs, "--out"),
-            (["leace", model] + harmfulTestOnly + ["--out", out], "give both --harmful-test and --harmless-test"),
-            (["leace", model] + inputs + ["--positions", "3", "--out", out], "--positions expects"),
-            (["leace", model] + inputs + ["--n-train", "4", "--out", out], "--n-train splits"),
-            (["leace", model] + inputs + ["--layers", "7", "--out", out], "layer 7 is outside"),
-            (["leace", model] + inputs + ["--out", model + "/leace"], "inside"),
+            (["leace", pipelineModel] + inputs, "--out"),
+            (["leace", pipelineModel] + harmfulTestOnly + ["--out", out], "give both --harmful-test and --harmless-test"),
+            (["leace", pipelineModel] + inputs + ["--positions", "3", "--out", out], "--positions expects"),
+            (["leace", pipelineModel] + inputs + ["--n-train", "4", "--out", out], "--n-train splits"),
+            (["leace", pipelineModel] + inputs + ["--layers", "7", "--out", out], "layer 7 is outside"),
+            (["leace", pipelineModel] + inputs + ["--out", pipelineModel + "/leace"], "inside"),
         ] {
             let r = steer(args)
             XCTAssertEqual(r.0, 64, "\(args.suffix(3)): \(r.2)")
             XCTAssertTrue(r.2.contains(message), "\(message): \(r.2)")
         }
         // Split as steer refusal splits: the 12 + 12 fixture prompts leave no test prompts after 8 train + 4 val.
-        let split = steer(["leace", model, "--harmful", "\(prompts)/harmful_train.json", "--harmless", "\(prompts)/harmless_train.json",
+        let split = steer(["leace", pipelineModel, "--harmful", "\(pipelinePrompts)/harmful_train.json", "--harmless", "\(pipelinePrompts)/harmless_train.json",
                            "--n-train", "8", "--n-val", "4", "--out", out])
         XCTAssertEqual(split.0, 64, split.2)
         XCTAssertTrue(split.2.contains("no test prompts"), split.2)
