@@ -44,6 +44,7 @@ final class BackendChecker {
         checkRoPE()
         checkAttention()
         checkCopySlots()
+        try checkBackward()
         try checkJobs()
     }
 
