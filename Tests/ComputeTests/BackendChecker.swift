@@ -45,6 +45,7 @@ final class BackendChecker {
         checkRoPE()
         checkAttention()
         checkCopySlots()
+        try checkBackward()
         try checkJobs()
     }
 
