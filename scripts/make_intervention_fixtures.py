@@ -3,7 +3,11 @@
 transformers computes on the *abliterated* (weight-orthogonalised) model, so that Steer's hook ablation and
 Steer's export can be checked against an independent implementation.
 
-Usage: STEER_VENV=... scripts/py.sh scripts/make_intervention_fixtures.py [--steer .build/release/steer]
+Usage: STEER_VENV=... scripts/py.sh scripts/make_intervention_fixtures.py [--steer .build/release/steer] [--only NAME ...]
+
+`--only` rebuilds just the named models of LATER_VARIANTS (and their direction files) and updates their entries
+in fixtures.json, leaving every other file as it is. The models in LATER_VARIANTS draw their random numbers from
+generators of their own, so adding them did not change the earlier fixtures.
 
 Nothing expected is typed by hand: every number comes from running the code below.
 
@@ -12,8 +16,11 @@ The edit (SPEC §3.7), re-implemented here in float64 and cast back to each tens
   * r̂ = r / ‖r‖; projected variant: r ← r − (r·ĥ) ĥ with ĥ = harmless_mean[layer] / ‖…‖ first.
   * token embedding E [V, d]: every row e ← e − (e·r̂) r̂  (only when layer 0 is edited)
   * every attention output projection and MLP down projection W [d, in] of the edited layers:
-    W ← W − û ûᵀ W, their biases b ← b − (b·û) û, where û = r̂, except for Gemma-2 where
-    û = normalize((1 + w) ⊙ r̂) with w the following post-attention / post-feedforward norm weight.
+    W ← W − û ûᵀ W, their biases b ← b − (b·û) û, where û = r̂, except for the families with a norm after
+    each sublayer (Gemma-2, Gemma-3, OLMo-2) where û = normalize((o + w) ⊙ r̂) with w the following
+    post-attention / post-feedforward norm weight (o = 1 for Gemma's (1 + w) norms, 0 for OLMo-2).
+  * multimodal Gemma-3 folders: the text model's tensors under `language_model.model.`, the untied head as
+    `language_model.lm_head.weight`; the vision tower and projector are never edited.
   * norm-preserving variant: every vector one input unit writes into the residual stream (an embedding row,
     a column of W, a bias) is projected as above and then rescaled to its original Euclidean norm.
   * a tied output head is untied: `lm_head.weight` = the original embedding, `tie_word_embeddings: false`.
@@ -80,6 +87,14 @@ VARIANTS = {
     "gemma2": {"plain": {}, "norm_preserving": {"norm_preserving": True}},
     "qwen": {"plain": {}},
 }
+# Added later; each draws from its own generator (seeded from its name) and its direction file from one seeded
+# from d_model, so that their presence changes none of the files above.
+LATER_VARIANTS = {
+    "gemma3": {"plain": {}, "norm_preserving": {"norm_preserving": True}},
+    "gemma3_text": {"plain": {}},
+    "olmo2": {"plain": {}},
+}
+POST_NORM_TYPES = {"gemma2": 1.0, "gemma3": 1.0, "gemma3_text": 1.0, "olmo2": 0.0}  # model_type -> norm offset o
 
 
 def weight_files(folder: Path) -> list[Path]:
@@ -99,18 +114,41 @@ def load_weights(folder: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]
     return tensors, where
 
 
+def text_prefix(tensors: dict) -> str:
+    """Where the text model's `model.*` tensors are stored: `language_model.model.` in a multimodal Gemma-3 folder."""
+    return "language_model.model." if any(k.startswith("language_model.model.") for k in tensors) else "model."
+
+
+def head_name(tensors: dict) -> str:
+    """The untied head's name: next to the text model (`language_model.lm_head.weight`) in a multimodal folder."""
+    if text_prefix(tensors) == "model." or "lm_head.weight" in tensors:
+        return "lm_head.weight"
+    return "language_model.lm_head.weight"
+
+
+def text_config(folder: Path) -> dict:
+    """The text model's config as transformers reads it (defaults filled in; a multimodal folder's text_config)
+    with the top-level `tie_word_embeddings`."""
+    full = transformers.AutoConfig.from_pretrained(folder)
+    out = full.get_text_config().to_dict()
+    out["tie_word_embeddings"] = full.tie_word_embeddings
+    out["model_type"] = json.loads((folder / "config.json").read_text())["model_type"]
+    return out
+
+
 def writers(cfg: dict, tensors: dict, layers: range):
     """(tensor name, post-norm weight name or None) of every matrix/bias written into the residual stream."""
     out = []
     qwen1 = cfg["model_type"] == "qwen"
-    sandwich = cfg["model_type"] == "gemma2"
+    sandwich = cfg["model_type"] in POST_NORM_TYPES
+    p = text_prefix(tensors)
     for l in layers:
         if qwen1:
             o, down = f"transformer.h.{l}.attn.c_proj", f"transformer.h.{l}.mlp.c_proj"
         else:
-            o, down = f"model.layers.{l}.self_attn.o_proj", f"model.layers.{l}.mlp.down_proj"
-        post_o = f"model.layers.{l}.post_attention_layernorm.weight" if sandwich else None
-        post_d = f"model.layers.{l}.post_feedforward_layernorm.weight" if sandwich else None
+            o, down = f"{p}layers.{l}.self_attn.o_proj", f"{p}layers.{l}.mlp.down_proj"
+        post_o = f"{p}layers.{l}.post_attention_layernorm.weight" if sandwich else None
+        post_d = f"{p}layers.{l}.post_feedforward_layernorm.weight" if sandwich else None
         for base, post in ((o, post_o), (down, post_d)):
             for suffix in (".weight", ".bias"):
                 if base + suffix in tensors:
@@ -139,7 +177,7 @@ def abliterate(cfg: dict, tensors: dict, r: torch.Tensor, harmless: torch.Tensor
     u = r / r.norm()
     a, b = variant.get("layers", (0, L - 1))
     edited = {}
-    offset = 1.0 if cfg["model_type"] in ("gemma", "gemma2") else 0.0
+    offset = POST_NORM_TYPES.get(cfg["model_type"], 0.0)
     for name, post in writers(cfg, tensors, range(a, b + 1)):
         uu = u
         if post is not None:
@@ -149,14 +187,18 @@ def abliterate(cfg: dict, tensors: dict, r: torch.Tensor, harmless: torch.Tensor
         edited[name] = new.to(tensors[name].dtype)
     untied = False
     if a == 0:
-        embed = "transformer.wte.weight" if cfg["model_type"] == "qwen" else "model.embed_tokens.weight"
+        embed = embed_name(cfg, tensors)
         e = tensors[embed]
         edited[embed] = project_columns(e.double().T, u, variant.get("norm_preserving", False)).T.contiguous().to(e.dtype)
         tied = cfg.get("tie_word_embeddings", cfg["model_type"] in ("gemma", "gemma2"))
         if tied:
-            edited["lm_head.weight"] = e.clone()
+            edited[head_name(tensors)] = e.clone()
             untied = True
     return edited, untied
+
+
+def embed_name(cfg: dict, tensors: dict) -> str:
+    return "transformer.wte.weight" if cfg["model_type"] == "qwen" else text_prefix(tensors) + "embed_tokens.weight"
 
 
 def export(src: Path, dst: Path, tensors: dict, where: dict, edited: dict, untied: bool, embed: str):
@@ -170,7 +212,7 @@ def export(src: Path, dst: Path, tensors: dict, where: dict, edited: dict, untie
         cfg["tie_word_embeddings"] = False
         (dst / "config.json").write_text(json.dumps(cfg, indent=2) + "\n")
         where = dict(where)
-        where["lm_head.weight"] = where[embed]
+        where[head_name(tensors)] = where[embed]
     merged = dict(tensors)
     merged.update(edited)
     for fname in sorted(set(where.values())):
@@ -196,17 +238,22 @@ def logits_of(folder: Path, cfg: dict, ids: torch.Tensor) -> torch.Tensor:
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--steer", help="path of a built `steer` executable: also export with it and compare")
+    ap.add_argument("--only", nargs="*", help="rebuild only these models (see the module doc)")
     args = ap.parse_args()
+    every = {**VARIANTS, **LATER_VARIANTS}
+    unknown = set(args.only or []) - set(LATER_VARIANTS)
+    assert not unknown, f"--only takes models of LATER_VARIANTS ({sorted(LATER_VARIANTS)}); not {unknown}"
     OUT.mkdir(parents=True, exist_ok=True)
 
     g = torch.Generator().manual_seed(20240611)
     directions = {}
 
-    def direction_for(d: int):
+    def direction_for(d: int, later: bool = False):
         """The direction file for d_model d (made on first use) and its stored values in float64."""
         if d not in directions:
-            r = torch.randn(d, generator=g, dtype=torch.float64) * 3
-            harmless = torch.randn(2, d, generator=g, dtype=torch.float64) + r / 2  # correlated: projecting matters
+            gd = torch.Generator().manual_seed(7_000_000 + d) if later else g
+            r = torch.randn(d, generator=gd, dtype=torch.float64) * 3
+            harmless = torch.randn(2, d, generator=gd, dtype=torch.float64) + r / 2  # correlated: projecting matters
             path = OUT / f"direction_d{d}.safetensors"
             save_file({"direction": r.float(), "harmless_mean": harmless.float()}, path, metadata={
                 "layer": str(DIRECTION_LAYER), "position": "-1", "method": "random (test fixture)",
@@ -217,13 +264,19 @@ def main():
 
     report = {"transformers_version": transformers.__version__, "torch_version": torch.__version__,
               "T": T, "direction_layer": DIRECTION_LAYER, "models": {}}
-    for name, variants in VARIANTS.items():
+    if args.only:
+        report = json.loads((OUT / "fixtures.json").read_text())
+    for name, variants in every.items():
+        later = name in LATER_VARIANTS
+        if args.only and name not in args.only:
+            continue
         src = MODELS / name
-        cfg = json.loads((src / "config.json").read_text())
+        cfg = json.loads((src / "config.json").read_text()) if name == "qwen" else text_config(src)
         tensors, where = load_weights(src)
-        direction_file, r, harmless = direction_for(cfg["hidden_size"])
-        embed = "transformer.wte.weight" if cfg["model_type"] == "qwen" else "model.embed_tokens.weight"
-        ids = torch.randint(0, cfg["vocab_size"], (T,), generator=g)
+        direction_file, r, harmless = direction_for(cfg["hidden_size"], later)
+        embed = embed_name(cfg, tensors)
+        gm = torch.Generator().manual_seed(sum(map(ord, name))) if later else g
+        ids = torch.randint(0, cfg["vocab_size"], (T,), generator=gm)
         out = {"input_ids": ids.to(torch.int64)}
         base = logits_of(src, cfg, ids)
         out["logits.original"] = base.float()
@@ -256,6 +309,9 @@ def main():
                   + (f", steer export vs python export {entry['steer_export_logits_vs_this']:.3g}" if args.steer else ""))
         save_file(out, OUT / f"{name}.safetensors")
         report["models"][name] = info
+    if args.only:
+        (OUT / "fixtures.json").write_text(json.dumps(report, indent=2) + "\n")
+        return
     # Control-vector directions from synthetic activations (a dominant axis plus noise).
     axis = torch.randn(64, generator=g, dtype=torch.float64)
     pos = (torch.randn(8, 64, generator=g, dtype=torch.float64) + torch.rand(8, 1, generator=g, dtype=torch.float64) * 4 * axis).float()

@@ -32,7 +32,7 @@ final class AbliterationExportTests: XCTestCase {
     /// normalising (‖δr′‖ ≤ 4u·‖r‖, so ‖δû‖ ≤ 8u·‖r‖/‖r′‖), which moves an edited entry of a vector w by at most
     /// 2·‖δû‖·‖w‖; `projectedSlack` is that factor, times the largest row or column norm of the tensor.
     func testExportMatchesPythonEditAndTransformers() throws {
-        for name in ["llama", "llama_bf16", "qwen2", "qwen3", "gemma2", "qwen"] {
+        for name in ["llama", "llama_bf16", "qwen2", "qwen3", "gemma2", "qwen"] + Self.postNormModels {
             let fx = try InterventionFixture(name)
             let direction = try Direction.read(from: fx.directionURL)
             let source = try WeightStore(folder: Fixtures.model(name))
@@ -86,9 +86,13 @@ final class AbliterationExportTests: XCTestCase {
         return (rows + columns).max().map { $0.squareRoot() } ?? 0
     }
 
+    /// Later families with norms after the sublayers: Gemma-3 (a multimodal folder, whose vision tower the
+    /// byte-for-byte check above covers, and a text-only one) and OLMo-2 (post-norms only, `w` not `1 + w`).
+    static let postNormModels = ["gemma3", "gemma3_text", "olmo2"]
+
     /// (b) Steer's export loaded into Steer = hook ablation on the original model (f32 models).
     func testExportEqualsHookAblation() throws {
-        for name in ["llama", "qwen2", "qwen3", "gemma2", "qwen"] {
+        for name in ["llama", "qwen2", "qwen3", "gemma2", "qwen"] + Self.postNormModels {
             let fx = try InterventionFixture(name)
             let r = try Direction.read(from: fx.directionURL).requireVector(path: fx.directionURL.path)
             for layers in [nil, [1]] as [[Int]?] {

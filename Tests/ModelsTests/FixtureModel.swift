@@ -6,7 +6,8 @@ import ModelFormats
 struct FixtureModel {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Fixtures/models")
-    static let names = ["llama", "llama_bf16", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3", "qwen"]
+    static let names = ["llama", "llama_bf16", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3", "qwen",
+                        "gemma3_text", "gemma3", "olmo2", "smollm3", "granite"]
 
     let name: String
     let directory: URL
