@@ -75,6 +75,19 @@ final class DenseFamilyTests: ModelFolderTestCase {
         XCTAssertEqual(r.blocks[0].attention.scale, 0.05)
     }
 
+    /// SmolLM3's sliding layers follow `layer_types` alone, as transformers' eager masks do (checked there:
+    /// `use_sliding_window: false` leaves the logits unchanged); without the list, the flag decides.
+    func testSmolLM3SlidingLayersFollowLayerTypes() throws {
+        let f = try FixtureModel("smollm3")
+        let dir = try copy("smollm3") { $0["use_sliding_window"] = false }
+        XCTAssertEqual(try ModelLoader.readConfig(directory: dir).1.slidingWindows, [nil, nil, nil, 6])
+        XCTAssertLessThan(maxAbsDiff(try logits(dir, f), try f.floats("logits")), FidelityTests.tolerance)
+        let v4 = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: f.directory.appendingPathComponent("config.v4.json"))) as? [String: Any])
+        let derived = try copy("smollm3") { $0 = v4; $0["use_sliding_window"] = false }
+        XCTAssertEqual(try ModelLoader.readConfig(directory: derived).1.slidingWindows, [nil, nil, nil, nil])
+        expectError(try copy("smollm3") { $0["sliding_window"] = NSNull() }, contains: ["sliding_window"])
+    }
+
     /// transformers 5 names a multimodal model's tensors `model.language_model.*`, `model.vision_tower.*`
     /// (in memory; `save_pretrained` writes the published `language_model.model.*`): both load the same model.
     func testGemma3InMemoryNamingLoads() throws {
