@@ -58,4 +58,31 @@ final class MultimodalExportTests: XCTestCase {
         XCTAssertNotNil(config["vision_config"])
         XCTAssertNoThrow(try ModelLoader.load(directory: out))
     }
+
+    /// The same export from transformers 5's in-memory naming (`model.language_model.*`, head `lm_head.weight`):
+    /// the edit keeps those names and equals hook ablation.
+    func testExportOfInMemoryNaming() throws {
+        let store = try WeightStore(folder: Fixtures.model("gemma3"))
+        let src = scratch.appendingPathComponent("in-memory")
+        try FileManager.default.copyItem(at: Fixtures.model("gemma3"), to: src)
+        var w = SafeTensorsWriter()
+        for name in store.names {
+            let text = name.hasPrefix("language_model.model.")
+            try w.addUnchanged(name, from: store, as: text ? "model.language_model." + name.dropFirst(21) : "model." + name)
+        }
+        try w.write(to: src.appendingPathComponent("model.safetensors"))
+        let fx = try InterventionFixture("gemma3")
+        let r = try Direction.read(from: fx.directionURL).requireVector(path: "")
+        let out = scratch.appendingPathComponent("in-memory-export")
+        let report = try WeightOrthogonalizer.export(model: src, direction: r, to: out)
+        XCTAssertTrue(report.editedTensors.contains("model.language_model.layers.0.self_attn.o_proj.weight"), "\(report.editedTensors)")
+        XCTAssertTrue(report.editedTensors.contains("lm_head.weight"))
+        XCTAssertFalse(report.editedTensors.contains { $0.contains("vision") || $0.contains("projector") })
+        let original = try ModelLoader.load(directory: src)
+        let hooks = Hooks(try DirectionalAblation.matchingWeightEdit(direction: r, layers: nil).edits(for: original))
+        let ids = try fx.ints("input_ids")
+        let exported = try allLogits(try ModelLoader.load(directory: out), ids), hooked = try allLogits(original, ids, hooks: hooks)
+        XCTAssertLessThanOrEqual(maxAbsDiff(exported, hooked), exportRoundingBound(original, exported, hooked, tokens: ids.count))
+        XCTAssertLessThan(maxAbsDiff(exported, try fx.floats("logits.plain")), AbliterationExportTests.tolerance)
+    }
 }
