@@ -90,7 +90,9 @@ static void *open_first(const char *directory, const char *const *names, char *m
             if (errors[0] == 0 && e) snprintf(errors, sizeof errors, "%s", e);
         }
     }
-    snprintf(message, length, "%s (%s: %s)", missing, names[0], errors[0] ? errors : "not found");
+    // dlerror usually starts with the file name already ("libcuda.so.1: cannot open shared object file: …").
+    if (errors[0] && strncmp(errors, names[0], strlen(names[0])) == 0) snprintf(message, length, "%s (%s)", missing, errors);
+    else snprintf(message, length, "%s (%s: %s)", missing, names[0], errors[0] ? errors : "not found");
     return NULL;
 }
 
