@@ -105,50 +105,43 @@ static void *open_first(const char *directory, const char *const *names, char *m
             ok = 0; \
         } \
     }
+#define RESOLVER(function, list) \
+    static int function(void *handle, const char *library, char *message, size_t length) { \
+        int ok = 1; \
+        list(RESOLVE) \
+        return ok; \
+    }
+RESOLVER(resolve_driver, DRIVER_SYMBOLS)
+RESOLVER(resolve_cublaslt, CUBLASLT_SYMBOLS)
+RESOLVER(resolve_nvrtc, NVRTC_SYMBOLS)
 
-int steer_cuda_open_driver(char *message, size_t length) {
+/// Opens a library once (the first of `names` that opens) and resolves its entry points; 0 or -1 with a message.
+static int open_once(void **slot, const char *directory, const char *const *names, const char *missing,
+                     int (*resolve)(void *, const char *, char *, size_t), char *message, size_t length) {
     pthread_mutex_lock(&lock);
-    int ok = driver != NULL;
+    int ok = *slot != NULL;
     if (!ok) {
-        static const char *const names[] = {"libcuda.so.1", "libcuda.so", NULL};
-        void *handle = open_first(NULL, names, message, length, "no CUDA driver found");
-        const char *library = "libcuda.so.1";
-        ok = handle != NULL;
-        DRIVER_SYMBOLS(RESOLVE)
-        if (ok) driver = handle; else if (handle) dlclose(handle);
+        void *handle = open_first(directory, names, message, length, missing);
+        ok = handle != NULL && resolve(handle, names[0], message, length);
+        if (ok) *slot = handle; else if (handle) dlclose(handle);
     }
     pthread_mutex_unlock(&lock);
     return ok ? 0 : -1;
+}
+
+int steer_cuda_open_driver(char *message, size_t length) {
+    static const char *const names[] = {"libcuda.so.1", "libcuda.so", NULL};
+    return open_once(&driver, NULL, names, "no CUDA driver found", resolve_driver, message, length);
 }
 
 int steer_cuda_open_cublaslt(const char *directory, char *message, size_t length) {
-    pthread_mutex_lock(&lock);
-    int ok = cublaslt != NULL;
-    if (!ok) {
-        static const char *const names[] = {"libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so.11", "libcublasLt.so", NULL};
-        void *handle = open_first(directory, names, message, length, "no cuBLASLt library found");
-        const char *library = "libcublasLt";
-        ok = handle != NULL;
-        CUBLASLT_SYMBOLS(RESOLVE)
-        if (ok) cublaslt = handle; else if (handle) dlclose(handle);
-    }
-    pthread_mutex_unlock(&lock);
-    return ok ? 0 : -1;
+    static const char *const names[] = {"libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so.11", "libcublasLt.so", NULL};
+    return open_once(&cublaslt, directory, names, "no cuBLASLt library found", resolve_cublaslt, message, length);
 }
 
 int steer_cuda_open_nvrtc(const char *directory, char *message, size_t length) {
-    pthread_mutex_lock(&lock);
-    int ok = nvrtc != NULL;
-    if (!ok) {
-        static const char *const names[] = {"libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2", "libnvrtc.so", NULL};
-        void *handle = open_first(directory, names, message, length, "no NVRTC library found");
-        const char *library = "libnvrtc";
-        ok = handle != NULL;
-        NVRTC_SYMBOLS(RESOLVE)
-        if (ok) nvrtc = handle; else if (handle) dlclose(handle);
-    }
-    pthread_mutex_unlock(&lock);
-    return ok ? 0 : -1;
+    static const char *const names[] = {"libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so.11.2", "libnvrtc.so", NULL};
+    return open_once(&nvrtc, directory, names, "no NVRTC library found", resolve_nvrtc, message, length);
 }
 
 // ---- forwarding calls -------------------------------------------------------------------------------

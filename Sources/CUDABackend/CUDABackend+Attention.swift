@@ -6,29 +6,30 @@ import Foundation
 extension CUDABackend {
     public func attention(_ q: Tensor, column: Int, queries: [Int], layout: SequenceLayout, kv: KVStore, layer: Int,
                           spec: AttentionSpec, out: Tensor) {
-        guard !queries.isEmpty else { return }
-        let store = cuda(kv)
-        run {
-            let packed = try AttentionLayout(queries: queries, layout: layout, spec: spec, device: device)
-            try device.launch("attention", grid: (queries.count, spec.heads), block: AttentionLayout.threads,
-                              [.pointer(cuda(q).buffer.pointer), .int(q.cols), .int(column)] + packed.arguments
-                                + [.pointer(store.keys(layer)), .pointer(store.values(layer)), .int(kv.kvDim)] + packed.spec
-                                + [.pointer(cuda(out).buffer.pointer), .int(out.cols)])
-        }
+        launchAttention("attention", q, column: column, queries: queries, layout: layout, kv: kv, layer: layer, spec: spec,
+                        [.pointer(cuda(out).buffer.pointer), .int(out.cols)])
     }
 
     public func attentionBackward(_ q: Tensor, column: Int, queries: [Int], layout: SequenceLayout, kv: KVStore, layer: Int,
                                   spec: AttentionSpec, outputGradient dOut: Tensor, queryGradient dq: Tensor, dqColumn: Int,
                                   keyValueGradient dkv: Tensor, keyColumn: Int, valueColumn: Int) {
+        launchAttention("attention_backward", q, column: column, queries: queries, layout: layout, kv: kv, layer: layer,
+                        spec: spec, [.pointer(cuda(dOut).buffer.pointer), .int(dOut.cols), .pointer(cuda(dq).buffer.pointer),
+                                     .int(dq.cols), .int(dqColumn), .pointer(cuda(dkv).buffer.pointer), .int(dkv.cols),
+                                     .int(keyColumn), .int(valueColumn)])
+    }
+
+    /// One block per (query, head): the query tensor, the packed layout, the layer's keys and values, the spec,
+    /// then the kernel's own outputs (`tail`).
+    private func launchAttention(_ kernel: String, _ q: Tensor, column: Int, queries: [Int], layout: SequenceLayout,
+                                 kv: KVStore, layer: Int, spec: AttentionSpec, _ tail: [KernelArgument]) {
         guard !queries.isEmpty else { return }
         let store = cuda(kv)
         run {
             let packed = try AttentionLayout(queries: queries, layout: layout, spec: spec, device: device)
-            try device.launch("attention_backward", grid: (queries.count, spec.heads), block: AttentionLayout.threads,
+            try device.launch(kernel, grid: (queries.count, spec.heads), block: AttentionLayout.threads,
                               [.pointer(cuda(q).buffer.pointer), .int(q.cols), .int(column)] + packed.arguments
-                                + [.pointer(store.keys(layer)), .pointer(store.values(layer)), .int(kv.kvDim)] + packed.spec
-                                + [.pointer(cuda(dOut).buffer.pointer), .int(dOut.cols), .pointer(cuda(dq).buffer.pointer), .int(dq.cols),
-                                   .int(dqColumn), .pointer(cuda(dkv).buffer.pointer), .int(dkv.cols), .int(keyColumn), .int(valueColumn)])
+                                + [.pointer(store.keys(layer)), .pointer(store.values(layer)), .int(kv.kvDim)] + packed.spec + tail)
         }
     }
 }

@@ -35,8 +35,11 @@ final class CUDAFidelityTests: XCTestCase {
             let dir = models.appendingPathComponent(family)
             let ref = dir.appendingPathComponent("reference.safetensors")
             guard FileManager.default.fileExists(atPath: ref.path) else { continue }
-            let raw = try SafeTensorsFile(url: ref).rawBytes("input_ids")
-            let ids = (0..<(raw.count / 8)).map { String(raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self)) }
+            let reference = try SafeTensorsFile(url: ref)  // mapped: alive while its bytes are read
+            let raw = try reference.rawBytes("input_ids")
+            let ids = withExtendedLifetime(reference) {
+                (0..<(raw.count / 8)).map { String(raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self)) }
+            }
             var logits: [[Float]] = []
             for backend in ["cpu", "cuda"] {
                 let file = temp.appendingPathComponent("\(family)-\(backend).safetensors")
