@@ -21,6 +21,38 @@ final class CUDABackendTests: XCTestCase {
               worst.sorted { $0.key < $1.key }.map { "\($0.key) \(String(format: "%.3g", $0.value))" }.joined(separator: ", "))
     }
 
+    /// With `fidelity = false` a product with a BF16 weight rounds the activations to BF16 (and nothing else):
+    /// against Σ w·bf16(x) in Float64 the error is Float32 accumulation only, at most k·2⁻²³·Σ|w·x| (k = 21
+    /// terms, with room for any summation order).
+    func testBF16ProductsRoundOnlyTheActivations() throws {
+        let cuda = try backend()
+        cuda.fidelity = false
+        defer { cuda.fidelity = true }
+        var random = SeededRandom(seed: 7)
+        let (rows, k, n) = (5, 21, 37)
+        let (data, w) = WeightBytes.make("w", random.floats(n * k, scale: 1), rows: n, cols: k, dtype: .bf16)
+        let weight = try withExtendedLifetime(data) { try cuda.weight(data, keepHalf: true) }
+        XCTAssertEqual(weight.dtype, .bf16)
+        let x = random.floats(rows * k, scale: 1)
+        let out = cuda.tensor(rows: rows, cols: n)
+        cuda.linear(cuda.upload(x, rows: rows), rows: 0..<rows, xColumn: 0, weight: weight, bias: nil, out: out, column: 0)
+        let got = cuda.read(out)
+        func bf16(_ v: Float) -> Double {
+            let u = v.bitPattern
+            return Double(Float(bitPattern: (u &+ 0x7FFF &+ ((u >> 16) & 1)) & 0xFFFF_0000))
+        }
+        for r in 0..<rows {
+            for i in 0..<n {
+                var want = 0.0, magnitude = 0.0
+                for l in 0..<k {
+                    want += w.values[i * k + l] * bf16(x[r * k + l])
+                    magnitude += abs(w.values[i * k + l] * bf16(x[r * k + l]))
+                }
+                XCTAssertLessThanOrEqual(abs(Double(got[r * n + i]) - want), Double(k) * 0x1p-23 * magnitude, "[\(r), \(i)]")
+            }
+        }
+    }
+
     /// Without a driver the error says so and names the library it looked for.
     func testMissingDriverIsNamed() throws {
         do {
