@@ -1,4 +1,4 @@
-// Host emulation of the CUDA C subset Steer's kernels use (see README.md here): one std::thread per CUDA
+// Host emulation of the CUDA C subset Steer's kernels use (see scripts/cuda-emulator.sh): one std::thread per CUDA
 // thread of a block, blocks one after another, __shared__ as function statics (shared by the block's
 // threads, reused by the next block), __syncthreads as a barrier, warp shuffles through a block buffer.
 #pragma once
