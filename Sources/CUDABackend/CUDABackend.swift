@@ -87,7 +87,9 @@ public final class CUDABackend: ComputeBackend, @unchecked Sendable {
             return CUDAWeight(name: data.name, rows: data.rows, cols: data.cols, dtype: data.dtype, buffer: b)
         }
         var floats = [Float](repeating: 0, count: n)
-        floats.withUnsafeMutableBufferPointer { f in f.baseAddress.map { DTypeConversion.toFloats(base, dtype: data.dtype, count: n, into: $0) } }
+        floats.withUnsafeMutableBufferPointer { f in
+            f.baseAddress.map { DTypeConversion.toFloats(base, dtype: data.dtype, count: n, into: $0) }
+        }
         let b = try DeviceBuffer(device, bytes: n * 4, for: "weight \(data.name)")
         try floats.withUnsafeBytes { f in try f.baseAddress.map { try device.upload($0, bytes: n * 4, to: b.pointer) } }
         // The host copy may go only once the upload has left it (pageable copies are staged, but be explicit).
@@ -121,7 +123,11 @@ public final class CUDABackend: ComputeBackend, @unchecked Sendable {
 
     public func read(_ acc: Accumulator) -> [Double] {
         var sums = [Double](repeating: 0, count: acc.rows * acc.cols)
-        run { try sums.withUnsafeMutableBytes { s in try s.baseAddress.map { try device.download(cuda(acc).buffer.pointer, bytes: s.count, into: $0) } } }
+        run {
+            try sums.withUnsafeMutableBytes { s in
+                try s.baseAddress.map { try device.download(cuda(acc).buffer.pointer, bytes: s.count, into: $0) }
+            }
+        }
         return sums
     }
 

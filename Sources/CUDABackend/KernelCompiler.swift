@@ -49,7 +49,9 @@ public enum KernelCompiler {
         try check(steer_nvrtcGetCUBINSize(program, &size), "nvrtcGetCUBINSize")
         var binary = [UInt8](repeating: 0, count: size)
         try binary.withUnsafeMutableBufferPointer { b in
-            try b.baseAddress.map { try check(steer_nvrtcGetCUBIN(program, UnsafeMutableRawPointer($0).assumingMemoryBound(to: CChar.self)), "nvrtcGetCUBIN") }
+            try b.baseAddress.map {
+                try check(steer_nvrtcGetCUBIN(program, UnsafeMutableRawPointer($0).assumingMemoryBound(to: CChar.self)), "nvrtcGetCUBIN")
+            }
         }
         return binary
     }

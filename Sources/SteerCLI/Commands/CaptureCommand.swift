@@ -45,7 +45,8 @@ enum CaptureCommand: Command {
         }
         let positions = try parsePositions(args.string("--positions") ?? "eoi", formatter: formatter, system: args.string("--system"))
         if reduce == "none", positions == .all { throw UsageError("--reduce none needs fixed positions (not 'all')") }
-        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args), backend: try BackendOption.backend(args))
+        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args),
+                                         backend: try BackendOption.backend(args))
         let capture = ActivationCapture(model: model, batchSize: try args.int("--batch-size", default: 16, range: 1...4096))
         let printer = ProgressPrinter(console: out)
         let L = model.config.numLayers, d = model.config.hiddenSize

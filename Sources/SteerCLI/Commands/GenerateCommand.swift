@@ -42,7 +42,8 @@ enum GenerateCommand: Command {
         if let ids = try args.intList("--ids") {
             guard args.string("--prompt") == nil else { throw UsageError("give --prompt or --ids, not both") }
             guard !ids.isEmpty else { throw UsageError("--ids is empty") }
-            let model = try ModelLoader.load(directory: dir, precision: try precision(args), backend: try BackendOption.backend(args))
+            let model = try ModelLoader.load(directory: dir, precision: try precision(args),
+                                             backend: try BackendOption.backend(args))
             if !args.flag("--no-eos") { opts.eosTokenIds = Set(model.config.eosTokenIds) }
             let result = try model.generate([ids], options: opts, edits: try InterventionFlags.edits(args, model: model))
             out.print("[" + result.tokens[0].map(String.init).joined(separator: ",") + "]")

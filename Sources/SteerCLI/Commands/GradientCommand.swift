@@ -35,7 +35,8 @@ enum GradientCommand: Command {
         let M = try args.int("--metric-layer", default: L, range: 1...L)
         let layer = try args.int("--layer", default: 0, range: 0...(M - 1))
         let budget = try args.int("--tokens-per-pass", range: 1...1_000_000)
-        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args), backend: try BackendOption.backend(args))
+        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args),
+                                         backend: try BackendOption.backend(args))
         let inputs = try GradientInputs.load(args, dir: dir, model: model, allowIds: true)
         let printer = ProgressPrinter(console: out)
         let start = Date()

@@ -63,7 +63,8 @@ enum LeaceCommand: Command {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         out.info("hashing model files…")
         let hashes = try RunManifest.modelHashes(dir, cacheIn: folder)
-        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args), backend: try BackendOption.backend(args))
+        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args),
+                                         backend: try BackendOption.backend(args))
         let direction = try directionPath.map { path -> [Float] in
             let d = try Direction.read(from: URL(fileURLWithPath: path))
             try d.check(dModel: model.config.hiddenSize, path: path)

@@ -36,7 +36,8 @@ enum LocalityCommand: Command {
         _ = try ThreadOption.apply(args)
         var rows = try PromptSet.load(URL(fileURLWithPath: promptsPath), field: args.string("--field")).rows
         if let limit { rows = Array(rows.prefix(limit)) }
-        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args), backend: try BackendOption.backend(args))
+        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args),
+                                         backend: try BackendOption.backend(args))
         let file = try Direction.read(from: URL(fileURLWithPath: dirPath))
         try file.check(dModel: model.config.hiddenSize, path: dirPath)
         let direction = try file.requireVector(path: dirPath)

@@ -21,7 +21,8 @@ enum LogitsCommand: Command {
         guard let ids = try args.intList("--ids"), !ids.isEmpty else { throw UsageError("give the token ids with --ids") }
         guard let outPath = args.string("--out") else { throw UsageError("give the output file with --out") }
         _ = try ThreadOption.apply(args)
-        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args), backend: try BackendOption.backend(args))
+        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args),
+                                         backend: try BackendOption.backend(args))
         try ParsedArguments.checkTokenIds(ids, option: "--ids", vocabularySize: model.config.vocabSize)
         let (_, logits) = try model.prefill([ids], logits: .all)
         guard let logits else { return }

@@ -54,7 +54,8 @@ enum RefusalCommand: Command {
         try FileManager.default.createDirectory(at: runURL, withIntermediateDirectories: true)
         out.info("hashing model files…")
         let hashes = try RunManifest.modelHashes(dir, cacheIn: runURL)
-        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args), backend: try BackendOption.backend(args))
+        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args),
+                                         backend: try BackendOption.backend(args))
         try ParsedArguments.checkTokenIds(settings.refusalTokens ?? [], option: "--refusal-tokens", vocabularySize: model.config.vocabSize)
         let formatter = try ChatFormatter(directory: dir)
         let inputKey = RunManifest.combinedHash(hashes) + prompts.key

@@ -57,7 +57,8 @@ enum RolloutsCommand: Command {
         if let limit = try args.int("--limit") { guard limit > 0 else { throw UsageError("--limit must be positive") }; prompts = Array(prompts.prefix(limit)) }
 
         let formatter = try ReasoningOptions.formatter(dir)
-        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args), backend: try BackendOption.backend(args))
+        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args),
+                                         backend: try BackendOption.backend(args))
         let stem = outURL.deletingPathExtension()
         let cacheFolder = stem.deletingLastPathComponent().appendingPathComponent(".\(stem.lastPathComponent).cache")
         let modelHash = try ReasoningOptions.modelHash(dir, cacheFolder: cacheFolder)

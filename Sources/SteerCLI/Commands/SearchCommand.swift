@@ -41,7 +41,8 @@ enum SearchCommand: Command {
         try ModelDirectory.refuseInside(folder, dir)
         _ = try ThreadOption.apply(args)
         let prompts = try PromptOptions.load(args)
-        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args), backend: try BackendOption.backend(args))
+        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args),
+                                         backend: try BackendOption.backend(args))
         let file = try Direction.read(from: URL(fileURLWithPath: directionPath))
         try file.check(dModel: model.config.hiddenSize, path: directionPath)
         let formatter = try ChatFormatter(directory: dir)

@@ -64,7 +64,8 @@ enum TraceCommand: Command {
         let counterfactual = try cfURL.map { try TraceMediation.match(rollouts, counterfactual: try ReasoningPrompt.load($0)) }
         let folder = try ReasoningOptions.outputFolder(outPath, notInside: [dir], inputs: [rolloutsURL] + (cfURL.map { [$0] } ?? []))
         let formatter = try ReasoningOptions.formatter(dir)
-        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args), backend: try BackendOption.backend(args))
+        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args),
+                                         backend: try BackendOption.backend(args))
         var inputs = [try InputFile(role: "rollouts", path: rolloutsURL.path)]
         if let cfURL { inputs.append(try InputFile(role: "counterfactual", path: cfURL.path)) }
         let modelHash = try ReasoningOptions.modelHash(dir, cacheFolder: folder.appendingPathComponent("cache"))

@@ -53,7 +53,8 @@ enum VectorCommand: Command {
         let positive = try PromptSet.load(URL(fileURLWithPath: posPath)).texts
         let negative = try PromptSet.load(URL(fileURLWithPath: negPath)).texts
         let encode = try promptEncoder(dir: dir, chat: args.flag("--chat"), system: args.string("--system"))
-        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args), backend: try BackendOption.backend(args))
+        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args),
+                                         backend: try BackendOption.backend(args))
         out.progress("reading \(positive.count) + \(negative.count) prompts at \(layers.count) layers…")
         let directions = try ContrastiveVectors.compute(model: model, positive: try positive.map(encode), negative: try negative.map(encode),
                                                         layers: layers, method: method, batchSize: batch)
