@@ -19,6 +19,10 @@ var targets: [Target] = [
     // has no per-function target features.
     .target(name: "CPUKernels"),
     .target(name: "Compute", dependencies: ["ModelFormats", "CPUKernels"] + blas),
+    // The CUDA backend: the driver, cuBLASLt and NVRTC are opened with dlopen at run time (CCUDA declares
+    // the entry points it calls), so building needs no CUDA toolkit and a machine without a GPU runs the CPU one.
+    .target(name: "CCUDA", linkerSettings: [.linkedLibrary("dl")]),
+    .target(name: "CUDABackend", dependencies: ["Compute", "ModelFormats", "CCUDA"]),
     .target(name: "Tokenizers"),
     .target(name: "ChatTemplates"),
     .target(name: "Models", dependencies: ["Compute", "ModelFormats"]),
@@ -27,9 +31,9 @@ var targets: [Target] = [
             dependencies: ["Compute", "ModelFormats", "Tokenizers", "ChatTemplates", "Models", "Interventions"]),
     .target(name: "SteerCLI",
             dependencies: ["Compute", "ModelFormats", "Tokenizers", "ChatTemplates", "Models", "Interventions",
-                           "Experiments"]),
+                           "Experiments", "CUDABackend"]),
     .executableTarget(name: "steer", dependencies: ["SteerCLI"]),
-    .testTarget(name: "ComputeTests", dependencies: ["Compute", "ModelFormats"]),
+    .testTarget(name: "ComputeTests", dependencies: ["Compute", "ModelFormats", "CUDABackend"]),
     // The fuzzing harness (scripts/fuzz.sh): not part of the steer product.
     .target(name: "FuzzKit", dependencies: ["Compute", "ModelFormats", "Tokenizers", "ChatTemplates", "Models", "Experiments"]),
     .executableTarget(name: "steer-fuzz", dependencies: ["FuzzKit"]),

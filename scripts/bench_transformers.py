@@ -80,7 +80,9 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--attn", choices=["auto", "sdpa", "eager"], default="auto")  # auto: transformers' choice
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--device", default="cpu", help="torch device (cuda: the GPU that steer bench --backend cuda used)")
     args = ap.parse_args()
+    cuda = args.device.startswith("cuda")
 
     torch.set_num_threads(args.threads)
     transformers.logging.set_verbosity_error()
@@ -89,7 +91,7 @@ def main():
 
     t0 = time.perf_counter()
     attn = {} if args.attn == "auto" else {"attn_implementation": args.attn}
-    model = AutoModelForCausalLM.from_pretrained(args.model_dir, dtype=dtype, **attn).eval()
+    model = AutoModelForCausalLM.from_pretrained(args.model_dir, dtype=dtype, **attn).eval().to(args.device)
     load_s = time.perf_counter() - t0
     vocab = model.config.get_text_config().vocab_size
     g = torch.Generator().manual_seed(args.seed)
@@ -97,7 +99,12 @@ def main():
 
     def prompts(kind, key, b, n):
         ids = given.get(kind, {}).get(key)
-        return torch.tensor(ids) if ids is not None else torch.randint(0, vocab, (b, n), generator=g)
+        x = torch.tensor(ids) if ids is not None else torch.randint(0, vocab, (b, n), generator=g)
+        return x.to(args.device)
+
+    def sync():
+        if cuda:
+            torch.cuda.synchronize()
 
     result = {
         "model_dir": str(args.model_dir),
@@ -112,6 +119,8 @@ def main():
         "attn_implementation": model.config._attn_implementation,
         "parameters": sum(p.numel() for p in model.parameters()),
         "load_seconds": load_s,
+        "device": args.device,
+        "gpu": torch.cuda.get_device_name() if cuda else None,
         "repeat": args.repeat,
     }
     # transformers 5.x names the KV cache argument `cache`; older versions `past_key_values`.
@@ -120,8 +129,10 @@ def main():
     keep = {"logits_to_keep": 1} if "logits_to_keep" in params else {"num_logits_to_keep": 1}
 
     def timed(fn):
+        sync()
         t0 = time.perf_counter()
         fn()
+        sync()
         return time.perf_counter() - t0
 
     with torch.inference_mode():
@@ -138,11 +149,13 @@ def main():
             out = model(prompt, use_cache=True, **keep)
             cache = getattr(out, cache_kw)
             nxt = out.logits[:, -1].argmax(-1, keepdim=True)
+            sync()
             t0 = time.perf_counter()
             for _ in range(n - 1):
                 out = model(nxt, use_cache=True, **{cache_kw: cache})
                 cache = getattr(out, cache_kw)
                 nxt = out.logits[:, -1].argmax(-1, keepdim=True)
+            sync()
             return time.perf_counter() - t0
 
         for batch in [int(b) for b in args.decode_batches.split(",")]:

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Writes a random model with the Qwen2-0.5B shape as a Hugging Face folder, for benchmarks (not committed).
 
-Usage: STEER_VENV=... scripts/py.sh scripts/make_bench_model.py OUT_DIR [--dtype bf16|f32] [--seed N]
+Usage: STEER_VENV=... scripts/py.sh scripts/make_bench_model.py OUT_DIR [--dtype bf16|f32] [--seed N] [--shape 0.5b|7b]
+
+`--shape 7b` writes the Qwen2.5-7B shape instead (hidden 3584, 28 layers, 28 heads, 4 KV heads, intermediate
+18944, vocab 152064, untied head; about 15 GB in bf16), for the CUDA backend's benchmark.
 
 Shape: hidden 896, 24 layers, 14 heads, 2 KV heads (head_dim 64), intermediate 4864, vocab 151936, tied
 embeddings, rope_theta 1e6, q/k/v biases (as Qwen2). Weights are random (seeded): matrices N(0, 0.02),
@@ -25,6 +28,7 @@ def main():
     ap.add_argument("out_dir", type=Path)
     ap.add_argument("--dtype", choices=["bf16", "f32"], default="bf16")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--shape", choices=["0.5b", "7b"], default="0.5b")
     args = ap.parse_args()
     torch.set_num_threads(2)
     transformers.logging.set_verbosity_error()
@@ -45,9 +49,16 @@ def main():
         eos_token_id=151643,
         rope_parameters={"rope_type": "default", "rope_theta": 1000000.0},
     )
+    if args.shape == "7b":
+        cfg.vocab_size, cfg.hidden_size, cfg.intermediate_size = 152064, 3584, 18944
+        cfg.num_hidden_layers, cfg.num_attention_heads, cfg.num_key_value_heads = 28, 28, 4
+        cfg.tie_word_embeddings = False
     # Build on the meta device (no HF init pass), then materialize and fill with our own seeded values.
     with torch.device("meta"):
         model = Qwen2ForCausalLM(cfg)
+        # The 7B shape is filled in bf16 directly (in float32 first it would need twice the memory).
+        if args.dtype == "bf16" and args.shape == "7b":
+            model = model.to(torch.bfloat16)
     model = model.to_empty(device="cpu")
     g = torch.Generator().manual_seed(args.seed)
     with torch.no_grad():

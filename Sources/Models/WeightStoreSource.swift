@@ -1,3 +1,4 @@
+import Compute
 import Foundation
 import ModelFormats
 
@@ -13,8 +14,9 @@ extension WeightStore: TensorSource {
 }
 
 extension ModelLoader {
-    /// Loads a model folder's config and safetensors weights (memory-mapped).
-    public static func load(directory: URL, precision: WeightPrecision = .f32) throws -> LanguageModel {
-        try load(directory: directory, source: WeightStore(folder: directory), precision: precision)
+    /// Loads a model folder's config and safetensors weights (memory-mapped) into `backend`.
+    public static func load(directory: URL, precision: WeightPrecision = .f32,
+                            backend: ComputeBackend = CPUBackend.shared) throws -> LanguageModel {
+        try load(directory: directory, source: WeightStore(folder: directory), precision: precision, backend: backend)
     }
 }

@@ -13,7 +13,7 @@ enum ReferenceBenchmark {
 
     /// `prefill` and `decode` map figure names (`16x64`, `1`) to the prompts' token ids.
     static func run(model: URL, prefill: [(String, [[Int]])], decode: [(Int, [[Int]])], newTokens: Int, threads: Int,
-                    repeats: Int, dtype: String) throws -> Result {
+                    repeats: Int, dtype: String, device: String = "cpu") throws -> Result {
         let script = try repoFile("scripts/py.sh")
         let bench = try repoFile("scripts/bench_transformers.py")
         let prompts = FileManager.default.temporaryDirectory.appendingPathComponent("steer-bench-\(getpid()).json")
@@ -30,7 +30,8 @@ enum ReferenceBenchmark {
                        "--prefill", prefill.map(\.0).joined(separator: ","),
                        "--decode-batches", decode.map { String($0.0) }.joined(separator: ","),
                        "--prompt-tokens", "\(decode.first?.1.first?.count ?? 64)",
-                       "--new-tokens", "\(newTokens)", "--threads", "\(threads)", "--repeat", "\(repeats)", "--dtype", dtype]
+                       "--new-tokens", "\(newTokens)", "--threads", "\(threads)", "--repeat", "\(repeats)", "--dtype", dtype,
+                       "--device", device]
         let pipe = Pipe()
         p.standardOutput = pipe
         try p.run()

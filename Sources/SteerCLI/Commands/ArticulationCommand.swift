@@ -25,6 +25,7 @@ enum ArticulationCommand: Command {
             OptionSpec("--out", value: "DIR", help: "folder for rows.jsonl, summary.json, rates.svg, report.html, config.json"),
             OptionSpec("--weights", value: "f32|bf16", help: "weight storage (default f32)"),
             ThreadOption.spec,
+            BackendOption.spec,
         ] + ReasoningOptions.format,
         discussion: """
         Judge-free metrics with Wilson 95% intervals: format-valid rate, bias-aligned rate (answer = the criterion's
@@ -67,7 +68,8 @@ enum ArticulationCommand: Command {
         let folder = try ReasoningOptions.outputFolder(outPath, notInside: [dir] + (judgeDir.map { [$0] } ?? []),
                                                        inputs: [profilesURL] + (judgePromptURL.map { [$0] } ?? []))
         let formatter = try ReasoningOptions.formatter(dir)
-        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args))
+        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args),
+                                         backend: try BackendOption.backend(args))
         let modelHash = try ReasoningOptions.modelHash(dir, cacheFolder: folder.appendingPathComponent("cache"))
         let printer = ProgressPrinter(console: out)
         let records = try RolloutRunner(model: model, formatter: formatter, settings: settings)
@@ -91,7 +93,8 @@ enum ArticulationCommand: Command {
                 inputs.append(InputFile(role: "judge prompt (default)", path: written.path, sha256: SHA256.hex(of: Array(template.utf8))))
             }
             let judgeModel = judgeDir.standardizedFileURL == dir.standardizedFileURL
-                ? model : try ModelLoader.load(directory: judgeDir, precision: try GenerateCommand.precision(args))
+                ? model : try ModelLoader.load(directory: judgeDir, precision: try GenerateCommand.precision(args),
+                                               backend: try BackendOption.backend(args))
             var judge: ArticulationJudge
             do { judge = try ArticulationJudge(model: judgeModel, formatter: try ReasoningOptions.formatter(judgeDir), template: template) } catch let e as ReasoningError {
                 throw UsageError("--judge-prompt: \(e)")

@@ -1,4 +1,5 @@
 import Compute
+import CUDABackend
 import Foundation
 import Models
 
@@ -20,6 +21,7 @@ enum BenchCommand: Command {
             OptionSpec("--weights", value: "f32|bf16", help: "weight storage (default f32)"),
             OptionSpec("--bandwidth-mib", value: "N", help: "buffer of the memory read measurement (default 1024: far beyond caches)"),
             ThreadOption.spec,
+            BackendOption.spec,
             OptionSpec("--compare", help: "also run scripts/bench_transformers.py on the same ids and print ratios"),
             OptionSpec("--json", value: "FILE", help: "also write the figures as JSON"),
         ])
@@ -35,13 +37,13 @@ enum BenchCommand: Command {
         let bandwidthMiB = try args.int("--bandwidth-mib", default: 1024, range: 1...65_536)
         let threads = try ThreadOption.apply(args)
         let precision = try GenerateCommand.precision(args)
-        let backend = CPUBackend.shared
+        let backend = try BackendOption.backend(args), cpu = CPUBackend.shared
 
         var figures: [String: Double] = [:]
         let loadBefore = BenchMachine.loadAverage
         let rssBefore = Memory.residentBytes()
         let t0 = Date()
-        let model = try ModelLoader.load(directory: dir, precision: precision)
+        let model = try ModelLoader.load(directory: dir, precision: precision, backend: backend)
         figures["load_seconds"] = Date().timeIntervalSince(t0)
         var runner = BenchRunner(model: model, repeats: repeats)
 
@@ -62,10 +64,13 @@ enum BenchCommand: Command {
         }
         let peak = Double(Memory.peakResidentBytes())
         out.info("machine rates…")
-        let gflops = backend.measureGFLOPS(), bandwidth = backend.measureBandwidth(bytes: bandwidthMiB << 20)
+        let gflops = cpu.measureGFLOPS(), bandwidth = cpu.measureBandwidth(bytes: bandwidthMiB << 20)
 
-        let kernels = backend.kernels, stepBytes = runner.decodeBytesPerStep
+        let kernels = cpu.kernels, stepBytes = runner.decodeBytesPerStep
         out.print("machine        \(BenchMachine.cpuModel), \(ProcessInfo.processInfo.activeProcessorCount) cores, \(threads) threads")
+        if let gpu = backend as? CUDABackend {
+            out.print("backend        cuda on \(gpu.deviceDescription), " + (gpu.fidelity ? "Float32 products (fidelity)" : "16-bit products"))
+        }
         out.print("kernels        Steer \(kernels.own) (matrix products, attention; one pool) · system BLAS \(kernels.blas) "
                   + (kernels.blasRunsProducts ? "runs row-major products, one thread per block" : "unused"))
         out.print(String(format: "sgemm          %.1f GFLOP/s (1024³ Float32 product as a converted model runs it, best of 5)", gflops))
@@ -101,7 +106,8 @@ enum BenchCommand: Command {
         if args.flag("--compare") {
             out.info("running transformers on the same ids (scripts/py.sh scripts/bench_transformers.py)…")
             let ref = try ReferenceBenchmark.run(model: dir, prefill: prefillIds, decode: decodeIds, newTokens: newTokens,
-                                                 threads: threads, repeats: repeats, dtype: precision.rawValue)
+                                                 threads: threads, repeats: repeats, dtype: precision.rawValue,
+                                                 device: backend is CUDABackend ? "cuda" : "cpu")
             printComparison(ours, ref, peak: peak, into: &figures, out)
         }
         if let l0 = loadBefore, let l1 = BenchMachine.loadAverage {

@@ -21,6 +21,7 @@ enum CaptureCommand: Command {
             OptionSpec("--out", value: "FILE", help: "output .safetensors", required: true),
             OptionSpec("--weights", value: "f32|bf16", help: "weight storage (default f32)"),
             ThreadOption.spec,
+            BackendOption.spec,
         ],
         discussion: "Writes one F32 tensor per hook, named like 'resid_pre': [P, L, d] for mean, [N, P, L, d] for none (P = positions; 1 for 'all', which averages over every token).")
 
@@ -44,7 +45,8 @@ enum CaptureCommand: Command {
         }
         let positions = try parsePositions(args.string("--positions") ?? "eoi", formatter: formatter, system: args.string("--system"))
         if reduce == "none", positions == .all { throw UsageError("--reduce none needs fixed positions (not 'all')") }
-        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args))
+        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args),
+                                         backend: try BackendOption.backend(args))
         let capture = ActivationCapture(model: model, batchSize: try args.int("--batch-size", default: 16, range: 1...4096))
         let printer = ProgressPrinter(console: out)
         let L = model.config.numLayers, d = model.config.hiddenSize

@@ -14,6 +14,7 @@ enum DemoCommand: Command {
             OptionSpec("--data", value: "DIR", help: "prompt folder with harmful_/harmless_ train/val/test JSON (default data/prompts)"),
             OptionSpec("--quick", help: "fewer prompts (for tests): 64 train, 16 val, 24 test per class"),
             ThreadOption.spec,
+            BackendOption.spec,
         ],
         discussion: "Prints the selected position and layer, refusal rates before / after ablation / with addition, KL, and where the report is.")
 
@@ -33,6 +34,7 @@ enum DemoCommand: Command {
         }
         refusal += quick ? ["--n-train", "64", "--n-val", "16", "--n-test", "24"] : ["--n-train", "128", "--n-val", "32"]
         if let t = args.string("--threads") { refusal += ["--threads", t] }
+        if let b = args.string("--backend") { refusal += ["--backend", b] }
         let t0 = Date()
         out.print("== steer refusal on \(model.path)")
         let parsed = try ParsedArguments.parse(Array(refusal.dropFirst()), spec: RefusalCommand.spec)

@@ -24,6 +24,7 @@ enum GenerateCommand: Command {
             OptionSpec("--no-eos", help: "do not stop at the model's EOS tokens"),
             OptionSpec("--weights", value: "f32|bf16", help: "keep weights as Float32 (default) or 16-bit mapped"),
             ThreadOption.spec,
+            BackendOption.spec,
         ] + InterventionFlags.options,
         discussion: """
         With --prompt the reply text streams to standard output; with --ids the new token ids are printed as a JSON array.
@@ -41,7 +42,8 @@ enum GenerateCommand: Command {
         if let ids = try args.intList("--ids") {
             guard args.string("--prompt") == nil else { throw UsageError("give --prompt or --ids, not both") }
             guard !ids.isEmpty else { throw UsageError("--ids is empty") }
-            let model = try ModelLoader.load(directory: dir, precision: try precision(args))
+            let model = try ModelLoader.load(directory: dir, precision: try precision(args),
+                                             backend: try BackendOption.backend(args))
             if !args.flag("--no-eos") { opts.eosTokenIds = Set(model.config.eosTokenIds) }
             let result = try model.generate([ids], options: opts, edits: try InterventionFlags.edits(args, model: model))
             out.print("[" + result.tokens[0].map(String.init).joined(separator: ",") + "]")
@@ -53,7 +55,7 @@ enum GenerateCommand: Command {
         let text = args.flag("--raw") ? prompt : try formatter.render(messages: ChatFormatter.messages(user: prompt, system: args.string("--system")))
         let prefixIds = try forcedPrefix(args, tokenizer)
         let ids = tokenizer.encode(text) + prefixIds
-        let model = try ModelLoader.load(directory: dir, precision: try precision(args))
+        let model = try ModelLoader.load(directory: dir, precision: try precision(args), backend: try BackendOption.backend(args))
         if !args.flag("--no-eos") {
             opts.eosTokenIds = Set(model.config.eosTokenIds + [tokenizer.eosTokenId].compactMap { $0 })
         }

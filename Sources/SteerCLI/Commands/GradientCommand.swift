@@ -17,6 +17,7 @@ enum GradientCommand: Command {
             OptionSpec("--tokens-per-pass", value: "N", help: "tokens per forward/backward pass (default: what keeps the recorded activations near 1 GB)"),
             OptionSpec("--weights", value: "f32|bf16", help: "weight storage (default f32)"),
             ThreadOption.spec,
+            BackendOption.spec,
         ],
         discussion: """
         For each prompt, m = ⟨resid_pre[M] at the last position, r̂⟩ and ∂m/∂resid_pre[l] at every position, by
@@ -34,7 +35,8 @@ enum GradientCommand: Command {
         let M = try args.int("--metric-layer", default: L, range: 1...L)
         let layer = try args.int("--layer", default: 0, range: 0...(M - 1))
         let budget = try args.int("--tokens-per-pass", range: 1...1_000_000)
-        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args))
+        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args),
+                                         backend: try BackendOption.backend(args))
         let inputs = try GradientInputs.load(args, dir: dir, model: model, allowIds: true)
         let printer = ProgressPrinter(console: out)
         let start = Date()

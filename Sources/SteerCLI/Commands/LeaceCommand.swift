@@ -29,6 +29,7 @@ enum LeaceCommand: Command {
             OptionSpec("--out", value: "D", help: "output folder (created; an existing one resumes)", required: true),
             OptionSpec("--weights", value: "f32|bf16", help: "weight storage (default f32)"),
             ThreadOption.spec,
+            BackendOption.spec,
         ],
         discussion: """
         Fits, per layer, the LEACE eraser of the concept harmful (1) / harmless (0) from resid_pre at the chosen positions
@@ -62,7 +63,8 @@ enum LeaceCommand: Command {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         out.info("hashing model files…")
         let hashes = try RunManifest.modelHashes(dir, cacheIn: folder)
-        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args))
+        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args),
+                                         backend: try BackendOption.backend(args))
         let direction = try directionPath.map { path -> [Float] in
             let d = try Direction.read(from: URL(fileURLWithPath: path))
             try d.check(dModel: model.config.hiddenSize, path: path)

@@ -23,6 +23,7 @@ enum LocalityCommand: Command {
             OptionSpec("--out", value: "DIR", help: "folder for locality.json and locality.svg", required: true),
             OptionSpec("--weights", value: "f32|bf16", help: "weight storage (default f32)"),
             ThreadOption.spec,
+            BackendOption.spec,
         ])
 
     static func run(_ args: ParsedArguments, _ out: Console) throws {
@@ -35,7 +36,8 @@ enum LocalityCommand: Command {
         _ = try ThreadOption.apply(args)
         var rows = try PromptSet.load(URL(fileURLWithPath: promptsPath), field: args.string("--field")).rows
         if let limit { rows = Array(rows.prefix(limit)) }
-        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args))
+        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args),
+                                         backend: try BackendOption.backend(args))
         let file = try Direction.read(from: URL(fileURLWithPath: dirPath))
         try file.check(dModel: model.config.hiddenSize, path: dirPath)
         let direction = try file.requireVector(path: dirPath)

@@ -13,6 +13,7 @@ enum LogitsCommand: Command {
             OptionSpec("--out", value: "FILE", help: "output .safetensors (F32 tensor 'logits' of shape [T, vocab])", required: true),
             OptionSpec("--weights", value: "f32|bf16", help: "weight storage (default f32)"),
             ThreadOption.spec,
+            BackendOption.spec,
         ])
 
     static func run(_ args: ParsedArguments, _ out: Console) throws {
@@ -20,7 +21,8 @@ enum LogitsCommand: Command {
         guard let ids = try args.intList("--ids"), !ids.isEmpty else { throw UsageError("give the token ids with --ids") }
         guard let outPath = args.string("--out") else { throw UsageError("give the output file with --out") }
         _ = try ThreadOption.apply(args)
-        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args))
+        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args),
+                                         backend: try BackendOption.backend(args))
         try ParsedArguments.checkTokenIds(ids, option: "--ids", vocabularySize: model.config.vocabSize)
         let (_, logits) = try model.prefill([ids], logits: .all)
         guard let logits else { return }

@@ -22,6 +22,7 @@ enum RefusalCommand: Command {
             OptionSpec("--no-eval", help: "stop after selecting the direction"),
             OptionSpec("--weights", value: "f32|bf16", help: "weight storage (default f32)"),
             ThreadOption.spec,
+            BackendOption.spec,
         ],
         discussion: """
         Writes RUN/config.json, candidates.safetensors, direction.safetensors, selection.json,
@@ -53,7 +54,8 @@ enum RefusalCommand: Command {
         try FileManager.default.createDirectory(at: runURL, withIntermediateDirectories: true)
         out.info("hashing model files…")
         let hashes = try RunManifest.modelHashes(dir, cacheIn: runURL)
-        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args))
+        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args),
+                                         backend: try BackendOption.backend(args))
         try ParsedArguments.checkTokenIds(settings.refusalTokens ?? [], option: "--refusal-tokens", vocabularySize: model.config.vocabSize)
         let formatter = try ChatFormatter(directory: dir)
         let inputKey = RunManifest.combinedHash(hashes) + prompts.key

@@ -22,6 +22,7 @@ enum RolloutsCommand: Command {
             OptionSpec("--batch-size", value: "N", help: "prompts per batch when greedy (default 16)"),
             OptionSpec("--weights", value: "f32|bf16", help: "weight storage (default f32)"),
             ThreadOption.spec,
+            BackendOption.spec,
         ] + ReasoningOptions.format,
         discussion: """
         Each line of the output: {"prompt": {id, prompt, system?, messages_json?, label?, twin_of?, line}, "sample",
@@ -56,7 +57,8 @@ enum RolloutsCommand: Command {
         if let limit = try args.int("--limit") { guard limit > 0 else { throw UsageError("--limit must be positive") }; prompts = Array(prompts.prefix(limit)) }
 
         let formatter = try ReasoningOptions.formatter(dir)
-        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args))
+        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args),
+                                         backend: try BackendOption.backend(args))
         let stem = outURL.deletingPathExtension()
         let cacheFolder = stem.deletingLastPathComponent().appendingPathComponent(".\(stem.lastPathComponent).cache")
         let modelHash = try ReasoningOptions.modelHash(dir, cacheFolder: cacheFolder)

@@ -22,6 +22,7 @@ enum SearchCommand: Command {
             OptionSpec("--tokens-per-pass", value: "N", help: "tokens per packed forward pass (default: sized from the model)"),
             OptionSpec("--weights", value: "f32|bf16", help: "weight storage (default f32)"),
             ThreadOption.spec,
+            BackendOption.spec,
         ],
         discussion: """
         Scores each trial on the validation split (as steer refusal splits the same files with the same --seed):
@@ -40,7 +41,8 @@ enum SearchCommand: Command {
         try ModelDirectory.refuseInside(folder, dir)
         _ = try ThreadOption.apply(args)
         let prompts = try PromptOptions.load(args)
-        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args))
+        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args),
+                                         backend: try BackendOption.backend(args))
         let file = try Direction.read(from: URL(fileURLWithPath: directionPath))
         try file.check(dModel: model.config.hiddenSize, path: directionPath)
         let formatter = try ChatFormatter(directory: dir)

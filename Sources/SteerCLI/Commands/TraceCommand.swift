@@ -22,6 +22,7 @@ enum TraceCommand: Command {
             OptionSpec("--out", value: "DIR", help: "folder for rows.jsonl, summary.json, curve.svg, report.html, config.json"),
             OptionSpec("--weights", value: "f32|bf16", help: "weight storage (default f32)"),
             ThreadOption.spec,
+            BackendOption.spec,
         ] + ReasoningOptions.format,
         discussion: """
         Forced prefixes are raw continuation after the rendered chat prompt (the template is not re-applied), cut
@@ -63,7 +64,8 @@ enum TraceCommand: Command {
         let counterfactual = try cfURL.map { try TraceMediation.match(rollouts, counterfactual: try ReasoningPrompt.load($0)) }
         let folder = try ReasoningOptions.outputFolder(outPath, notInside: [dir], inputs: [rolloutsURL] + (cfURL.map { [$0] } ?? []))
         let formatter = try ReasoningOptions.formatter(dir)
-        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args))
+        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args),
+                                         backend: try BackendOption.backend(args))
         var inputs = [try InputFile(role: "rollouts", path: rolloutsURL.path)]
         if let cfURL { inputs.append(try InputFile(role: "counterfactual", path: cfURL.path)) }
         let modelHash = try ReasoningOptions.modelHash(dir, cacheFolder: folder.appendingPathComponent("cache"))

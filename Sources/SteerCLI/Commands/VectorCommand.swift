@@ -21,6 +21,7 @@ enum VectorCommand: Command {
             OptionSpec("--batch", value: "N", help: "prompts per forward pass (default 8)"),
             OptionSpec("--weights", value: "f32|bf16", help: "weight storage (default f32)"),
             ThreadOption.spec,
+            BackendOption.spec,
         ],
         discussion: """
         For every chosen layer n: the last prompt token's resid_post[n] (the output of block n) is read for every
@@ -52,7 +53,8 @@ enum VectorCommand: Command {
         let positive = try PromptSet.load(URL(fileURLWithPath: posPath)).texts
         let negative = try PromptSet.load(URL(fileURLWithPath: negPath)).texts
         let encode = try promptEncoder(dir: dir, chat: args.flag("--chat"), system: args.string("--system"))
-        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args))
+        let model = try ModelLoader.load(directory: dir, precision: try GenerateCommand.precision(args),
+                                         backend: try BackendOption.backend(args))
         out.progress("reading \(positive.count) + \(negative.count) prompts at \(layers.count) layers…")
         let directions = try ContrastiveVectors.compute(model: model, positive: try positive.map(encode), negative: try negative.map(encode),
                                                         layers: layers, method: method, batchSize: batch)
