@@ -30,6 +30,7 @@ extension ModelFamily {
 public enum ModelRegistry {
     public static let families: [ModelFamily.Type] = [
         Llama.self, Mistral.self, Qwen2.self, Qwen3.self, Gemma.self, Gemma2.self, Phi3.self, QwenV1.self,
+        Qwen3MoE.self, Mixtral.self, GptOss.self,
     ]
 
     public static var supportedTypes: [String] { families.flatMap { $0.modelTypes } }

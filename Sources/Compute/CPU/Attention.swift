@@ -57,7 +57,7 @@ enum CPUAttention {
                     n += count
                 }
                 if let cap = s.softcap { Kernels.softcap(scores, n, cap: cap) }
-                Kernels.softmax(scores, n)
+                if let sinks = s.sinks { Kernels.softmax(scores, n, sink: sinks[h]) } else { Kernels.softmax(scores, n) }
                 o.update(repeating: 0, count: hd)
                 n = 0
                 for (slot, count) in zip(plan.slots, plan.counts) {
