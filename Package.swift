@@ -15,7 +15,10 @@ let blas: [Target.Dependency] = []
 // size that slipped past validation corrupt memory instead of stopping with a message.
 var targets: [Target] = [
     .target(name: "ModelFormats"),
-    .target(name: "Compute", dependencies: ["ModelFormats"] + blas),
+    // Kernels that need AVX2/AVX-512 (compiled per instruction set, picked at run time): C, since Swift
+    // has no per-function target features.
+    .target(name: "CPUKernels"),
+    .target(name: "Compute", dependencies: ["ModelFormats", "CPUKernels"] + blas),
     .target(name: "Tokenizers"),
     .target(name: "ChatTemplates"),
     .target(name: "Models", dependencies: ["Compute", "ModelFormats"]),

@@ -6,8 +6,9 @@ import Foundation
 /// expert index, the order of transformers' `index_add_` loop.
 ///
 /// The work items are (expert, block of at most `expertBlockRows` of its rows), fixed by the routing
-/// alone. Each item runs single-threaded (BLAS included) on whichever thread takes it and writes only
-/// its own output slots, so the result does not depend on the thread count.
+/// alone. Each item runs single-threaded on whichever thread takes it and writes only its own output
+/// slots, and a product's values do not depend on its split (`Matrix.apply`), so the result does not
+/// depend on the thread count.
 extension CPUBackend {
     /// Rows of one expert computed in one item (enough for efficient products, small enough to spread
     /// a prefill's experts over the threads).
@@ -78,24 +79,10 @@ extension CPUBackend {
         }
     }
 
-    /// Runs `count` items, each single-threaded with single-threaded BLAS, on up to `threads` threads
-    /// (inline inside `jobs`, where the caller's thread is already one of several).
+    /// Runs `count` items on the pool, each single-threaded (its products inline): a product's values do
+    /// not depend on how it is split, so neither do the items'.
     static func expertItems(_ count: Int, _ body: (Int) -> Void) {
-        if Parallel.isSerial {
-            for i in 0..<count { body(i) }
-            return
-        }
-        let saved = BLAS.threads
-        BLAS.threads = 1
-        defer { BLAS.threads = saved }
-        let workers = min(Parallel.threads, count)
-        let state = Parallel.JobState()
-        if workers <= 1 {
-            Parallel.serial { for i in 0..<count { body(i) } }
-        } else {
-            DispatchQueue.concurrentPerform(iterations: workers) { _ in
-                Parallel.serial { while let i = state.next(below: count) { body(i) } }
-            }
-        }
+        // `body` cannot throw, so neither can `jobs` here.
+        try? Parallel.jobs(count) { body($0) }
     }
 }
