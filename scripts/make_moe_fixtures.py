@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_model_fixtures as base  # noqa: E402
 
 MIN_ROUTER_MARGIN = 1e-4
+MIN_GREEDY_MARGIN = 5e-3
 SMALL = dict(base.COMMON, hidden_size=48)
 
 MOE_SPECS = [
@@ -146,16 +147,24 @@ class RouterMargins:
 
 def reference_with_margins(model, vocab, seed):
     margins = RouterMargins(model)
+    # transformers 5's generate() fills the runner's eos_token_id=None from the model's generation config:
+    # clear it there too, so exactly NEW_TOKENS come out.
+    saved = model.generation_config.eos_token_id
+    model.generation_config.eos_token_id = None
     try:
         tensors, stats = base.compute_reference(base.HFRunner(model), vocab, seed)
     finally:
         margins.remove()
+        model.generation_config.eos_token_id = saved
     stats["min_router_margin"] = margins.minimum
     return tensors, stats
 
 
 def acceptable(stats):
-    return base.acceptable(stats) and stats["min_router_margin"] >= MIN_ROUTER_MARGIN
+    # Greedy margin 5e-3 rather than make_model_fixtures' 1e-2 (gpt-oss's tiny models rarely reach 1e-2): still
+    # 50 times the 1e-4 fidelity bar, so a correct engine picks the same tokens.
+    return (stats["min_greedy_margin"] >= MIN_GREEDY_MARGIN and stats["batched_equals_unbatched"]
+            and stats["min_router_margin"] >= MIN_ROUTER_MARGIN)
 
 
 # --------------------------------------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ import ModelFormats
 struct FixtureModel {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Fixtures/models")
-    static let names = ["llama", "llama_bf16", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3", "qwen"]
+    static let names = ["llama", "llama_bf16", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3", "qwen",
+                        "qwen3_moe", "mixtral", "gpt_oss", "gpt_oss_mxfp4"]
 
     let name: String
     let directory: URL
