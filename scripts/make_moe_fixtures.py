@@ -43,6 +43,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_model_fixtures as base  # noqa: E402
 
 MIN_ROUTER_MARGIN = 1e-4
+# mxfp4_reference.safetensors holds the packed U8 inputs too.
+base._ST_DTYPES.setdefault(torch.uint8, "U8")
 MIN_GREEDY_MARGIN = 5e-3
 SMALL = dict(base.COMMON, hidden_size=48)
 

@@ -3,7 +3,7 @@
 gpt_oss_mxfp4) with the machinery of make_intervention_fixtures.py, leaving that script's files untouched:
 <model>.safetensors as there, and fixtures_moe.json (the same layout as fixtures.json) listing them.
 
-Usage: STEER_VENV=... scripts/py.sh scripts/make_moe_intervention_fixtures.py
+Usage: STEER_VENV=... scripts/py.sh scripts/make_moe_intervention_fixtures.py [--only NAME ...]
 
 The edit is make_intervention_fixtures.py's (float64, cast back to each tensor's dtype), on every tensor that
 writes into the residual stream of a routed-experts model:
@@ -111,9 +111,12 @@ def hook_ablation_logits(folder: Path, ids: torch.Tensor, r: torch.Tensor) -> to
 
 
 def main():
-    g = torch.Generator().manual_seed(20261206)
-    report = {"note": "made by scripts/make_moe_intervention_fixtures.py", "T": base.T, "models": {}}
-    for name in MODELS:
+    only = sys.argv[sys.argv.index("--only") + 1:] if "--only" in sys.argv else MODELS
+    index = base.OUT / "fixtures_moe.json"
+    report = json.loads(index.read_text()) if index.exists() else {
+        "note": "made by scripts/make_moe_intervention_fixtures.py", "T": base.T, "models": {}}
+    for name in only:
+        g = torch.Generator().manual_seed(sum(map(ord, name)))
         src = base.MODELS / name
         cfg = json.loads((src / "config.json").read_text())
         tensors, where = base.load_weights(src)
@@ -147,7 +150,8 @@ def main():
             "max_abs_logit_change": (logits - original).abs().max().item(),
             "transformers_export_vs_hook_ablation": gap}}}
         print(f"{name}: max |Δlogits| = {(logits - original).abs().max().item():.4g}, export vs hook ablation {gap:.3g}")
-    (base.OUT / "fixtures_moe.json").write_text(json.dumps(report, indent=2) + "\n")
+    report["models"] = dict(sorted(report["models"].items()))
+    index.write_text(json.dumps(report, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -151,7 +151,7 @@ def record(tok, d, extra_cases=()):
     n = tok.get_vocab_size(with_added_tokens=True)
     decodes = []
     for ids in random_id_lists(n, 1234):
-        decodes.append({"ids": ids, "decode": tok.decode(ids), "decode_skip": tok.decode(ids, skip_special_tokens=True),
+        decodes.append({"ids": ids, "decode": tok.decode(ids, skip_special_tokens=False), "decode_skip": tok.decode(ids, skip_special_tokens=True),
                         "stream": stream(tok, ids, False)})
     vocab = tok.get_vocab(with_added_tokens=True)
     probe = sorted(vocab.items(), key=lambda kv: kv[1])[:: max(1, n // 40)]

@@ -33,7 +33,9 @@ enum ConfigText {
         }
         let out = String(decoding: bytes[..<from] + bytes[to...], as: UTF8.self)
         original[key] = nil
-        guard NSDictionary(dictionary: try object(out)).isEqual(to: original) else {
+        // Compared as canonical JSON (NSDictionary equality does not see into Swift arrays on Linux).
+        func canonical(_ o: [String: Any]) -> Data? { try? JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]) }
+        guard let edited = canonical(try object(out)), edited == canonical(original) else {
             throw InterventionError.unsupportedModel(path: path, reason: "removing '\(key)' changed other keys")
         }
         return out

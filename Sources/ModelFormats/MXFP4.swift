@@ -5,8 +5,9 @@ import Foundation
 /// for 2^(s − 127).
 ///
 /// Decoding follows transformers' reference (`integrations/mxfp4.py`, `_convert_moe_packed_tensors`):
-/// `value = FP4_VALUES[nibble] · 2^(s − 127)`, computed in Float32 as `torch.ldexp` does (the table value
-/// times the power of two, so a scale of 255 gives ±inf, and 0 · inf gives NaN there as here).
+/// `value = ldexp(FP4_VALUES[nibble], s − 127)` in Float32, as `torch.ldexp` computes it: an exact scaling by
+/// the power of two (not a product with `2^(s − 127)`, which would overflow first): under scale 255, 0.5 gives
+/// 2¹²⁷, 1 and more give ±inf, and zeros stay (signed) zeros.
 public enum MXFP4 {
     /// The 16 E2M1 values, indexed by nibble (bit 3 is the sign).
     public static let values: [Float] = [0, 0.5, 1, 1.5, 2, 3, 4, 6, -0.0, -0.5, -1, -1.5, -2, -3, -4, -6]
@@ -16,23 +17,26 @@ public enum MXFP4 {
     /// Bytes per block.
     public static let blockBytes = 16
 
-    /// `2^(scale − 127)` in Float32 (2⁻¹²⁷ is subnormal; 2¹²⁸ overflows to infinity).
+    /// `ldexp(value, scale − 127)`: `value` scaled exactly (rounded once, for a subnormal or an overflow).
     @inline(__always)
-    public static func scale(_ byte: UInt8) -> Float {
-        Float(sign: .plus, exponent: Int(byte) - 127, significand: 1)
+    public static func scaled(_ value: Float, by byte: UInt8) -> Float {
+        Float(sign: value.sign, exponent: Int(byte) - 127, significand: value.magnitude)
     }
 
     /// Decodes `groups` blocks: `blocks` holds `groups × 16` bytes, `scales` `groups` bytes, and `out`
     /// receives `groups × 32` floats (block g's values at `32g ..< 32g + 32`).
     public static func decode(blocks: UnsafePointer<UInt8>, scales: UnsafePointer<UInt8>, groups: Int,
                               into out: UnsafeMutablePointer<Float>) {
-        values.withUnsafeBufferPointer { lut in
+        // The 16 values under one block's scale, then a lookup per nibble.
+        var table = [Float](repeating: 0, count: 16)
+        table.withUnsafeMutableBufferPointer { t in
             for g in 0..<groups {
-                let s = scale(scales[g]), b = blocks + g * blockBytes, o = out + g * blockSize
+                let b = blocks + g * blockBytes, o = out + g * blockSize
+                for v in 0..<16 { t[v] = scaled(values[v], by: scales[g]) }
                 for i in 0..<blockBytes {
                     let byte = b[i]
-                    o[2 * i] = lut[Int(byte & 0x0F)] * s
-                    o[2 * i + 1] = lut[Int(byte >> 4)] * s
+                    o[2 * i] = t[Int(byte & 0x0F)]
+                    o[2 * i + 1] = t[Int(byte >> 4)]
                 }
             }
         }

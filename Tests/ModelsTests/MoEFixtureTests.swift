@@ -29,7 +29,7 @@ final class MoEFixtureTests: XCTestCase {
             let dir = try otherStyle(name)
             defer { try? FileManager.default.removeItem(at: dir) }
             let (_, a) = try ModelLoader.readConfig(directory: f.directory), (_, b) = try ModelLoader.readConfig(directory: dir)
-            XCTAssertNotEqual(a.configStyle, b.configStyle, name)
+            // (gpt-oss's published v4 config carries layer_types, so both may read as v5: the rope keys differ.)
             XCTAssertEqual(a.blocks, b.blocks, name)
             let model = try ModelLoader.load(directory: dir)
             let (_, logits) = try model.prefill([try f.ints("input_ids")], logits: .all)
@@ -58,7 +58,7 @@ final class MoEFixtureTests: XCTestCase {
     }
 
     /// Steer's MXFP4 decoding equals transformers' `convert_moe_packed_tensors` bit for bit: on layer 0's
-    /// packed experts and on every nibble under edge scales (2⁻¹²⁷, 1, 2, 2¹²⁷, 2¹²⁸ = inf: 0·inf is NaN there too).
+    /// packed experts and on every nibble under edge scales (2⁻¹²⁷ … 2¹²⁸: ldexp, so 0.5·2¹²⁸ is finite, zeros stay zeros).
     func testMXFP4DecodingEqualsTransformers() throws {
         let dir = FixtureModel.root.appendingPathComponent("gpt_oss_mxfp4")
         let ref = try SafeTensorsFile(url: dir.appendingPathComponent("mxfp4_reference.safetensors"))
@@ -89,7 +89,7 @@ final class MoEFixtureTests: XCTestCase {
             }
             XCTAssertEqual(mismatches, 0, "\(what): \(mismatches) values differ from transformers' dequantization")
         }
-        XCTAssertTrue(try ref.floats("edge_dequantized").contains { $0.isNaN } && ref.floats("edge_dequantized").contains { $0.isInfinite })
+        XCTAssertTrue(try ref.floats("edge_dequantized").contains { $0.isInfinite })
     }
 
     /// Packed MXFP4 and its float32 twin load to the same routed experts (every MXFP4 value is exact in BF16 and F32).
@@ -112,7 +112,7 @@ final class MoEFixtureTests: XCTestCase {
         }
     }
 
-    /// Hostile expert counts name the key; a missing expert tensor is named.
+    /// Hostile expert counts name the key or the tensor that does not match them; an unknown type lists the MoE families.
     func testBadExpertConfigAndMissingTensorAreNamed() throws {
         let src = FixtureModel.root.appendingPathComponent("qwen3_moe"), fm = FileManager.default
         let dir = fm.temporaryDirectory.appendingPathComponent("steer-moe-bad-\(UUID().uuidString)")
@@ -120,8 +120,8 @@ final class MoEFixtureTests: XCTestCase {
         defer { try? fm.removeItem(at: dir) }
         try fm.createSymbolicLink(at: dir.appendingPathComponent("model.safetensors"), withDestinationURL: src.appendingPathComponent("model.safetensors"))
         var cfg = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: src.appendingPathComponent("config.json"))) as? [String: Any])
-        for (key, value, mention) in [("num_experts_per_tok", 9, "num_experts_per_tok"), ("num_experts", 0, "num_experts"),
-                                      ("num_experts", 9, "experts.8.gate_proj")] as [(String, Int, String)] {
+        for (key, value, mention) in [("num_experts_per_tok", 9, "num_experts_per_tok"), ("num_experts", 0, "missing tensors: model.layers.0.mlp.gate_proj"),
+                                      ("num_experts", 9, "model.layers.0.mlp.gate.weight")] as [(String, Int, String)] {
             var c = cfg
             c[key] = value
             try JSONSerialization.data(withJSONObject: c).write(to: dir.appendingPathComponent("config.json"))
