@@ -104,7 +104,8 @@ extension ConfigReader {
             declaredDType: try optionalString("dtype") ?? optionalString("torch_dtype"),
             bosTokenId: try optionalInt("bos_token_id"),
             eosTokenIds: try intList("eos_token_id"),
-            configStyle: has("rope_parameters") || has("dtype") || has("layer_types") ? "v5" : "v4"
+            // (`layer_types` alone is no sign: published v4 configs such as gpt-oss's carry it.)
+            configStyle: has("rope_parameters") || has("dtype") ? "v5" : "v4"
         )
         return (config, traits)
     }

@@ -6,6 +6,7 @@ import Foundation
 /// fixture family has yet (post-only norms, whole q/k norms, layers without RoPE, residual multipliers).
 enum SyntheticFamily: ModelFamily {
     static let modelTypes = ["synthetic"]
+    static let layerNamePrefix = "layers."
 
     static func config(_ reader: ConfigReader) throws -> ModelConfig {
         throw ModelError.unsupportedFeature(path: reader.path, feature: "synthetic models are built in memory")
@@ -59,7 +60,9 @@ extension LanguageModel {
                 return center + (Float(state >> 40) / Float(1 << 24) * 2 - 1) * spread
             }
         }
-        let config = ModelConfig(modelType: "synthetic", vocabSize: 50, hiddenSize: d, numLayers: blocks.count, normEps: 1e-5,
+        // Validation allows partial rotary only for the families transformers rotates part of a head in: name one.
+        let partial = ropes.contains { $0.rotaryDim < (blocks.first?.attention.headDim ?? 0) }
+        let config = ModelConfig(modelType: partial ? "phi3" : "synthetic", vocabSize: 50, hiddenSize: d, numLayers: blocks.count, normEps: 1e-5,
                                  normWeightOffset: normOffset, ropes: ropes, tieWordEmbeddings: true, blocks: blocks)
         let source = SyntheticSource(), norm = normOffset == 0 ? Float(1) : 0
         source.add(SyntheticFamily.embeddingName, shape: [50, d], values: floats(50 * d, spread: 1))
