@@ -151,7 +151,7 @@ def record(tok, d, extra_cases=()):
     n = tok.get_vocab_size(with_added_tokens=True)
     decodes = []
     for ids in random_id_lists(n, 1234):
-        decodes.append({"ids": ids, "decode": tok.decode(ids), "decode_skip": tok.decode(ids, skip_special_tokens=True),
+        decodes.append({"ids": ids, "decode": tok.decode(ids, skip_special_tokens=False), "decode_skip": tok.decode(ids, skip_special_tokens=True),
                         "stream": stream(tok, ids, False)})
     vocab = tok.get_vocab(with_added_tokens=True)
     probe = sorted(vocab.items(), key=lambda kv: kv[1])[:: max(1, n // 40)]
@@ -470,9 +470,25 @@ def regex_cases():
     print(f"{len(cases)} regex patterns x {len(REGEX_TEXTS)} texts written to", os.path.normpath(REGEX_ROOT))
 
 
+HARMONY_SPECIALS = ["<|startoftext|>", "<|endoftext|>", "<|start|>", "<|channel|>", "<|message|>", "<|end|>",
+                    "<|return|>", "<|constrain|>", "<|call|>"]
+
+
+def o200k_harmony():
+    """gpt-oss's tokenizer.json layout (`o200k_harmony`): the o200k split regex isolated, then byte-level
+    without its own regex, no prefix space, merges ignored, the harmony special tokens."""
+    byte_level("o200k_harmony", O200K_PAT, HARMONY_SPECIALS, vocab_size=1200, ignore_merges=True, extra_cases=[
+        "<|start|>user<|message|>What is 2+2?<|end|><|start|>assistant<|channel|>analysis<|message|>Simple.<|end|>",
+        "<|start|>assistant<|channel|>commentary to=functions.get_weather <|constrain|>json<|message|>{\"city\": \"Paris\"}<|call|>",
+        "CamelCaseWord HTTPServer don'T WE'LL naïve", "path/to/file\n\n  x", "１２３４５ 12345 ١٢٣٤"])
+
+
 def main():
     if "--regex-only" in sys.argv:
         regex_cases()
+        return
+    if "--o200k-only" in sys.argv:
+        o200k_harmony()
         return
     regex_cases()
     os.makedirs(ROOT, exist_ok=True)
@@ -502,6 +518,7 @@ def main():
     word_suffix()
     misc_pretokenizers()
     qwen1(qwen2_tok)
+    o200k_harmony()
     write_configs()
     print("fixtures written to", os.path.normpath(ROOT))
 

@@ -70,6 +70,11 @@ public protocol ComputeBackend: AnyObject {
                    spec: AttentionSpec, out: Tensor)
     /// `out[r, 0..<width] = act(x[r, 0..<width]) · x[r, width..<2·width]` (a fused `[gate | up]` row).
     func gatedActivation(_ x: Tensor, rows: Range<Int>, width: Int, kind: MLPActivation, out: Tensor)
+    /// A routed mixture of experts: each row of `x` (columns `0..<d`) is routed by `weights.router` as
+    /// `spec.routing` says, and `out[r, 0..<d]` becomes the sum of its `spec.active` experts' outputs, each
+    /// times its routing weight, summed in increasing expert index (as transformers adds them). Only the
+    /// chosen experts run, on the rows routed to them; the work is split the same way on any thread count.
+    func experts(_ x: Tensor, rows: Range<Int>, weights: ExpertWeights, spec: ExpertsSpec, out: Tensor)
     /// `y[rows] += x[rows]` (all columns of equal-width tensors).
     func add(_ x: Tensor, into y: Tensor, rows: Range<Int>)
     /// `x ← cap · tanh(x / cap)` on `rows`.
@@ -163,9 +168,14 @@ public enum RowSet: Sendable, Equatable {
 }
 
 /// The gated activations of MLPs.
-public enum MLPActivation: String, Sendable {
+public enum MLPActivation: Sendable, Equatable {
+    /// `silu(gate) · up`.
     case silu
+    /// `gelu_tanh(gate) · up`.
     case geluTanh
+    /// gpt-oss's clamped SwiGLU: `g = min(gate, limit)`, `u = clamp(up, −limit, limit)`,
+    /// `(u + 1) · g · σ(alpha · g)`.
+    case clampedSwiGLU(alpha: Float, limit: Float)
 }
 
 /// What one attention call needs besides the layout.
@@ -179,10 +189,14 @@ public struct AttentionSpec: Sendable {
     public var softcap: Float?
     /// A key at position `j` is visible from position `i` only when `i − j < window`.
     public var window: Int?
+    /// gpt-oss's attention sinks: one logit per query head that joins the softmax's normaliser but
+    /// has no value (`p_j = e^{s_j} / (Σ_i e^{s_i} + e^{sink})`).
+    public var sinks: [Float]?
 
-    public init(heads: Int, kvHeads: Int, headDim: Int, scale: Float, softcap: Float? = nil, window: Int? = nil) {
+    public init(heads: Int, kvHeads: Int, headDim: Int, scale: Float, softcap: Float? = nil, window: Int? = nil,
+                sinks: [Float]? = nil) {
         self.heads = heads; self.kvHeads = kvHeads; self.headDim = headDim; self.scale = scale
-        self.softcap = softcap; self.window = window
+        self.softcap = softcap; self.window = window; self.sinks = sinks
     }
 }
 

@@ -14,6 +14,11 @@ public struct RoPE: Sendable {
         /// Phi-3 "longrope"/"su": per-frequency factors, long ones once the sequence passes
         /// `originalMaxPositions`, and an attention scaling applied to cos and sin.
         case longrope(short: [Float], long: [Float], originalMaxPositions: Int, attentionFactor: Float)
+        /// YaRN (gpt-oss, long-context Qwen3): frequencies interpolated by `factor` below the correction
+        /// range set by `betaFast`/`betaSlow` rotations over `originalMaxPositions`, kept above it, blended
+        /// linearly inside it (`truncate` rounds the range's ends outwards); cos and sin times `attentionFactor`.
+        case yarn(factor: Float, originalMaxPositions: Int, betaFast: Double, betaSlow: Double, truncate: Bool,
+                  attentionFactor: Float)
     }
 
     /// Rotated dimensions per head (even, ≤ head_dim; < head_dim for partial rotary).
@@ -56,6 +61,10 @@ public struct RoPE: Sendable {
             let shape = (0..<half).map { Float(2 * $0) / Float(dim) }
             inv = (0..<half).map { 1 / (short[$0] * powf(base, shape[$0])) }
             long = (0..<half).map { 1 / (longFactors[$0] * powf(base, shape[$0])) }
+        case let .yarn(factor, original, fast, slow, truncate, _):
+            inv = Self.yarnFrequencies(dim: dim, base: base, factor: factor, originalMaxPositions: original,
+                                       betaFast: fast, betaSlow: slow, truncate: truncate)
+            long = inv
         }
         invFreqShort = inv
         invFreqLong = long
@@ -71,6 +80,7 @@ public struct RoPE: Sendable {
             attention = factor
             if sequenceLength > original { inv = invFreqLong }
         }
+        if case let .yarn(_, _, _, _, _, factor) = scaling { attention = factor }
         let c = FloatBuffer(count: positions.count * half), s = FloatBuffer(count: positions.count * half)
         for (n, p) in positions.enumerated() {
             let fp = Float(p)
@@ -81,6 +91,26 @@ public struct RoPE: Sendable {
             }
         }
         return (c, s)
+    }
+
+    /// transformers' `_compute_yarn_parameters`: the correction range in Float64 (as Python computes it),
+    /// the frequencies and the ramp in Float32 (as torch does).
+    static func yarnFrequencies(dim: Int, base: Float, factor: Float, originalMaxPositions: Int, betaFast: Double,
+                                betaSlow: Double, truncate: Bool) -> [Float] {
+        func correction(_ rotations: Double) -> Double {
+            Double(dim) * log(Double(originalMaxPositions) / (rotations * 2 * Double.pi)) / (2 * log(Double(base)))
+        }
+        var low = correction(betaFast), high = correction(betaSlow)
+        if truncate { low = low.rounded(.down); high = high.rounded(.up) }
+        low = max(low, 0); high = min(high, Double(dim - 1))
+        if low == high { high += 0.001 }
+        return (0..<(dim / 2)).map { i -> Float in
+            let power = powf(base, Float(2 * i) / Float(dim))
+            let extrapolation = 1 / power, interpolation = 1 / (factor * power)
+            let ramp = min(max((Float(i) - Float(low)) / Float(high - low), 0), 1)
+            let keep = 1 - ramp
+            return interpolation * (1 - keep) + extrapolation * keep
+        }
     }
 
     /// Rotates `heads` consecutive heads of width `headDim` starting at `x` with one table row

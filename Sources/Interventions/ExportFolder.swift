@@ -37,9 +37,10 @@ extension WeightOrthogonalizer {
     }
 
     /// Copies every top-level regular file of `source` that is not a weight file (atomically, byte
-    /// for byte), editing `config.json` when the head is untied. Returns (written, skipped).
+    /// for byte), editing `config.json` when the head is untied, the dtype changes or MXFP4 tensors were
+    /// dequantized (`quantization_config` removed). Returns (written, skipped).
     static func copyOtherFiles(from source: URL, to output: URL, weights: [URL], untie: Bool,
-                               dtype: DType? = nil) throws -> ([String], [String]) {
+                               dtype: DType? = nil, dropQuantization: Bool = false) throws -> ([String], [String]) {
         let fm = FileManager.default
         let weightNames = Set(weights.map(\.lastPathComponent) + [WeightStore.indexFileName])
         var written: [String] = [], skipped: [String] = []
@@ -51,12 +52,13 @@ extension WeightOrthogonalizer {
             if isDir.boolValue || name.hasPrefix(".") { skipped.append(name); continue }
             guard let data = fm.contents(atPath: url.path) else { throw InterventionError.missingFile(url.path) }
             var bytes = [UInt8](data)
-            if name == "config.json" && (untie || dtype != nil) {
+            if name == "config.json" && (untie || dtype != nil || dropQuantization) {
                 guard var text = String(bytes: bytes, encoding: .utf8) else {
                     throw InterventionError.unsupportedModel(path: url.path, reason: "config.json is not UTF-8")
                 }
                 if untie { text = try untiedConfig(text, path: url.path) }
                 if let dtype { text = try retypedConfig(text, dtype: dtype) }
+                if dropQuantization { text = try ConfigText.removingTopLevelKey("quantization_config", from: text, path: url.path) }
                 bytes = Array(text.utf8)
             }
             try AtomicFile.write(bytes, to: output.appendingPathComponent(name))

@@ -87,6 +87,7 @@ public enum WeightOrthogonalizer {
 
         let (_, config) = try ModelLoader.readConfig(directory: source)
         let store = try WeightStore(folder: source)
+        let tensors = try ExportSource(store: store, dtype: options.outputDType)
         let d = config.hiddenSize
         guard direction.count == d else { throw InterventionError.dimensionMismatch(what: "the direction", expected: d, actual: direction.count) }
         var r = direction
@@ -107,7 +108,7 @@ public enum WeightOrthogonalizer {
             guard !layers.isEmpty else { throw InterventionError.badInput("the layer weighting (\(w)) gives strength 0 to every chosen layer") }
         }
         let withEmbedding = options.weighting == nil && layers.contains(0)
-        let writers = try ResidualWriter.plan(config: config, store: store, layers: layers, includeEmbedding: withEmbedding)
+        let writers = try ResidualWriter.plan(config: config, source: tensors, layers: layers, includeEmbedding: withEmbedding)
         let family = try ModelRegistry.family(for: config.modelType)
         // The embedding and head as the files name them; a multimodal checkpoint's other towers are copied untouched.
         let layout = family.layout(of: store)
@@ -117,7 +118,7 @@ public enum WeightOrthogonalizer {
 
         // Which file every output tensor goes to: the source's own file (the head next to the embedding).
         var fileOf: [String: String] = [:]
-        for name in store.names { fileOf[name] = try store.fileName(containing: name) }
+        for name in tensors.names { fileOf[name] = try tensors.fileName(containing: name) }
         if untie { fileOf[headName] = try store.fileName(containing: embedName) }
 
         try fm.createDirectory(at: output, withIntermediateDirectories: true)
@@ -135,6 +136,7 @@ public enum WeightOrthogonalizer {
             record["steer.layer_strengths"] = layers.map { "\($0):\(w.strength($0))" }.joined(separator: ",")
         }
         if config.hasPostNorms { record["steer.post_norm_rule"] = "o_proj/down_proj projected against normalize((1+w_post) * r)" }
+        if tensors.dequantizes { record["steer.dequantized"] = "MXFP4 *_blocks/*_scales written as \(tensors.packedDType); quantization_config removed" }
         for (k, v) in options.metadata { record["steer." + k] = v }
 
         var written: [String] = []
@@ -146,6 +148,10 @@ public enum WeightOrthogonalizer {
             var writer = SafeTensorsWriter(metadata: meta, protecting: store.inputURLs)
             for name in names {
                 let sourceName = (untie && name == headName) ? embedName : name
+                if tensors.isPacked(name) {
+                    writer.add(name, dtype: try tensors.dtype(name), shape: try tensors.shape(name), externalBytes: try tensors.byteCount(name))
+                    continue
+                }
                 let info = try store.info(sourceName)
                 if let target = options.outputDType, info.dtype.floatType != nil, info.dtype.floatType != target, !layout.isSkipped(name) {
                     writer.add(name, floats: try store.floats(sourceName), shape: info.shape, as: target)
@@ -160,8 +166,10 @@ public enum WeightOrthogonalizer {
                 for e in ordered {
                     if let w = byName[e.name] {
                         let strength = w.layer.flatMap { options.weighting?.strength($0) } ?? 1
-                        try out.write(try editedBytes(w, store: store, unit: unit, config: config, preserveNorms: options.normPreserving,
+                        try out.write(try editedBytes(w, tensors: tensors, unit: unit, config: config, preserveNorms: options.normPreserving,
                                                       strength: strength, as: options.outputDType))
+                    } else if tensors.isPacked(e.name) {
+                        try out.write(DTypeConversion.bytes(try tensors.floats(e.name), as: tensors.packedDType))
                     } else if case .floats(let values) = e.payload, let target = e.dtype.floatType {
                         try out.write(DTypeConversion.bytes(values, as: target))
                     } else {
@@ -174,16 +182,17 @@ public enum WeightOrthogonalizer {
         }
         if store.layout == .sharded {
             var meta = store.index?.metadata ?? [:]
-            meta["total_size"] = .int(fileOf.keys.reduce(0) { $0 + ((try? store.info($1 == headName && untie ? embedName : $1).byteCount) ?? 0) })
+            let sourceName = { (name: String) in name == headName && untie ? embedName : name }
+            meta["total_size"] = .int(fileOf.keys.reduce(0) { $0 + ((try? tensors.byteCount(sourceName($1))) ?? 0) })
             if meta["total_parameters"] != nil {
-                meta["total_parameters"] = .int(fileOf.keys.reduce(0) { $0 + ((try? store.info($1 == headName && untie ? embedName : $1).elementCount) ?? 0) })
+                meta["total_parameters"] = .int(fileOf.keys.reduce(0) { $0 + ((try? tensors.elementCount(sourceName($1))) ?? 0) })
             }
             let index = ShardIndex(weightMap: fileOf, metadata: meta)
             try AtomicFile.write(Array(index.jsonText().utf8), to: output.appendingPathComponent(WeightStore.indexFileName))
             written.append(WeightStore.indexFileName)
         }
         let (copied, skipped) = try copyOtherFiles(from: source, to: output, weights: store.inputURLs, untie: untie,
-                                                   dtype: options.outputDType)
+                                                   dtype: options.outputDType, dropQuantization: tensors.dequantizes)
         written += copied
         if options.force { try removeStaleWeights(in: output, keeping: Set(written)) }
         var edited = writers.map(\.name)
@@ -192,26 +201,27 @@ public enum WeightOrthogonalizer {
                                   unit: unit.map { Float($0) }, seconds: Date().timeIntervalSince(start))
     }
 
-    /// The edited bytes of one residual writer, in its file dtype.
-    static func editedBytes(_ w: ResidualWriter, store: WeightStore, unit: [Double], config: ModelConfig, preserveNorms: Bool,
+    /// The edited bytes of one residual writer, in its file dtype (or `target`).
+    static func editedBytes(_ w: ResidualWriter, tensors: ExportSource, unit: [Double], config: ModelConfig, preserveNorms: Bool,
                             strength: Double = 1, as target: DType? = nil) throws -> [UInt8] {
-        let info = try store.info(w.name)
-        guard let dtype = info.dtype.floatType else {
-            throw InterventionError.unsupportedModel(path: store.folder.path, reason: "tensor '\(w.name)' has dtype \(info.dtype)")
+        let shape = try tensors.shape(w.name)
+        guard let dtype = try tensors.dtype(w.name).floatType else {
+            throw InterventionError.unsupportedModel(path: tensors.store.folder.path, reason: "tensor '\(w.name)' has dtype \(try tensors.dtype(w.name))")
         }
         var u = unit
         if let p = w.postNorm {
-            u = try Orthogonalize.throughNorm(unit, weight: try store.floats(p), offset: config.normWeightOffset)
+            u = try Orthogonalize.throughNorm(unit, weight: try tensors.floats(p), offset: config.normWeightOffset)
         }
-        var values = try store.floats(w.name)
+        var values = try tensors.floats(w.name)
         switch w.kind {
-        case .embedding:
-            Orthogonalize.rows(&values, rows: info.shape[0], d: info.shape[1], unit: u, preserveNorms: preserveNorms, strength: strength)
+        case .embedding, .rows:
+            let d = shape.last ?? 1
+            Orthogonalize.rows(&values, rows: values.count / max(d, 1), d: d, unit: u, preserveNorms: preserveNorms, strength: strength)
         case .projection:
-            Orthogonalize.columns(&values, rows: info.shape[0], cols: info.shape[1], unit: u, preserveNorms: preserveNorms,
+            Orthogonalize.columns(&values, rows: shape[0], cols: shape[1], unit: u, preserveNorms: preserveNorms,
                                   strength: strength)
         case .bias:
-            Orthogonalize.rows(&values, rows: 1, d: info.shape[0], unit: u, preserveNorms: preserveNorms, strength: strength)
+            Orthogonalize.rows(&values, rows: 1, d: shape[0], unit: u, preserveNorms: preserveNorms, strength: strength)
         }
         return DTypeConversion.bytes(values, as: target ?? dtype)
     }

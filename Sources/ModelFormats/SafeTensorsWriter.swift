@@ -20,12 +20,16 @@ public struct SafeTensorsWriter {
         case floats([Float])
         /// Bytes owned elsewhere, e.g. a mapped input tensor; `owner` is retained to keep them valid.
         case view(UnsafeRawBufferPointer, owner: AnyObject?)
+        /// `byteCount` bytes the caller writes itself after `header(for:)` (a tensor computed while the
+        /// file is written, as a weight export's); `write(to:)` refuses it.
+        case external(byteCount: Int)
 
         var byteCountIfRaw: Int? {
             switch self {
             case let .bytes(b): return b.count
             case .floats: return nil
             case let .view(v, _): return v.count
+            case let .external(n): return n
             }
         }
     }
@@ -67,6 +71,11 @@ public struct SafeTensorsWriter {
     public mutating func add(_ name: String, dtype: SafeTensorsDType, shape: [Int],
                              view: UnsafeRawBufferPointer, owner: AnyObject?) {
         entries.append(Entry(name: name, dtype: dtype, shape: shape, payload: .view(view, owner: owner)))
+    }
+
+    /// Declares a tensor whose bytes the caller writes after `header(for:)`.
+    public mutating func add(_ name: String, dtype: SafeTensorsDType, shape: [Int], externalBytes: Int) {
+        entries.append(Entry(name: name, dtype: dtype, shape: shape, payload: .external(byteCount: externalBytes)))
     }
 
     /// Adds tensor `name` of `store` unchanged (no copy until written), optionally renamed.
@@ -122,6 +131,8 @@ public struct SafeTensorsWriter {
             try out.write(b)
         case let .view(v, owner):
             try withExtendedLifetime(owner) { try out.write(v) }
+        case .external:
+            throw FormatError.invalidWriteRequest(path: out.destination.path, tensor: entry.name, reason: "its bytes are written by the caller")
         case let .floats(values):
             guard let dtype = entry.dtype.floatType else { return }   // rejected by validate
             let chunk = 1 << 20

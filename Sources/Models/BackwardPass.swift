@@ -17,7 +17,7 @@ struct BackwardPass {
 
     /// The gradient with respect to `point` (`resid_pre` or `resid_mid` of a recorded block), given the
     /// gradient `dx` of `resid_pre[M]` (`rows × d`, overwritten: it holds the result on return).
-    func run(from dx: Tensor, metricLayer M: Int, to point: StreamPoint) {
+    func run(from dx: Tensor, metricLayer M: Int, to point: StreamPoint) throws {
         let be = model.backend, c = model.config, n = input.rows, rows = 0..<n
         let f = c.intermediateSize, qkvWidth = c.blocks.map(\.attention.qkvWidth).max() ?? 0
         let qDim = c.blocks.map(\.attention.qDim).max() ?? 0
@@ -33,13 +33,17 @@ struct BackwardPass {
         }
         for l in stride(from: M - 1, through: point.layer, by: -1) {
             guard let record = recorder.record(layer: l) else { continue }
-            let spec = c.blocks[l], w = model.blocks[l], a = spec.attention, width = spec.mlp.width
+            let spec = c.blocks[l], w = model.blocks[l], a = spec.attention
+            // `checkBackwardSupport` refuses routed experts before any pass; this keeps the refusal local too.
+            guard case .gated(let width, let act) = spec.mlp, let down = w.down else {
+                throw ModelError.unsupportedFeature(path: "block \(l)", feature: "gradients through routed experts")
+            }
 
             // MLP: stream ← stream + m·post?(down(act(gate)·up)) with gate, up from pre?(resid_mid).
             let dOut = sublayerOutputGradient(dx, postNorm: w.postMLPNorm, recorded: record.mlpProj,
                                               multiplier: spec.residualMultiplier, rows: rows, scratch: t)
-            be.linearInputGradient(dOut, rows: rows, dyColumn: 0, weight: w.down, out: dact, column: 0, accumulate: false)
-            be.gatedActivationBackward(record.gateUp, rows: rows, width: width, kind: activation(spec.mlp), gradient: dact, out: dgu)
+            be.linearInputGradient(dOut, rows: rows, dyColumn: 0, weight: down, out: dact, column: 0, accumulate: false)
+            be.gatedActivationBackward(record.gateUp, rows: rows, width: width, kind: act, gradient: dact, out: dgu)
             inputGradient(parts: w.gateUp, gradient: dgu, rows: rows, out: dh)
             addNormInputGradient(dh, norm: w.preMLPNorm, input: record.residMid, rows: rows, into: dx)
             if l == point.layer && point.point == .residMid { return }
@@ -50,7 +54,7 @@ struct BackwardPass {
             be.linearInputGradient(dAttnOut, rows: rows, dyColumn: 0, weight: w.o, out: dattn, column: 0, accumulate: false)
             be.zero(dqkv, rows: rows)
             // Rows are their own key/value slots (`ForwardInput.prompts` without bases), so slot gradients land in place.
-            be.attentionBackward(record.qkv, column: 0, queries: Array(rows), layout: input.layout, kv: kv, layer: l, spec: a.spec,
+            be.attentionBackward(record.qkv, column: 0, queries: Array(rows), layout: input.layout, kv: kv, layer: l, spec: a.spec(),
                                  outputGradient: dattn, queryGradient: dqkv, dqColumn: 0, keyValueGradient: dqkv,
                                  keyColumn: a.qDim, valueColumn: a.qDim + a.kvDim)
             if let r = a.rope, let tab = tables[r] {
@@ -69,10 +73,6 @@ struct BackwardPass {
             inputGradient(parts: w.qkv, gradient: dqkv, rows: rows, out: dh)
             addNormInputGradient(dh, norm: w.inputNorm, input: record.residPre, rows: rows, into: dx)
         }
-    }
-
-    private func activation(_ mlp: MLPKind) -> MLPActivation {
-        switch mlp { case .gated(_, let act): return act }
     }
 
     /// The gradient of a sublayer's projection output (before its post-norm and multiplier) from the

@@ -50,11 +50,13 @@ public struct AttentionBlock: Sendable, Equatable {
     public var rope: Int?
     /// RMSNorm of queries and keys before RoPE.
     public var qkNorm: QKNorm = .none
+    /// gpt-oss's attention sinks: the block reads one sink logit per query head (`BlockTensors.sinks`).
+    public var sinks = false
 
     public init(heads: Int, kvHeads: Int, headDim: Int, scale: Float, softcap: Float? = nil, window: Int? = nil,
-                rope: Int? = 0, qkNorm: QKNorm = .none) {
+                rope: Int? = 0, qkNorm: QKNorm = .none, sinks: Bool = false) {
         self.heads = heads; self.kvHeads = kvHeads; self.headDim = headDim; self.scale = scale
-        self.softcap = softcap; self.window = window; self.rope = rope; self.qkNorm = qkNorm
+        self.softcap = softcap; self.window = window; self.rope = rope; self.qkNorm = qkNorm; self.sinks = sinks
     }
 
     public var qDim: Int { heads * headDim }
@@ -62,9 +64,10 @@ public struct AttentionBlock: Sendable, Equatable {
     /// Width of a fused `[q | k | v]` row.
     public var qkvWidth: Int { qDim + 2 * kvDim }
 
-    /// What the backend's attention operation needs.
-    public var spec: AttentionSpec {
-        AttentionSpec(heads: heads, kvHeads: kvHeads, headDim: headDim, scale: scale, softcap: softcap, window: window)
+    /// What the backend's attention operation needs (the sink logits, if any, come from the block's weights).
+    public func spec(sinks values: [Float]? = nil) -> AttentionSpec {
+        AttentionSpec(heads: heads, kvHeads: kvHeads, headDim: headDim, scale: scale, softcap: softcap, window: window,
+                      sinks: values)
     }
 }
 
@@ -72,10 +75,22 @@ public struct AttentionBlock: Sendable, Equatable {
 public enum MLPKind: Sendable, Equatable {
     /// `down(act(gate(x)) · up(x))`, `width` the intermediate size.
     case gated(width: Int, activation: MLPActivation)
+    /// A routed mixture of experts (`ComputeBackend.experts`): each token runs `active` of `experts`
+    /// gated MLPs of width `width` and adds their outputs weighted by the router.
+    case experts(ExpertsSpec)
 
-    /// The intermediate width.
+    /// The intermediate width (of one expert).
     public var width: Int {
-        switch self { case .gated(let w, _): return w }
+        switch self {
+        case .gated(let w, _): return w
+        case .experts(let e): return e.width
+        }
+    }
+
+    /// The experts, when the sublayer is routed.
+    public var experts: ExpertsSpec? {
+        if case .experts(let e) = self { return e }
+        return nil
     }
 }
 
@@ -97,6 +112,10 @@ public struct BlockTensors: Sendable, Equatable {
     public var down: String
     public var downBias: String?
     public var postMLPNorm: String?
+    /// A routed-experts MLP's tensors (`gateUp`, `down` and their biases are then unused and empty).
+    public var experts: ExpertTensors?
+    /// `[heads]` attention-sink logits (`AttentionBlock.sinks`).
+    public var sinks: String?
 
     public init(inputNorm: String?, qkv: [String], qkvBias: [String] = [], qNorm: String? = nil, kNorm: String? = nil,
                 o: String, oBias: String? = nil, postAttentionNorm: String? = nil, preMLPNorm: String?,
@@ -109,8 +128,39 @@ public struct BlockTensors: Sendable, Equatable {
     }
 
     /// The tensors that write into the residual stream (what weight orthogonalization edits): each
-    /// output projection with its bias and the norm that follows it, if any.
-    public var residualWriters: [(weight: String, bias: String?, postNorm: String?)] {
-        [(o, oBias, postAttentionNorm), (down, downBias, postMLPNorm)]
+    /// output projection with its bias and the norm that follows it, if any; for routed experts every
+    /// expert's down projection and bias.
+    public var residualWriters: [WriterTensor] {
+        var out = [WriterTensor(name: o, layout: .columns, postNorm: postAttentionNorm)]
+        if let b = oBias { out.append(WriterTensor(name: b, layout: .bias, postNorm: postAttentionNorm)) }
+        if let e = experts {
+            out += e.writers.map { WriterTensor(name: $0.name, layout: $0.layout, postNorm: postMLPNorm) }
+        } else {
+            out.append(WriterTensor(name: down, layout: .columns, postNorm: postMLPNorm))
+            if let b = downBias { out.append(WriterTensor(name: b, layout: .bias, postNorm: postMLPNorm)) }
+        }
+        return out
+    }
+}
+
+/// A checkpoint tensor that writes into the residual stream, and how it holds the vectors it writes.
+public struct WriterTensor: Sendable, Equatable {
+    public enum Layout: Sendable, Equatable {
+        /// `[d, in]` (`nn.Linear`): every column is what one input unit writes.
+        case columns
+        /// `[d]`, added to the stream.
+        case bias
+        /// `[…, d]`: every row of length d is one written vector (gpt-oss's fused `down_proj`
+        /// `[experts, width, d]` and `down_proj_bias` `[experts, d]`).
+        case rows
+    }
+
+    public var name: String
+    public var layout: Layout
+    /// The norm applied to this tensor's output before it is added to the stream, if any.
+    public var postNorm: String?
+
+    public init(name: String, layout: Layout, postNorm: String? = nil) {
+        self.name = name; self.layout = layout; self.postNorm = postNorm
     }
 }

@@ -14,11 +14,16 @@ public struct BlockWeights {
     public var oBias: Weight?
     public var postAttentionNorm: Weight?
     public var preMLPNorm: Weight?
-    /// Parts producing `[gate | up]` columns in order.
-    public var gateUp: [Weight]
+    /// Parts producing `[gate | up]` columns in order (empty for routed experts).
+    public var gateUp: [Weight] = []
     public var gateUpBias: Weight?
-    public var down: Weight
+    /// nil for routed experts.
+    public var down: Weight?
     public var downBias: Weight?
+    /// A routed-experts MLP (`MLPKind.experts`).
+    public var experts: ExpertWeights?
+    /// Attention-sink logits, one per query head (`AttentionBlock.sinks`).
+    public var sinks: [Float]?
     public var postMLPNorm: Weight?
     /// Host copies of the post-sublayer norm weights (what an ablation matching a weight edit needs).
     public var postAttentionNormValues: [Float]?
@@ -41,6 +46,10 @@ public struct BlockWeights {
             qNorm = try w.vector(qn, count: whole ? a.qDim : a.headDim)
             kNorm = try w.vector(kn, count: whole ? a.kvDim : a.headDim)
         }
+        if a.sinks {
+            guard let n = names.sinks else { throw ModelError.badInput("the block's attention sinks are not named") }
+            sinks = try w.floats(n, count: a.heads)
+        }
         o = try w.matrix(names.o, rows: d, cols: a.qDim)
         oBias = try names.oBias.map { try w.vector($0, count: d) }
         if spec.postAttentionNorm, let n = names.postAttentionNorm {
@@ -52,10 +61,15 @@ public struct BlockWeights {
             guard let n = names.preMLPNorm else { throw ModelError.badInput("the block's MLP norm is not named") }
             preMLPNorm = try w.vector(n, count: d)
         }
-        gateUp = try w.stacked(names.gateUp, rows: gateUpRows, cols: d)
-        gateUpBias = names.gateUpBias.isEmpty ? nil : try w.vector(names.gateUpBias, counts: gateUpRows)
-        down = try w.matrix(names.down, rows: d, cols: f)
-        downBias = try names.downBias.map { try w.vector($0, count: d) }
+        if let e = spec.mlp.experts {
+            guard let n = names.experts else { throw ModelError.badInput("the block's experts are not named") }
+            experts = try w.experts(n, spec: e, d: d)
+        } else {
+            gateUp = try w.stacked(names.gateUp, rows: gateUpRows, cols: d)
+            gateUpBias = names.gateUpBias.isEmpty ? nil : try w.vector(names.gateUpBias, counts: gateUpRows)
+            down = try w.matrix(names.down, rows: d, cols: f)
+            downBias = try names.downBias.map { try w.vector($0, count: d) }
+        }
         if spec.postMLPNorm, let n = names.postMLPNorm {
             let values = try w.floats(n, count: d)
             postMLPNorm = try w.upload(n, values)

@@ -34,6 +34,12 @@ public enum ConfigValidation {
         "original_max_position_embeddings": 1 << 30,
         "seq_length": 1 << 30,
         "sliding_window": 1 << 30,
+        // Mixture of experts (the largest released models route among a few hundred experts).
+        "num_experts": 1 << 12,
+        "num_local_experts": 1 << 12,
+        "num_experts_per_tok": 1 << 12,
+        "moe_intermediate_size": 1 << 20,
+        "decoder_sparse_step": 1 << 12,
     ]
 
     /// `model_type`s whose transformers implementation rotates only part of each head
@@ -94,6 +100,7 @@ public enum ConfigValidation {
             if let cap = a.softcap, !(cap.isFinite && cap > 0) { throw fail("attn_logit_softcapping", "\(cap) must be finite and positive (or null)") }
             if let w = a.window, w < 1 { throw fail("sliding_window", "\(w) must be at least 1 (or null)") }
             if let m = b.residualMultiplier, !(m.isFinite && m > 0) { throw fail("residual_multiplier", "\(m) must be finite and positive") }
+            if let e = b.mlp.experts { try validateExperts(e, path: path) }
         }
         if let cap = c.finalLogitSoftcap, !(cap.isFinite && cap > 0) {
             throw fail("final_logit_softcapping", "\(cap) must be finite and positive (or null)")
@@ -103,6 +110,20 @@ public enum ConfigValidation {
         if let m = c.maxSequenceLength, m < 1 { throw fail("seq_length", "\(m) must be at least 1") }
         if let bos = c.bosTokenId { try checkTokenIds([bos], key: "bos_token_id", vocab: c.vocabSize, path: path) }
         try checkTokenIds(c.eosTokenIds, key: "eos_token_id", vocab: c.vocabSize, path: path)
+    }
+
+    /// Expert counts and the clamped SwiGLU's constants.
+    private static func validateExperts(_ e: ExpertsSpec, path: String) throws {
+        func fail(_ key: String, _ reason: String) -> ModelError { .badConfig(path: path, key: key, reason: reason) }
+        let most = maximum["num_experts"] ?? Int.max
+        guard e.experts >= 1, e.experts <= most else { throw fail("num_experts", "\(e.experts) is outside 1...\(most)") }
+        guard e.active >= 1, e.active <= e.experts else {
+            throw fail("num_experts_per_tok", "\(e.active) is outside 1...\(e.experts) (the number of experts)")
+        }
+        if case let .clampedSwiGLU(alpha, limit) = e.activation {
+            guard alpha.isFinite, alpha > 0 else { throw fail("swiglu_alpha", "\(alpha) must be finite and positive") }
+            guard limit.isFinite, limit > 0 else { throw fail("swiglu_limit", "\(limit) must be finite and positive") }
+        }
     }
 
     private static func validateRoPE(_ rope: RoPE, config c: ModelConfig, path: String) throws {
@@ -132,6 +153,10 @@ public enum ConfigValidation {
             guard positive(short), positive(long) else { throw fail("rope_scaling", "longrope factors must be finite and positive") }
             guard original >= 1, positive([attention]) else {
                 throw fail("rope_scaling", "longrope needs original_max_position_embeddings ≥ 1 and a finite positive attention factor (found \(attention))")
+            }
+        case let .yarn(factor, original, fast, slow, _, attention):
+            guard positive([factor, attention]), fast.isFinite, fast > 0, slow.isFinite, slow > 0, original >= 1 else {
+                throw fail("rope_scaling", "yarn needs a positive factor, beta_fast, beta_slow and attention factor and original_max_position_embeddings ≥ 1")
             }
         }
     }

@@ -78,33 +78,36 @@ extension LanguageModel {
             let compact = l == L - 1 && record == nil && !(edits?.observesAfterAttention(layer: l) ?? false)
             let queries = compact ? input.logitRows : Array(rows)
             if queries.isEmpty { break }
-            be.attention(qkv, column: 0, queries: queries, layout: input.layout, kv: kv, layer: l, spec: a.spec, out: ws.attn)
+            be.attention(qkv, column: 0, queries: queries, layout: input.layout, kv: kv, layer: l, spec: a.spec(sinks: w.sinks),
+                         out: ws.attn)
             var stream = x, m = active, map: [Int]? = nil
             if compact {
                 be.gather(x, rows: queries, into: ws.compact, row: 0)
                 stream = ws.compact; m = queries.count; map = queries
             }
             let part = 0..<m
-            writeBack(w.o, bias: w.oBias, postNorm: w.postAttentionNorm, multiplier: spec.residualMultiplier, input: ws.attn,
+            writeBack((w.o, w.oBias), postNorm: w.postAttentionNorm, multiplier: spec.residualMultiplier, input: ws.attn,
                       stream: stream, rows: part, ws: ws, runner: runner, layer: l, map: map, points: (.attnProj, .attnOut, .residMid),
                       record: record?.attnProj)
             if let record { be.copyRows(stream, from: 0, count: m, into: record.residMid, to: 0) }
 
-            // MLP.
+            // MLP: a gated MLP, or routed experts (which write their summed output into ws.sub).
             let mlpIn = preNorm(w.preMLPNorm, stream: stream, rows: part, ws: ws)
-            let gateUp = record?.gateUp ?? ws.gateUp
-            linear(w.gateUp, bias: w.gateUpBias, input: mlpIn, rows: part, out: gateUp)
-            be.gatedActivation(gateUp, rows: part, width: spec.mlp.width, kind: activation(spec.mlp), out: ws.act)
-            writeBack(w.down, bias: w.downBias, postNorm: w.postMLPNorm, multiplier: spec.residualMultiplier, input: ws.act,
+            var down: (weight: Weight, bias: Weight?)?
+            if case .gated(let width, let act) = spec.mlp, let dw = w.down {
+                let gateUp = record?.gateUp ?? ws.gateUp
+                linear(w.gateUp, bias: w.gateUpBias, input: mlpIn, rows: part, out: gateUp)
+                be.gatedActivation(gateUp, rows: part, width: width, kind: act, out: ws.act)
+                down = (dw, w.downBias)
+            } else if let e = spec.mlp.experts, let ew = w.experts {
+                be.experts(mlpIn, rows: part, weights: ew, spec: e, out: ws.sub)
+            }
+            writeBack(down, postNorm: w.postMLPNorm, multiplier: spec.residualMultiplier, input: ws.act,
                       stream: stream, rows: part, ws: ws, runner: runner, layer: l, map: map, points: (.mlpProj, .mlpOut, .residPost),
                       record: record?.mlpProj)
             if l == L - 1 { return logits(stream: stream, rows: map == nil ? input.logitRows : Array(0..<m), ws: ws) }
         }
         return nil
-    }
-
-    private func activation(_ mlp: MLPKind) -> MLPActivation {
-        switch mlp { case .gated(_, let act): return act }
     }
 
     /// The sublayer input: the stream normalised into `ws.h`, or the stream itself when the block has no pre-norm.
@@ -125,14 +128,15 @@ extension LanguageModel {
         if let bias { backend.addBias(bias, to: out, rows: rows, column: 0) }
     }
 
-    /// What a sublayer writes into the stream: output projection (+ bias), edits before and after a
-    /// post-norm (and the residual multiplier), the residual add, and the edits on the stream.
-    private func writeBack(_ proj: Weight, bias: Weight?, postNorm: Weight?, multiplier: Float?, input: Tensor, stream: Tensor,
-                           rows: Range<Int>,
+    /// What a sublayer writes into the stream: output projection (+ bias) of `input` into `ws.sub` (nil
+    /// `projection`: the sublayer wrote its output there itself), edits before and after a post-norm (and
+    /// the residual multiplier), the residual add, and the edits on the stream.
+    private func writeBack(_ projection: (weight: Weight, bias: Weight?)?, postNorm: Weight?, multiplier: Float?, input: Tensor,
+                           stream: Tensor, rows: Range<Int>,
                            ws: Workspace, runner: EditRunner, layer: Int, map: [Int]?,
                            points: (proj: HookPoint, out: HookPoint, resid: HookPoint), record: Tensor?) {
         let be = backend, c = config
-        be.linear(input, rows: rows, xColumn: 0, weight: proj, bias: bias, out: ws.sub, column: 0)
+        if let p = projection { be.linear(input, rows: rows, xColumn: 0, weight: p.weight, bias: p.bias, out: ws.sub, column: 0) }
         runner.apply(points.proj, layer: layer, to: ws.sub, count: rows.count, map: map)
         if let record { be.copyRows(ws.sub, from: rows.lowerBound, count: rows.count, into: record, to: rows.lowerBound) }
         if let pn = postNorm {

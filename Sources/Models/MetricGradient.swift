@@ -85,7 +85,7 @@ extension LanguageModel {
         let dx = be.tensor(rows: n, cols: d)
         be.zero(dx, rows: 0..<n)
         for r in last { unit.withUnsafeBufferPointer { if let p = $0.baseAddress { be.write(p, rows: r..<(r + 1), of: dx) } } }
-        BackwardPass(model: self, input: input, kv: kv, recorder: recorder).run(from: dx, metricLayer: M, to: point)
+        try BackwardPass(model: self, input: input, kv: kv, recorder: recorder).run(from: dx, metricLayer: M, to: point)
         guard let record = recorder.record(layer: point.layer) else { throw ModelError.badInput("no record of block \(point.layer)") }
         let grads = be.read(dx), acts = be.read(point.point == .residMid ? record.residMid : record.residPre)
         return ranges.enumerated().map { i, r in

@@ -5,7 +5,8 @@ extension ModelConfig {
     /// Lengths of the float32 reductions on the path from the embedding to one output of block
     /// `blocks − 1` (all blocks by default) at sequence length `tokens`: per block the RMSNorm sums of
     /// squares (four with sandwich norms), the q/k/v projections, q·k (and the q/k norms), the softmax
-    /// sum and the weighted sum of values, the output projection, the gate/up and down projections;
+    /// sum and the weighted sum of values, the output projection, the gate/up and down projections (for
+    /// routed experts also the router product, its softmax and the sum over the active experts);
     /// after the last block the final norm and the unembedding (`logits: true`).
     public func reductionLengths(tokens: Int, blocks: Int? = nil, logits: Bool = true) -> [Int] {
         let d = hiddenSize, t = max(tokens, 1)
@@ -16,7 +17,9 @@ extension ModelConfig {
             let qk: Int
             switch a.qkNorm { case .none: qk = 0; case .perHead: qk = a.headDim; case .whole: qk = a.qDim }
             let attention = d + a.headDim + qk + 2 * t + a.qDim
-            return norms + attention + d + b.mlp.width
+            // Routed experts add the router product and softmax and the sum of the k weighted expert outputs.
+            let routing = b.mlp.experts.map { d + $0.experts + $0.active } ?? 0
+            return norms + attention + d + b.mlp.width + routing
         }
         return perBlock + (logits ? [d, d] : [])
     }

@@ -104,7 +104,8 @@ extension ConfigReader {
             declaredDType: try optionalString("dtype") ?? optionalString("torch_dtype"),
             bosTokenId: try optionalInt("bos_token_id"),
             eosTokenIds: try intList("eos_token_id"),
-            configStyle: has("rope_parameters") || has("dtype") || has("layer_types") ? "v5" : "v4"
+            // (`layer_types` alone is no sign: published v4 configs such as gpt-oss's carry it.)
+            configStyle: has("rope_parameters") || has("dtype") ? "v5" : "v4"
         )
         return (config, traits)
     }
@@ -159,10 +160,46 @@ extension ConfigReader {
                 ?? (factor <= 1 ? 1 : (1 + log(factor) / log(Double(original))).squareRoot())
             ropeScaling = .longrope(short: short.map(Float.init), long: long.map(Float.init),
                                     originalMaxPositions: original, attentionFactor: Float(attention))
+        case "yarn":
+            guard let s = scaling else { throw fail(key, "missing") }
+            ropeScaling = try yarnScaling(s)
         default:
-            throw ModelError.unsupportedFeature(path: path, feature: "rope type '\(kind)' (supported: default, linear, llama3, longrope)")
+            throw ModelError.unsupportedFeature(path: path, feature: "rope type '\(kind)' (supported: default, linear, llama3, longrope, yarn)")
         }
         return RoPE(headDim: headDim, partialRotaryFactor: partialRotaryFactor, base: Float(theta), scaling: ropeScaling)
+    }
+
+    /// YaRN's parameters as transformers' `_compute_yarn_parameters` reads them from `s` (the scaling or
+    /// `rope_parameters` object): a top-level `original_max_position_embeddings` wins over the object's,
+    /// which defaults to `max_position_embeddings`; `factor` defaults to their ratio; `beta_fast` 32,
+    /// `beta_slow` 1, `truncate` true; the attention factor is `attention_factor`, else
+    /// `mscale(factor, mscale) / mscale(factor, mscale_all_dim)` when both are given, else `mscale(factor)`,
+    /// with `mscale(f, m) = 0.1·m·ln f + 1` (1 for f ≤ 1).
+    func yarnScaling(_ s: ConfigReader) throws -> RoPE.Scaling {
+        guard let original = try optionalPositiveInt("original_max_position_embeddings")
+                ?? s.optionalPositiveInt("original_max_position_embeddings") ?? optionalPositiveInt("max_position_embeddings") else {
+            throw s.fail("original_max_position_embeddings", "yarn needs original_max_position_embeddings or max_position_embeddings")
+        }
+        let factor: Double
+        if let f = try s.positiveNumber("factor") {
+            factor = f
+        } else if let m = try optionalPositiveInt("max_position_embeddings") {
+            factor = Double(m) / Double(original)
+        } else {
+            throw s.fail("factor", "missing")
+        }
+        func mscale(_ m: Double) -> Double { factor <= 1 ? 1 : 0.1 * m * log(factor) + 1 }
+        let attention: Double
+        if let a = try s.positiveNumber("attention_factor") {
+            attention = a
+        } else if let m = try s.optionalDouble("mscale"), let all = try s.optionalDouble("mscale_all_dim"), m != 0, all != 0 {
+            attention = mscale(m) / mscale(all)
+        } else {
+            attention = mscale(1)
+        }
+        return .yarn(factor: Float(factor), originalMaxPositions: original,
+                     betaFast: try s.positiveNumber("beta_fast") ?? 32, betaSlow: try s.positiveNumber("beta_slow") ?? 1,
+                     truncate: try s.optionalBool("truncate") ?? true, attentionFactor: Float(attention))
     }
 
     /// Per-layer sliding windows from v5 `layer_types`, if present.

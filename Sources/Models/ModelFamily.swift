@@ -35,6 +35,7 @@ public enum ModelRegistry {
     public static let families: [ModelFamily.Type] = [
         Llama.self, Mistral.self, Qwen2.self, Qwen3.self, Gemma.self, Gemma2.self, Phi3.self, QwenV1.self,
         Gemma3.self, OLMo2.self, SmolLM3.self, Granite.self,
+        Qwen3MoE.self, Mixtral.self, GptOss.self,
     ]
 
     public static var supportedTypes: [String] { families.flatMap { $0.modelTypes } }

@@ -64,6 +64,22 @@ public final class WeightLoader {
         return (t, dtype)
     }
 
+    /// A tensor of exactly `shape` whose dtype is one of `dtypes` (names as in safetensors headers, e.g.
+    /// `U8`), raw; marked used.
+    func bytes(_ name: String, shape: [Int], dtypes: [String]) throws -> RawTensor {
+        guard available.contains(name) else { throw ModelError.missingTensors(folder: source.location, names: [name]) }
+        let t = try source.rawTensor(name)
+        guard t.shape == shape else { throw ModelError.badTensorShape(name: name, expected: shape, actual: t.shape) }
+        guard dtypes.contains(t.dtype), let size = SafeTensorsDType(rawValue: t.dtype)?.byteSize else {
+            throw ModelError.badInput("tensor \(name): dtype \(t.dtype), expected \(dtypes.joined(separator: " or "))")
+        }
+        guard t.bytes.baseAddress != nil, t.bytes.count == shape.reduce(size, *) else {
+            throw ModelError.badInput("tensor \(name): \(t.bytes.count) bytes for shape \(shape) of \(t.dtype)")
+        }
+        used.insert(name)
+        return t
+    }
+
     /// A matrix `[rows, cols]` in the backend, Float32 or kept 16-bit per `precision`.
     public func matrix(_ name: String, rows: Int, cols: Int) throws -> Weight {
         let (t, dtype) = try raw(name, shape: [rows, cols])
@@ -80,7 +96,13 @@ public final class WeightLoader {
 
     /// A vector as Float32 on the host.
     public func floats(_ name: String, count: Int) throws -> [Float] {
-        let (t, dtype) = try raw(name, shape: [count])
+        try floats(name, shape: [count])
+    }
+
+    /// A float tensor of `shape` as Float32 on the host (row-major).
+    public func floats(_ name: String, shape: [Int]) throws -> [Float] {
+        let (t, dtype) = try raw(name, shape: shape)
+        let count = shape.reduce(1, *)
         guard let base = t.bytes.baseAddress else { return [] }
         return withExtendedLifetime(t.owner) {
             [Float](unsafeUninitializedCapacity: count) { buf, n in

@@ -48,24 +48,33 @@ struct BenchRunner {
     }
 
     /// Floating-point operations of a prefill of `prompts` × `tokens`: the matrix products of every
-    /// block, causal attention (scores and weighted values), the output head for the last positions.
+    /// block (a routed MLP counts its router and its active experts), causal attention (scores and
+    /// weighted values), the output head for the last positions.
     func prefillFLOPs(prompts: Int, tokens: Int) -> Double {
         let c = model.config, t = Double(tokens), p = Double(prompts)
         var flops = 2 * p * Double(c.vocabSize * c.hiddenSize)
         for b in c.blocks {
             let a = b.attention
-            let params = Double(c.hiddenSize * a.qkvWidth + a.qDim * c.hiddenSize + 3 * c.hiddenSize * b.mlp.width)
+            let mlp = b.mlp.experts.map { $0.experts + 3 * $0.width * $0.active } ?? 3 * b.mlp.width
+            let params = Double(c.hiddenSize * (a.qkvWidth + a.qDim + mlp))
             flops += 2 * params * p * t + 4 * Double(a.qDim) * p * t * (t + 1) / 2
         }
         return flops
     }
 
     /// Bytes of weight matrices one decode step reads (every block's projections and the output head,
-    /// in the dtype the backend holds them); norms, biases and the key/value cache are left out.
+    /// in the dtype the backend holds them; a routed MLP its router and `active` of its experts, as if
+    /// all were the same size); norms, biases and the key/value cache are left out.
     var decodeBytesPerStep: Double {
         func bytes(_ w: Weight) -> Double { Double(w.rows * w.cols * w.dtype.byteSize) }
-        return model.blocks.reduce(bytes(model.outputHead)) { total, b in
-            total + (b.qkv + b.gateUp + [b.o, b.down]).reduce(0) { $0 + bytes($1) }
+        func sum(_ ws: [Weight]) -> Double { ws.reduce(0) { $0 + bytes($1) } }
+        var total = bytes(model.outputHead)
+        for (b, spec) in zip(model.blocks, model.config.blocks) {
+            total += sum(b.qkv + [b.o]) + sum(b.gateUp) + (b.down.map(bytes) ?? 0)
+            if let e = b.experts, let s = spec.mlp.experts, let first = e.gateUp.first, let down = e.down.first {
+                total += bytes(e.router) + Double(s.active) * (sum(first) + bytes(down))
+            }
         }
+        return total
     }
 }

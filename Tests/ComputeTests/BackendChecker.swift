@@ -47,6 +47,10 @@ final class BackendChecker {
         checkCopySlots()
         try checkBackward()
         try checkJobs()
+        // The mixture-of-experts operations last, so that the inputs of the checks above stay as they were.
+        try checkExperts()
+        checkSinks()
+        checkYaRN()
     }
 
     // MARK: Helpers

@@ -12,6 +12,7 @@ final class MutantBackend: ComputeBackend {
         case eraseIgnoresBias, jobsSwallowErrors
         case inputGradientOverwrites, normBackwardOffsetIgnored, ropeBackwardRotatesForward, activationBackwardSwapped
         case softcapIgnoredInBackward, backwardWindowIgnored
+        case sinksIgnored, expertsRenormalizationFlipped
 
         /// The operation whose check must fail.
         var operation: String {
@@ -32,6 +33,8 @@ final class MutantBackend: ComputeBackend {
             case .ropeBackwardRotatesForward: return "ropeBackward"
             case .activationBackwardSwapped: return "gatedActivationBackward"
             case .softcapIgnoredInBackward, .backwardWindowIgnored: return "attentionBackward"
+            case .sinksIgnored: return "attention"
+            case .expertsRenormalizationFlipped: return "experts"
             }
         }
     }
@@ -99,10 +102,17 @@ final class MutantBackend: ComputeBackend {
         var s = spec
         if mutation == .windowOneWider { s.window = spec.window.map { $0 + 1 } }
         if mutation == .softcapIgnored { s.softcap = nil }
+        if mutation == .sinksIgnored { s.sinks = nil }
         base.attention(q, column: column, queries: queries, layout: layout, kv: kv, layer: layer, spec: s, out: out)
         if mutation == .attentionInHalfPrecision {
             round(out, rows: 0..<queries.count, columns: 0..<out.cols) { WeightBytes.halfValue(DTypeConversion.f16($0)) }
         }
+    }
+
+    func experts(_ x: Tensor, rows: Range<Int>, weights: ExpertWeights, spec: ExpertsSpec, out: Tensor) {
+        var s = spec
+        if mutation == .expertsRenormalizationFlipped, case .softmaxTopK(let normalize) = spec.routing { s.routing = .softmaxTopK(normalize: !normalize) }
+        base.experts(x, rows: rows, weights: weights, spec: s, out: out)
     }
 
     func gatedActivation(_ x: Tensor, rows: Range<Int>, width: Int, kind: MLPActivation, out: Tensor) {

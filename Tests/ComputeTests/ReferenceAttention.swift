@@ -39,9 +39,24 @@ enum ReferenceAttention {
                 factors = (sequenceLength > original ? long : short).map(Double.init)
                 self.attention = Double(attention)
             case .llama3: preconditionFailure("no reference for llama3 frequencies")
+            case let .yarn(factor, original, fast, slow, truncate, attention):
+                // transformers' blend of interpolated (÷ factor) and kept frequencies over the correction range.
+                func correction(_ rotations: Double) -> Double {
+                    Double(rotaryDim) * log(Double(original) / (rotations * 2 * Double.pi)) / (2 * log(base))
+                }
+                var low = correction(fast), high = correction(slow)
+                if truncate { low = low.rounded(.down); high = high.rounded(.up) }
+                low = max(low, 0); high = min(high, Double(rotaryDim - 1))
+                if low == high { high += 0.001 }
+                factors = (0..<half).map { i in
+                    let keep = 1 - min(max((Double(i) - low) / (high - low), 0), 1)
+                    return 1 / ((1 - keep) / Double(factor) + keep)
+                }
+                self.attention = Double(attention)
             }
             frequencies = (0..<half).map { 1 / (factors[$0] * pow(base, Double(2 * $0) / Double(rotaryDim))) }
-            angleError = (log(base) + 8) * u
+            // YaRN's blend adds the ramp (3 roundings, Float32 ends), two products and a sum: 8u more.
+            if case .yarn = scaling { angleError = (log(base) + 16) * u } else { angleError = (log(base) + 8) * u }
         }
 
         /// The largest error of a Float32 cos or sin entry at `angle`.
@@ -138,9 +153,11 @@ enum ReferenceAttention {
                     }
                     scores.append(score); errors.append(error)
                 }
-                let n = slots.count, top = scores.max() ?? 0
-                let weights = scores.map { exp($0 - top) }, total = weights.reduce(0, +)
-                let spread = scores.map { top - $0 }.max() ?? 0
+                // A sink is one more (exact) logit in the normaliser, with no value.
+                let sink = spec.sinks.map { Double($0[h]) }
+                let n = slots.count + (sink == nil ? 0 : 1), top = max(scores.max() ?? 0, sink ?? -.infinity)
+                let weights = scores.map { exp($0 - top) }, total = weights.reduce(0, +) + (sink.map { exp($0 - top) } ?? 0)
+                let spread = (scores + (sink.map { [$0] } ?? [])).map { top - $0 }.max() ?? 0
                 let rho = 2 * ((errors.max() ?? 0) + 2 * u * spread + 4 * u) + gamma(2 * n + 4)
                 for c in 0..<hd {
                     var sum = 0.0, magnitude = 0.0

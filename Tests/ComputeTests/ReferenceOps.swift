@@ -76,7 +76,7 @@ enum ReferenceOps {
     static func gatedActivation(_ x: Grid, rows: Range<Int>, width: Int, kind: MLPActivation, out: inout Grid) {
         for r in rows {
             for i in 0..<width {
-                let g = x[r, i], up = x[r, width + i]
+                var g = x[r, i], up = x[r, width + i]
                 // `rounded`: |a| when the argument itself is computed (rounded), 0 when it is the input.
                 let argument: Double, rounded: Double
                 switch kind {
@@ -85,6 +85,10 @@ enum ReferenceOps {
                 case .geluTanh:
                     argument = 2 * (2 / Double.pi).squareRoot() * (g + 0.044715 * g * g * g)
                     rounded = abs(argument)
+                case let .clampedSwiGLU(alpha, limit):
+                    // g' = min(g, limit), up' = clamp(up) + 1 (one more rounding), argument alpha·g'.
+                    g = min(g, Double(limit)); up = min(max(up, -Double(limit)), Double(limit)) + 1
+                    argument = Double(alpha) * g; rounded = abs(argument) + 1
                 }
                 let v = g / (1 + exp(-argument)) * up
                 out.set(r, i, v, bound: (rounded + 1) * 8 * u * abs(g * up))

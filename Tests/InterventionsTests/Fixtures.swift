@@ -20,8 +20,13 @@ struct InterventionFixture {
     init(_ name: String) throws {
         self.name = name
         file = try SafeTensorsFile(url: Fixtures.interventions.appendingPathComponent("\(name).safetensors"))
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.interventions.appendingPathComponent("fixtures.json")))
-        info = (((json as? [String: Any])?["models"] as? [String: Any])?[name] as? [String: Any]) ?? [:]
+        // fixtures.json (make_intervention_fixtures.py), then fixtures_moe.json (make_moe_intervention_fixtures.py).
+        var found: [String: Any] = [:]
+        for index in ["fixtures.json", "fixtures_moe.json"] where found.isEmpty {
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: Fixtures.interventions.appendingPathComponent(index)))
+            found = (((json as? [String: Any])?["models"] as? [String: Any])?[name] as? [String: Any]) ?? [:]
+        }
+        info = found
     }
 
     var directionURL: URL { Fixtures.interventions.appendingPathComponent(info["direction_file"] as? String ?? "missing") }

@@ -7,7 +7,8 @@ struct FixtureModel {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("Fixtures/models")
     static let names = ["llama", "llama_bf16", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "phi3", "qwen",
-                        "gemma3_text", "gemma3", "olmo2", "smollm3", "granite"]
+                        "gemma3_text", "gemma3", "olmo2", "smollm3", "granite",
+                        "qwen3_moe", "mixtral", "gpt_oss", "gpt_oss_mxfp4"]
 
     let name: String
     let directory: URL

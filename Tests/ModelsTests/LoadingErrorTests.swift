@@ -14,7 +14,7 @@ final class LoadingErrorTests: ModelFolderTestCase {
         expectError(try copy("qwen2") { $0["num_key_value_heads"] = 3 }, contains: ["num_key_value_heads"])
         expectError(try copy("mistral") { $0["hidden_size"] = -64 }, contains: ["hidden_size", "positive"])
         expectError(try copy("llama") { $0.removeValue(forKey: "vocab_size") }, contains: ["vocab_size", "missing"])
-        expectError(try copy("llama") { $0["rope_scaling"] = ["rope_type": "yarn", "factor": 2.0] }, contains: ["yarn"])
+        expectError(try copy("llama") { $0["rope_scaling"] = ["rope_type": "dynamic", "factor": 2.0] }, contains: ["dynamic"])
         expectError(try copy("llama") { $0["vocab_size"] = 300 }, contains: ["model.embed_tokens.weight", "[300, 64]"])
     }
 

@@ -4,7 +4,7 @@ import Foundation
 /// Causal multi-head attention with grouped KV heads on the CPU, as transformers' eager attention
 /// computes it: scores `q·k · scale`, optional soft-capping `cap·tanh(s/cap)`, the keys a row may see
 /// (its context up to its own position, within the sliding window), softmax in Float32, weighted sum
-/// of values. Keys and values are read from a `CPUKVStore` layer (`slots × kvDim`, keys of head `g`
+/// of values (with gpt-oss's sinks, one extra logit per head joins the softmax's normaliser). Keys and values are read from a `CPUKVStore` layer (`slots × kvDim`, keys of head `g`
 /// at column `g·headDim`).
 ///
 /// The queries of one context are cut into tiles of consecutive queries (`AttentionTile`); a tile and
@@ -51,7 +51,11 @@ enum CPUAttention {
                 let row = scores + r * n, visible = tile.visible[r % tile.count]
                 let width = visible.count
                 if width > 0, let cap = s.softcap { Kernels.softcap(row + visible.lowerBound, width, cap: cap) }
-                Kernels.softmax(row + visible.lowerBound, width)
+                if let sinks = s.sinks {
+                    Kernels.softmax(row + visible.lowerBound, width, sink: sinks[g * group + r / tile.count])
+                } else {
+                    Kernels.softmax(row + visible.lowerBound, width)
+                }
                 row.update(repeating: 0, count: visible.lowerBound)
                 (row + visible.upperBound).update(repeating: 0, count: n - visible.upperBound)
             }

@@ -99,6 +99,8 @@ enum Kernels {
                 out[i] = 0.5 * g * (1 + tanhf(c * (g + 0.044715 * g * g * g))) * up[i]
                 i += 1
             }
+        case let .clampedSwiGLU(alpha, limit):
+            clampedSwiGLU(gate: gate, up: up, out: out, n: n, alpha: alpha, limit: limit)
         }
     }
 

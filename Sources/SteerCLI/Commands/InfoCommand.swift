@@ -40,6 +40,9 @@ enum InfoCommand: Command {
             ("layer_types", c.layerTypeSummary),
             ("norms", c.normSummary),
             ("scales", c.scaleSummary),
+            ("experts", Self.experts(c)),
+            ("attention_sinks", c.blocks.contains { $0.attention.sinks }),
+            ("quantization", store.names.contains { $0.hasSuffix("_blocks") } ? "MXFP4 experts (dequantized on load)" : "none"),
             ("config_style", c.configStyle),
             ("eos_token_ids", c.eosTokenIds.map(String.init).joined(separator: ",")),
             ("chat_template", template ?? "none"),
@@ -57,5 +60,19 @@ enum InfoCommand: Command {
         } else {
             for (k, v) in info { out.print(k.padding(toLength: 18, withPad: " ", startingAt: 0) + "\(v)") }
         }
+    }
+
+    /// Routed experts: total and active per token, per-expert width and routing, which layers (and the dense ones).
+    static func experts(_ c: ModelConfig) -> String {
+        let sparse = c.blocks.indices.filter { c.blocks[$0].mlp.experts != nil }
+        guard let e = sparse.first.flatMap({ c.blocks[$0].mlp.experts }) else { return "none" }
+        let routing: String
+        switch e.routing {
+        case .softmaxTopK(let normalize): routing = "softmax then top \(e.active)" + (normalize ? ", renormalised" : "")
+        case .topKSoftmax: routing = "top \(e.active) logits then softmax"
+        }
+        let dense = c.blocks.indices.filter { c.blocks[$0].mlp.experts == nil }
+        return "\(e.experts) total, \(e.active) active per token (width \(e.width), \(routing)) on \(sparse.count) of \(c.numLayers) layers"
+            + (dense.isEmpty ? "" : "; dense MLP on layers \(dense.map(String.init).joined(separator: ","))")
     }
 }
