@@ -10,6 +10,11 @@ extension CUDABackend {
                         [.pointer(cuda(out).buffer.pointer), .int(out.cols)])
     }
 
+    /// Routed experts have no kernels yet: a mixture-of-experts model stops with a clear error.
+    public func experts(_ x: Tensor, rows: Range<Int>, weights: ExpertWeights, spec: ExpertsSpec, out: Tensor) {
+        run { throw CUDAError.unsupported("routed experts (Qwen3-MoE, Mixtral, gpt-oss); use --backend cpu") }
+    }
+
     public func attentionBackward(_ q: Tensor, column: Int, queries: [Int], layout: SequenceLayout, kv: KVStore, layer: Int,
                                   spec: AttentionSpec, outputGradient dOut: Tensor, queryGradient dq: Tensor, dqColumn: Int,
                                   keyValueGradient dkv: Tensor, keyColumn: Int, valueColumn: Int) {
@@ -50,6 +55,8 @@ struct AttentionLayout {
     let spec: [KernelArgument]
 
     init(queries: [Int], layout: SequenceLayout, spec s: AttentionSpec, device: CUDADevice) throws {
+        // gpt-oss's sinks have no kernel yet: refuse rather than leave them out of the softmax.
+        guard s.sinks == nil else { throw CUDAError.unsupported("attention sinks (gpt-oss); use --backend cpu") }
         guard s.headDim > 0, s.headDim <= Self.maxHeadDim else { throw CUDAError.unsupported("head_dim \(s.headDim) (at most 256)") }
         guard s.kvHeads > 0, s.heads % s.kvHeads == 0 else { throw CUDAError.unsupported("\(s.heads) heads over \(s.kvHeads) KV heads") }
         var runStart = [0], slots: [Int] = [], positions: [Int] = [], counts: [Int] = []

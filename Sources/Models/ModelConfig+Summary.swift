@@ -68,6 +68,7 @@ extension ModelConfig {
         case .linear(let f): return "linear ×\(number(f))"
         case .llama3(let f, _, _, let original): return "llama3 ×\(number(f)) from \(original)"
         case .longrope(_, _, let original, _): return "longrope from \(original)"
+        case .yarn(let f, let original, _, _, let truncate, _): return "yarn ×\(number(f)) from \(original)\(truncate ? "" : " (not truncated)")"
         }
     }
 
