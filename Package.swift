@@ -14,28 +14,31 @@ let blas: [Target.Dependency] = []
 // (prefill+decode, f32 weights), 0.6% (bf16) and 2.2% (selection on the demo model), too little to let a
 // size that slipped past validation corrupt memory instead of stopping with a message.
 var targets: [Target] = [
-    .target(name: "ModelFormats"),
+    // The bottom module: JSON, SplitMix64, FNV-1a; no dependencies.
+    .target(name: "Basics"),
+    .target(name: "ModelFormats", dependencies: ["Basics"]),
     .target(name: "Compute", dependencies: ["ModelFormats"] + blas),
-    .target(name: "Tokenizers"),
-    .target(name: "ChatTemplates"),
-    .target(name: "Models", dependencies: ["Compute", "ModelFormats"]),
+    .target(name: "Tokenizers", dependencies: ["Basics"]),
+    .target(name: "ChatTemplates", dependencies: ["Basics"]),
+    .target(name: "Models", dependencies: ["Basics", "Compute", "ModelFormats"]),
     .target(name: "Interventions", dependencies: ["Compute", "ModelFormats", "Models"]),
     .target(name: "Experiments",
-            dependencies: ["Compute", "ModelFormats", "Tokenizers", "ChatTemplates", "Models", "Interventions"]),
+            dependencies: ["Basics", "Compute", "ModelFormats", "Tokenizers", "ChatTemplates", "Models", "Interventions"]),
     .target(name: "SteerCLI",
-            dependencies: ["Compute", "ModelFormats", "Tokenizers", "ChatTemplates", "Models", "Interventions",
+            dependencies: ["Basics", "Compute", "ModelFormats", "Tokenizers", "ChatTemplates", "Models", "Interventions",
                            "Experiments"]),
     .executableTarget(name: "steer", dependencies: ["SteerCLI"]),
-    .testTarget(name: "ComputeTests", dependencies: ["Compute", "ModelFormats"]),
+    .testTarget(name: "BasicsTests", dependencies: ["Basics"]),
+    .testTarget(name: "ComputeTests", dependencies: ["Basics", "Compute", "ModelFormats"]),
     // The fuzzing harness (scripts/fuzz.sh): not part of the steer product.
-    .target(name: "FuzzKit", dependencies: ["Compute", "ModelFormats", "Tokenizers", "ChatTemplates", "Models", "Experiments"]),
+    .target(name: "FuzzKit", dependencies: ["Basics", "Compute", "ModelFormats", "Tokenizers", "ChatTemplates", "Models", "Experiments"]),
     .executableTarget(name: "steer-fuzz", dependencies: ["FuzzKit"]),
     .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats"]),
     .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
     .testTarget(name: "ChatTemplatesTests", dependencies: ["ChatTemplates"]),
     .testTarget(name: "ModelsTests", dependencies: ["Models", "ModelFormats"]),
     .testTarget(name: "InterventionsTests", dependencies: ["Interventions", "Models", "ModelFormats"]),
-    .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Interventions", "Models", "ModelFormats", "Tokenizers", "Compute"]),
+    .testTarget(name: "ExperimentsTests", dependencies: ["Basics", "Experiments", "Interventions", "Models", "ModelFormats", "Tokenizers", "Compute"]),
     .testTarget(name: "SteerCLITests", dependencies: ["SteerCLI", "ModelFormats", "Models", "ChatTemplates"]),
     .testTarget(name: "FuzzKitTests", dependencies: ["FuzzKit"]),
 ]
@@ -48,7 +51,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "steer", targets: ["steer"]),
-        .library(name: "SteerKit", targets: ["Compute", "ModelFormats", "Tokenizers", "ChatTemplates", "Models",
+        .library(name: "SteerKit", targets: ["Basics", "Compute", "ModelFormats", "Tokenizers", "ChatTemplates", "Models",
                                              "Interventions", "Experiments"]),
     ],
     targets: targets

@@ -42,7 +42,9 @@ final class DTypeTests: XCTestCase {
         XCTAssertEqual(DType.f16.byteSize, 2)
         XCTAssertEqual(DType.bf16.byteSize, 2)
         XCTAssertEqual(DType(rawValue: "BF16"), .bf16)
-        XCTAssertNil(DType(rawValue: "I64"))
+        XCTAssertEqual(DType.floatTypes.filter(\.isFloat), [.f32, .f16, .bf16])
+        XCTAssertEqual(DType.allCases.filter(\.isFloat).count, 3)
+        XCTAssertFalse(DType.i64.isFloat)
     }
 
     func testEveryBF16PatternWidensLikeTorch() throws {
@@ -122,7 +124,7 @@ final class DTypeTests: XCTestCase {
 
     func testUnalignedRawSourcesAndDestinations() {
         let values: [Float] = (0..<1000).map { Float($0) * 0.37 - 100 }
-        for dtype in DType.allCases {
+        for dtype in DType.floatTypes {
             let encoded = DTypeConversion.bytes(values, as: dtype)
             // Shift by one byte so every element is misaligned.
             let shifted = [UInt8(0)] + encoded

@@ -66,6 +66,8 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
             } else {
                 matrix = Matrix(rows: data.rows, cols: data.cols, buffer: Self.floats(data))
             }
+        default:
+            throw ComputeError.badWeight(name: data.name, reason: "dtype \(data.dtype) is not F32, F16 or BF16")
         }
         return CPUWeight(name: data.name, matrix: matrix)
     }
