@@ -17,7 +17,10 @@ var targets: [Target] = [
     // The bottom module: JSON, SplitMix64, FNV-1a; no dependencies.
     .target(name: "Basics"),
     .target(name: "ModelFormats", dependencies: ["Basics"]),
-    .target(name: "Compute", dependencies: ["ModelFormats"] + blas),
+    // Kernels that need AVX2/AVX-512 (compiled per instruction set, picked at run time): C, since Swift
+    // has no per-function target features.
+    .target(name: "CPUKernels"),
+    .target(name: "Compute", dependencies: ["ModelFormats", "CPUKernels"] + blas),
     .target(name: "Tokenizers", dependencies: ["Basics"]),
     .target(name: "ChatTemplates", dependencies: ["Basics"]),
     .target(name: "Models", dependencies: ["Basics", "Compute", "ModelFormats"]),

@@ -87,8 +87,44 @@ public protocol ComputeBackend: AnyObject {
     func projectOut(_ x: Tensor, rows: RowSet, unit: Tensor, strength: Float)
     /// `x ← x + scale·v` on the given rows (`vector` is `1 × cols`).
     func addVector(_ vector: Tensor, scale: Float, to x: Tensor, rows: RowSet)
+    /// `x ← x − leftᵀ · (right · (x − bias))` on the given rows: an affine edit of rank k such as a LEACE
+    /// eraser (`right` and `left` are `k × cols`, row j of `left` being column j of concept-erasure's
+    /// `proj_left`; `bias` is `1 × cols`).
+    func erase(_ x: Tensor, rows: RowSet, left: Tensor, right: Tensor, bias: Tensor)
     /// `acc[targets[i]] += x[rows[i]]` in Float64.
     func accumulate(_ x: Tensor, rows: [Int], into acc: Accumulator, targets: [Int])
+
+    // MARK: Backward (reverse mode; gradients with respect to activations only)
+    //
+    // The input gradients of the block operations above, for `BackwardPass`: weights are constants, so
+    // nothing here computes a weight gradient. `accumulate: true` adds into `out` instead of overwriting.
+
+    /// `x[rows] ← 0` (all columns).
+    func zero(_ x: Tensor, rows: Range<Int>)
+    /// `out[rows, column ..< column + weight.cols] (+)= dy[rows, dyColumn ..< dyColumn + weight.rows] · W`:
+    /// the input gradient of `linear` (W as stored, not transposed; a bias has no input gradient).
+    func linearInputGradient(_ dy: Tensor, rows: Range<Int>, dyColumn: Int, weight: Weight, out: Tensor, column: Int,
+                             accumulate: Bool)
+    /// The input gradient of `rmsNorm` over the same groups: from the norm's input `x` and its output's
+    /// gradient `dy`, per group `dx = s·(w'∘dy) − (s³/width)·Σ(x∘w'∘dy)·x`, `s = 1/√(mean(x²) + eps)`,
+    /// `w' = offset + w`. `out` may be `dy` (same columns).
+    func rmsNormBackward(_ x: Tensor, rows: Range<Int>, column: Int, width: Int, groups: Int, weight: Weight,
+                         offset: Float, eps: Float, gradient dy: Tensor, dyColumn: Int, out: Tensor, outColumn: Int,
+                         accumulate: Bool)
+    /// The input gradient of `rope`, in place: each pair rotated by −θ (the transpose of the rotation).
+    func ropeBackward(_ dx: Tensor, rows: Range<Int>, column: Int, heads: Int, headDim: Int, tables: RoPETables, tableRow: Int)
+    /// The input gradient of `gatedActivation`: from the `[gate | up]` rows `x` and the gradient `dy` of
+    /// `act(gate)·up` (`width` columns), `out[r] = [dy·up·act'(gate) | dy·act(gate)]` (`2·width` columns).
+    func gatedActivationBackward(_ x: Tensor, rows: Range<Int>, width: Int, kind: MLPActivation, gradient dy: Tensor,
+                                 out: Tensor)
+    /// The input gradients of `attention` with the same arguments: `dOut` row `i` is the gradient of output
+    /// row `i` (query `queries[i]`). Writes the query gradient to row `queries[i]` of `dq` (heads from
+    /// `dqColumn`) and adds the key and value gradients of every visible slot `s` into row `s` of `dkv` (at
+    /// `keyColumn` and `valueColumn`, summed over queries and over the query heads sharing a KV head).
+    /// Soft-capping is differentiated (`1 − tanh²`); masked keys get no gradient.
+    func attentionBackward(_ q: Tensor, column: Int, queries: [Int], layout: SequenceLayout, kv: KVStore, layer: Int,
+                           spec: AttentionSpec, outputGradient dOut: Tensor, queryGradient dq: Tensor, dqColumn: Int,
+                           keyValueGradient dkv: Tensor, keyColumn: Int, valueColumn: Int)
 
     // MARK: Work
 
@@ -169,11 +205,14 @@ public struct WeightData {
 public enum ComputeError: Error, CustomStringConvertible, Equatable {
     case badWeight(name: String, reason: String)
     case unavailable(backend: String, reason: String)
+    /// A numerical routine failed (e.g. an eigensolver did not converge), naming what it was given.
+    case numerical(String)
 
     public var description: String {
         switch self {
         case let .badWeight(n, r): return "weight \(n): \(r)"
         case let .unavailable(b, r): return "backend \(b) is not available: \(r)"
+        case .numerical(let m): return m
         }
     }
 }

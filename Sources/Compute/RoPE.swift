@@ -81,15 +81,15 @@ public struct RoPE: Sendable {
     }
 
     /// Rotates `heads` consecutive heads of width `headDim` starting at `x` with one table row
-    /// (`half` = rotaryDim / 2 entries of cos and sin).
+    /// (`half` = rotaryDim / 2 entries of cos and sin); `inverse` rotates by −θ (the transpose, for gradients).
     static func rotate(_ x: UnsafeMutablePointer<Float>, heads: Int, headDim: Int, half: Int,
-                       cos: UnsafePointer<Float>, sin: UnsafePointer<Float>) {
+                       cos: UnsafePointer<Float>, sin: UnsafePointer<Float>, inverse: Bool = false) {
         for h in 0..<heads {
             let v = x + h * headDim
             for i in 0..<half {
-                let x1 = v[i], x2 = v[i + half]
-                v[i] = x1 * cos[i] - x2 * sin[i]
-                v[i + half] = x2 * cos[i] + x1 * sin[i]
+                let x1 = v[i], x2 = v[i + half], s = inverse ? -sin[i] : sin[i]
+                v[i] = x1 * cos[i] - x2 * s
+                v[i + half] = x2 * cos[i] + x1 * s
             }
         }
     }

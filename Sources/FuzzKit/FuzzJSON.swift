@@ -40,7 +40,9 @@ public indirect enum FuzzJSON: Equatable, Sendable {
 
     public func data(pretty: Bool = false) -> Data { Data(text(pretty: pretty).utf8) }
 
-    private func write(into out: inout String, pretty: Bool, indent: Int) {
+    private func write(into out: inout String, pretty requested: Bool, indent: Int) {
+        // Indentation stops 64 levels down: deeply nested mutants stay linear in size.
+        let pretty = requested && indent < 64
         let newline = pretty ? "\n" + String(repeating: "  ", count: indent + 1) : ""
         let close = pretty ? "\n" + String(repeating: "  ", count: indent) : ""
         switch self {

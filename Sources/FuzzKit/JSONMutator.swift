@@ -70,7 +70,11 @@ public struct JSONMutator {
             switch rng.below(5) {
             case 0: return .string(s + s)
             case 1: return .string(String(s.prefix(rng.below(s.count + 1))))
-            case 2: return .string(String(String(repeating: s.isEmpty ? "a" : s, count: rng.pick(10, 1000, 20_000)).prefix(1 << 20)))
+            case 2:
+                // Up to a megabyte: the count is capped before repeating, not after (a long string
+                // repeated 20,000 times would need gigabytes).
+                let unit = s.isEmpty ? "a" : s
+                return .string(String(repeating: unit, count: min(rng.pick(10, 1000, 20_000), max(1, (1 << 20) / unit.utf8.count))))
             case 3: return .string(s + rng.pick(Interesting.strings)!)
             default: return .string(String(s.reversed()))
             }

@@ -14,6 +14,13 @@ extension LanguageModel {
     /// an earlier pass on this thread.
     public func forward(_ input: ForwardInput, kv: KVStore, edits: PreparedEdits? = nil, stopAtLayer: Int? = nil,
                         workspace: Workspace? = nil) throws -> FloatBuffer? {
+        try forward(input, kv: kv, edits: edits, stopAtLayer: stopAtLayer, workspace: workspace, recorder: nil)
+    }
+
+    /// The forward pass, keeping what `recorder` asks for (`BackwardPass`): a recorded block computes
+    /// its fused projections into its record and every row of the last block.
+    func forward(_ input: ForwardInput, kv: KVStore, edits: PreparedEdits?, stopAtLayer: Int?, workspace: Workspace?,
+                 recorder: ForwardRecorder?) throws -> FloatBuffer? {
         let c = config, d = c.hiddenSize, L = c.numLayers, be = backend
         try input.validate(config: c, slots: kv.slots)
         guard kv.layers == L, kv.kvDim >= c.blocks.map(\.attention.kvDim).max() ?? 0 else {
@@ -46,28 +53,32 @@ extension LanguageModel {
             let rows = 0..<active, spec = c.blocks[l], w = blocks[l], a = spec.attention
             runner.apply(.residPre, layer: l, to: x, count: active, map: nil)
             if l == stopAtLayer { return nil }
+            let record = recorder?.record(layer: l)
+            if let record { be.copyRows(x, from: 0, count: active, into: record.residPre, to: 0) }
 
             // Attention: norm, q/k/v, q/k norms, RoPE, keys and values into the store, attention.
             let attnIn = preNorm(w.inputNorm, stream: x, rows: rows, ws: ws)
-            linear(w.qkv, bias: w.qkvBias, input: attnIn, rows: rows, out: ws.qkv)
+            let qkv = record?.qkv ?? ws.qkv
+            linear(w.qkv, bias: w.qkvBias, input: attnIn, rows: rows, out: qkv)
             if let qn = w.qNorm, let kn = w.kNorm, a.qkNorm != .none {
                 let whole = a.qkNorm == .whole
-                be.rmsNorm(ws.qkv, rows: rows, column: 0, width: whole ? a.qDim : a.headDim, groups: whole ? 1 : a.heads, weight: qn,
-                           offset: c.normWeightOffset, eps: c.normEps, out: ws.qkv, outColumn: 0)
-                be.rmsNorm(ws.qkv, rows: rows, column: a.qDim, width: whole ? a.kvDim : a.headDim, groups: whole ? 1 : a.kvHeads,
-                           weight: kn, offset: c.normWeightOffset, eps: c.normEps, out: ws.qkv, outColumn: a.qDim)
+                if let raw = record?.qkvRaw { be.copyRows(qkv, from: 0, count: active, into: raw, to: 0) }
+                be.rmsNorm(qkv, rows: rows, column: 0, width: whole ? a.qDim : a.headDim, groups: whole ? 1 : a.heads, weight: qn,
+                           offset: c.normWeightOffset, eps: c.normEps, out: qkv, outColumn: 0)
+                be.rmsNorm(qkv, rows: rows, column: a.qDim, width: whole ? a.kvDim : a.headDim, groups: whole ? 1 : a.kvHeads,
+                           weight: kn, offset: c.normWeightOffset, eps: c.normEps, out: qkv, outColumn: a.qDim)
             }
             if let r = a.rope, let t = tables[r] {
-                be.rope(ws.qkv, rows: rows, column: 0, heads: a.heads, headDim: a.headDim, tables: t, tableRow: 0)
-                be.rope(ws.qkv, rows: rows, column: a.qDim, heads: a.kvHeads, headDim: a.headDim, tables: t, tableRow: 0)
+                be.rope(qkv, rows: rows, column: 0, heads: a.heads, headDim: a.headDim, tables: t, tableRow: 0)
+                be.rope(qkv, rows: rows, column: a.qDim, heads: a.kvHeads, headDim: a.headDim, tables: t, tableRow: 0)
             }
-            be.storeKeysValues(ws.qkv, rows: rows, keyColumn: a.qDim, valueColumn: a.qDim + a.kvDim,
+            be.storeKeysValues(qkv, rows: rows, keyColumn: a.qDim, valueColumn: a.qDim + a.kvDim,
                                slots: Array(input.layout.slots[rows]), in: kv, layer: l)
-            // In the last block only the logit rows matter once keys and values are stored.
-            let compact = l == L - 1 && !(edits?.observesAfterAttention(layer: l) ?? false)
+            // In the last block only the logit rows matter once keys and values are stored (unless it is recorded).
+            let compact = l == L - 1 && record == nil && !(edits?.observesAfterAttention(layer: l) ?? false)
             let queries = compact ? input.logitRows : Array(rows)
             if queries.isEmpty { break }
-            be.attention(ws.qkv, column: 0, queries: queries, layout: input.layout, kv: kv, layer: l, spec: a.spec, out: ws.attn)
+            be.attention(qkv, column: 0, queries: queries, layout: input.layout, kv: kv, layer: l, spec: a.spec, out: ws.attn)
             var stream = x, m = active, map: [Int]? = nil
             if compact {
                 be.gather(x, rows: queries, into: ws.compact, row: 0)
@@ -75,14 +86,18 @@ extension LanguageModel {
             }
             let part = 0..<m
             writeBack(w.o, bias: w.oBias, postNorm: w.postAttentionNorm, multiplier: spec.residualMultiplier, input: ws.attn,
-                      stream: stream, rows: part, ws: ws, runner: runner, layer: l, map: map, points: (.attnProj, .attnOut, .residMid))
+                      stream: stream, rows: part, ws: ws, runner: runner, layer: l, map: map, points: (.attnProj, .attnOut, .residMid),
+                      record: record?.attnProj)
+            if let record { be.copyRows(stream, from: 0, count: m, into: record.residMid, to: 0) }
 
             // MLP.
             let mlpIn = preNorm(w.preMLPNorm, stream: stream, rows: part, ws: ws)
-            linear(w.gateUp, bias: w.gateUpBias, input: mlpIn, rows: part, out: ws.gateUp)
-            be.gatedActivation(ws.gateUp, rows: part, width: spec.mlp.width, kind: activation(spec.mlp), out: ws.act)
+            let gateUp = record?.gateUp ?? ws.gateUp
+            linear(w.gateUp, bias: w.gateUpBias, input: mlpIn, rows: part, out: gateUp)
+            be.gatedActivation(gateUp, rows: part, width: spec.mlp.width, kind: activation(spec.mlp), out: ws.act)
             writeBack(w.down, bias: w.downBias, postNorm: w.postMLPNorm, multiplier: spec.residualMultiplier, input: ws.act,
-                      stream: stream, rows: part, ws: ws, runner: runner, layer: l, map: map, points: (.mlpProj, .mlpOut, .residPost))
+                      stream: stream, rows: part, ws: ws, runner: runner, layer: l, map: map, points: (.mlpProj, .mlpOut, .residPost),
+                      record: record?.mlpProj)
             if l == L - 1 { return logits(stream: stream, rows: map == nil ? input.logitRows : Array(0..<m), ws: ws) }
         }
         return nil
@@ -115,10 +130,11 @@ extension LanguageModel {
     private func writeBack(_ proj: Weight, bias: Weight?, postNorm: Weight?, multiplier: Float?, input: Tensor, stream: Tensor,
                            rows: Range<Int>,
                            ws: Workspace, runner: EditRunner, layer: Int, map: [Int]?,
-                           points: (proj: HookPoint, out: HookPoint, resid: HookPoint)) {
+                           points: (proj: HookPoint, out: HookPoint, resid: HookPoint), record: Tensor?) {
         let be = backend, c = config
         be.linear(input, rows: rows, xColumn: 0, weight: proj, bias: bias, out: ws.sub, column: 0)
         runner.apply(points.proj, layer: layer, to: ws.sub, count: rows.count, map: map)
+        if let record { be.copyRows(ws.sub, from: rows.lowerBound, count: rows.count, into: record, to: rows.lowerBound) }
         if let pn = postNorm {
             be.rmsNorm(ws.sub, rows: rows, column: 0, width: c.hiddenSize, groups: 1, weight: pn, offset: c.normWeightOffset,
                        eps: c.normEps, out: ws.sub, outColumn: 0)
@@ -173,6 +189,8 @@ struct EditRunner {
                 if let u = e.vector { backend.projectOut(t, rows: rows, unit: u, strength: s) }
             case .add(_, let scale):
                 if let v = e.vector { backend.addVector(v, scale: scale, to: t, rows: rows) }
+            case .erase:
+                if let m = e.eraser { backend.erase(t, rows: rows, left: m.left, right: m.right, bias: m.bias) }
             case .capture(let cap):
                 capture(cap, layer: layer, from: t, count: count, map: map)
             case .callback(let fn):

@@ -41,9 +41,11 @@ final class BackendChecker {
         try checkJoined()
         try checkElementwise()
         checkInterventions()
+        checkErase()
         checkRoPE()
         checkAttention()
         checkCopySlots()
+        try checkBackward()
         try checkJobs()
     }
 

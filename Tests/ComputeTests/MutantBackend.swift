@@ -9,7 +9,9 @@ final class MutantBackend: ComputeBackend {
         case windowOneWider, softcapIgnored, attentionInHalfPrecision, keysAndValuesSwapped, copySlotsOneShort
         case ropeTableRowShifted, ropeRotatesAllDimensions, biasDropped, linearInBFloat16, epsIgnored
         case activationsSwapped, accumulateDropsLastRow, gatherAtRowZero, projectOutFullStrength, addVectorUnscaled
-        case jobsSwallowErrors
+        case eraseIgnoresBias, jobsSwallowErrors
+        case inputGradientOverwrites, normBackwardOffsetIgnored, ropeBackwardRotatesForward, activationBackwardSwapped
+        case softcapIgnoredInBackward, backwardWindowIgnored
 
         /// The operation whose check must fail.
         var operation: String {
@@ -23,7 +25,13 @@ final class MutantBackend: ComputeBackend {
             case .gatherAtRowZero: return "gather"
             case .projectOutFullStrength: return "projectOut"
             case .addVectorUnscaled: return "addVector"
+            case .eraseIgnoresBias: return "erase"
             case .jobsSwallowErrors: return "jobs"
+            case .inputGradientOverwrites: return "linearInputGradient"
+            case .normBackwardOffsetIgnored: return "rmsNormBackward"
+            case .ropeBackwardRotatesForward: return "ropeBackward"
+            case .activationBackwardSwapped: return "gatedActivationBackward"
+            case .softcapIgnoredInBackward, .backwardWindowIgnored: return "attentionBackward"
             }
         }
     }
@@ -114,9 +122,54 @@ final class MutantBackend: ComputeBackend {
         base.addVector(vector, scale: mutation == .addVectorUnscaled ? 1 : scale, to: x, rows: rows)
     }
 
+    func erase(_ x: Tensor, rows: RowSet, left: Tensor, right: Tensor, bias: Tensor) {
+        let zero = base.upload([Float](repeating: 0, count: bias.cols))
+        base.erase(x, rows: rows, left: left, right: right, bias: mutation == .eraseIgnoresBias ? zero : bias)
+    }
+
     func accumulate(_ x: Tensor, rows: [Int], into acc: Accumulator, targets: [Int]) {
         let n = mutation == .accumulateDropsLastRow ? rows.count - 1 : rows.count
         base.accumulate(x, rows: Array(rows.prefix(n)), into: acc, targets: Array(targets.prefix(n)))
+    }
+
+    func zero(_ x: Tensor, rows: Range<Int>) { base.zero(x, rows: rows) }
+
+    func linearInputGradient(_ dy: Tensor, rows: Range<Int>, dyColumn: Int, weight: Weight, out: Tensor, column: Int,
+                             accumulate: Bool) {
+        base.linearInputGradient(dy, rows: rows, dyColumn: dyColumn, weight: weight, out: out, column: column,
+                                 accumulate: mutation == .inputGradientOverwrites ? false : accumulate)
+    }
+
+    func rmsNormBackward(_ x: Tensor, rows: Range<Int>, column: Int, width: Int, groups: Int, weight: Weight, offset: Float,
+                         eps: Float, gradient dy: Tensor, dyColumn: Int, out: Tensor, outColumn: Int, accumulate: Bool) {
+        base.rmsNormBackward(x, rows: rows, column: column, width: width, groups: groups, weight: weight,
+                             offset: mutation == .normBackwardOffsetIgnored ? 0 : offset, eps: eps, gradient: dy, dyColumn: dyColumn,
+                             out: out, outColumn: outColumn, accumulate: accumulate)
+    }
+
+    func ropeBackward(_ dx: Tensor, rows: Range<Int>, column: Int, heads: Int, headDim: Int, tables: RoPETables, tableRow: Int) {
+        if mutation == .ropeBackwardRotatesForward {
+            base.rope(dx, rows: rows, column: column, heads: heads, headDim: headDim, tables: tables, tableRow: tableRow)
+        } else {
+            base.ropeBackward(dx, rows: rows, column: column, heads: heads, headDim: headDim, tables: tables, tableRow: tableRow)
+        }
+    }
+
+    func gatedActivationBackward(_ x: Tensor, rows: Range<Int>, width: Int, kind: MLPActivation, gradient dy: Tensor, out: Tensor) {
+        let swapped: MLPActivation = kind == .silu ? .geluTanh : .silu
+        base.gatedActivationBackward(x, rows: rows, width: width, kind: mutation == .activationBackwardSwapped ? swapped : kind,
+                                     gradient: dy, out: out)
+    }
+
+    func attentionBackward(_ q: Tensor, column: Int, queries: [Int], layout: SequenceLayout, kv: KVStore, layer: Int,
+                           spec: AttentionSpec, outputGradient dOut: Tensor, queryGradient dq: Tensor, dqColumn: Int,
+                           keyValueGradient dkv: Tensor, keyColumn: Int, valueColumn: Int) {
+        var s = spec
+        if mutation == .softcapIgnoredInBackward { s.softcap = nil }
+        if mutation == .backwardWindowIgnored { s.window = nil }
+        base.attentionBackward(q, column: column, queries: queries, layout: layout, kv: kv, layer: layer, spec: s,
+                               outputGradient: dOut, queryGradient: dq, dqColumn: dqColumn, keyValueGradient: dkv,
+                               keyColumn: keyColumn, valueColumn: valueColumn)
     }
 
     func jobs(_ count: Int, _ job: (Int) throws -> Void) throws {

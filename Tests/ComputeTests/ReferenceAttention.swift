@@ -49,10 +49,10 @@ enum ReferenceAttention {
     }
 
     /// Rotates the first `rotaryDim` dimensions of `heads` heads from `column` in "rotate half" pairs
-    /// (i, i + rotaryDim/2); row r at `positions[r − rows.lowerBound + tableRow]`. With table errors δ,
-    /// `x₁cos − x₂sin` errs by ≤ (|x₁| + |x₂|)·δ + γ₂·(|x₁cos| + |x₂sin|).
+    /// (i, i + rotaryDim/2); row r at `positions[r − rows.lowerBound + tableRow]`; by −θ when `inverse` (the
+    /// backward). With table errors δ, `x₁cos − x₂sin` errs by ≤ (|x₁| + |x₂|)·δ + γ₂·(|x₁cos| + |x₂sin|).
     static func rope(_ x: inout Grid, rows: Range<Int>, column: Int, heads: Int, headDim: Int, rotary: Rotary,
-                     positions: [Int], tableRow: Int) {
+                     positions: [Int], tableRow: Int, inverse: Bool = false) {
         let half = rotary.frequencies.count
         for r in rows {
             let position = Double(positions[r - rows.lowerBound + tableRow])
@@ -60,7 +60,7 @@ enum ReferenceAttention {
                 let first = column + h * headDim
                 for i in 0..<half {
                     let angle = position * rotary.frequencies[i]
-                    let c = cos(angle) * rotary.attention, s = sin(angle) * rotary.attention
+                    let c = cos(angle) * rotary.attention, s = (inverse ? -1 : 1) * sin(angle) * rotary.attention
                     let x1 = x[r, first + i], x2 = x[r, first + half + i]
                     let tables = (abs(x1) + abs(x2)) * rotary.tableError(angle)
                     x.set(r, first + i, x1 * c - x2 * s, bound: tables + gamma(2) * (abs(x1 * c) + abs(x2 * s)))
