@@ -13,14 +13,18 @@ public struct JSONFormat: Sendable {
     public var sortKeys: Bool
     /// Non-ASCII characters (and DEL) as `\uXXXX` escapes (Python's default `ensure_ascii`).
     public var asciiOnly: Bool
+    /// Containers nested this deep or deeper are written on one line: indentation then costs at most
+    /// this many levels, so a deeply nested value stays linear in size.
+    public var indentedLevels: Int
 
     public init(indent: String? = nil, itemSeparator: String = ",", keySeparator: String = ":",
-                sortKeys: Bool = false, asciiOnly: Bool = false) {
+                sortKeys: Bool = false, asciiOnly: Bool = false, indentedLevels: Int = .max) {
         self.indent = indent
         self.itemSeparator = itemSeparator
         self.keySeparator = keySeparator
         self.sortKeys = sortKeys
         self.asciiOnly = asciiOnly
+        self.indentedLevels = indentedLevels
     }
 
     /// serde_json's `to_string`: no spaces.
@@ -79,9 +83,10 @@ public enum JSONWriter {
     }
 
     private static func write(_ value: JSONValue, into out: inout String, format: JSONFormat, level: Int) {
-        func newline(_ level: Int) {
-            guard let indent = format.indent else { return }
-            out += "\n" + String(repeating: indent, count: level)
+        // A line break inside the container at `level`, indented to `depth`.
+        func newline(_ depth: Int) {
+            guard let indent = format.indent, level < format.indentedLevels else { return }
+            out += "\n" + String(repeating: indent, count: depth)
         }
         switch value {
         case .null: out += "null"

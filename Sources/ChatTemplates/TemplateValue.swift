@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// A value a chat template works with: the JSON data types plus Jinja's own (undefined, tuples,
@@ -120,10 +121,30 @@ extension TemplateValue {
         self = .string(String(describing: value))
     }
 
-    /// Parses JSON text, keeping the key order of every object.
+    /// Parses JSON text, keeping the key order of every object. Numbers without a fraction or exponent
+    /// become `.int` (when they fit), the rest `.double`, as Python's `json` does; nesting is bounded like
+    /// template values, so reading (and later printing or freeing) a hostile document cannot exhaust the stack.
     public init(json data: Data) throws {
-        var parser = JSONReader(Array(data))
-        self = try parser.parseDocument()
+        let parsed: JSONValue
+        do {
+            parsed = try JSONValue.parse(data, options: JSONParseOptions(maxDepth: TemplateLimits.default.maxValueNesting))
+        } catch let error as JSONError {
+            throw TemplateError(.json, "Invalid JSON: \(error)")
+        }
+        self.init(json: parsed)
+    }
+
+    /// A parsed JSON value; a key an object repeats keeps its first position and last value (a Python dict).
+    public init(json value: JSONValue) {
+        switch value {
+        case .null: self = .none
+        case .bool(let b): self = .bool(b)
+        case .number:
+            if let i = value.integer { self = .int(i) } else { self = .double(value.double ?? .nan) }
+        case .string(let s): self = .string(s)
+        case .array(let items): self = .array(items.map(TemplateValue.init(json:)))
+        case .object(let members): self = .object(TemplateObject(members.map { ($0.key, TemplateValue(json: $0.value)) }))
+        }
     }
 
     /// Parses JSON text, keeping the key order of every object.

@@ -33,7 +33,7 @@ enum SafeTensorsFuzzer: FuzzTarget {
         let names = seeds.sharded.keys.sorted()
         guard let victim = rng.pick(names), case .bytes(let data)? = c.files[victim] else { return }
         if victim.hasSuffix(".json") {
-            let tree = FuzzJSON.parse(data) ?? .null
+            let tree = FuzzJSON.tree(data) ?? .null
             c.files[victim] = .bytes(JSONMutator(vocabulary: indexVocabulary).mutate(tree, count: rng.count(max: 3), rng: &rng).data())
         } else {
             c.files[victim] = .bytes(mutateFile(data, rng: &rng))
@@ -47,7 +47,7 @@ enum SafeTensorsFuzzer: FuzzTarget {
         let bytes = [UInt8](file)
         guard bytes.count >= 8 else { return ByteMutator.mutate(file, count: 2, rng: &rng) }
         let length = bytes[0..<8].reversed().reduce(0) { $0 << 8 | Int($1) }
-        guard length <= bytes.count - 8, var header = FuzzJSON.parse(Data(bytes[8..<(8 + length)])) else {
+        guard length <= bytes.count - 8, var header = FuzzJSON.tree(Data(bytes[8..<(8 + length)])) else {
             return ByteMutator.mutate(file, count: 2, rng: &rng)
         }
         var dataArea = Array(bytes[(8 + length)...])

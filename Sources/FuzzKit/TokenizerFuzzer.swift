@@ -14,7 +14,7 @@ enum TokenizerFuzzer: FuzzTarget {
             c.files["qwen.tiktoken"] = .bytes(ByteMutator.mutate(tiktoken, count: rng.count(max: 4), rng: &rng))
         }
         if let config = seed.files["tokenizer_config.json"], rng.chance(0.15) {
-            let tree = FuzzJSON.parse(config) ?? .object([])
+            let tree = FuzzJSON.tree(config) ?? .object([])
             c.files["tokenizer_config.json"] = .bytes(JSONMutator(vocabulary: configVocabulary).mutate(tree, count: rng.count(max: 2), rng: &rng).data())
         }
         maybeSpecial(&c, rng.pick("tokenizer.json", "tokenizer_config.json"), p: 0.01, rng: &rng)
@@ -23,7 +23,7 @@ enum TokenizerFuzzer: FuzzTarget {
     }
 
     static func mutateTokenizerJSON(_ data: Data, rng: inout FuzzRandom) -> Data {
-        guard var tree = FuzzJSON.parse(data), rng.chance(0.92) else {
+        guard var tree = FuzzJSON.tree(data), rng.chance(0.92) else {
             return ByteMutator.mutate(data, count: rng.count(max: 4), rng: &rng)
         }
         let mutator = JSONMutator(vocabulary: vocabulary)

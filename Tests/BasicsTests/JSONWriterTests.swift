@@ -32,6 +32,21 @@ final class JSONWriterTests: XCTestCase {
         XCTAssertEqual(v.text(python), #"{"a": "\u00e9", "b": [1, {"x": null}], "e": [], "o": {}}"#)
     }
 
+    /// Containers from `indentedLevels` down are written on one line, so deep nesting stays linear in size.
+    func testIndentationStopsAtTheLevelLimit() throws {
+        var format = JSONFormat.pretty
+        format.indentedLevels = 1
+        XCTAssertEqual(try JSONValue.parse(#"{"a": [1, {"b": 2}], "c": 3}"#).text(format),
+                       "{\n  \"a\": [1,{\"b\": 2}],\n  \"c\": 3\n}")
+        var deep = JSONValue.int(0)
+        for _ in 0..<1000 { deep = .array([deep]) }
+        format.indentedLevels = 64
+        let text = deep.text(format)
+        // 2,000 brackets plus the indentation of 64 levels (about 8,300 bytes); all 1,000 would take 2 MB.
+        XCTAssertLessThan(text.utf8.count, 11_000)
+        XCTAssertEqual(try JSONValue.parse(text, options: JSONParseOptions(maxDepth: 1000)), deep)
+    }
+
     func testRoundTrip() throws {
         let text = #"{"k":[1e400,-0,"\u0000",true,{"k":2,"k":3}],"":18446744073709551616}"#
         XCTAssertEqual(try JSONValue.parse(text).text(), text)
