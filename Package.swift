@@ -24,7 +24,7 @@ var targets: [Target] = [
     .target(name: "Tokenizers", dependencies: ["Basics"]),
     .target(name: "ChatTemplates", dependencies: ["Basics"]),
     .target(name: "Models", dependencies: ["Basics", "Compute", "ModelFormats"]),
-    .target(name: "Interventions", dependencies: ["Compute", "ModelFormats", "Models"]),
+    .target(name: "Interventions", dependencies: ["Basics", "Compute", "ModelFormats", "Models"]),
     .target(name: "Experiments",
             dependencies: ["Basics", "Compute", "ModelFormats", "Tokenizers", "ChatTemplates", "Models", "Interventions"]),
     .target(name: "SteerCLI",

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import Tokenizers
 
@@ -42,7 +43,7 @@ enum TokenizerFuzzer: FuzzTarget {
 
     static func run(_ c: FuzzCase, folder: URL) throws {
         let tokenizer = try Tokenizer.load(directory: folder)
-        let texts = (try? JSONSerialization.jsonObject(with: Data((c.params["texts"] ?? "[]").utf8))) as? [String] ?? []
+        let texts = FuzzJSON.tree(Data((c.params["texts"] ?? "[]").utf8))?.array?.compactMap(\.string) ?? []
         for (i, text) in texts.enumerated() {
             let ids = tokenizer.encode(text, addSpecialTokens: i % 2 == 1)
             _ = tokenizer.decode(ids)
