@@ -6,6 +6,8 @@ import Foundation
 /// fixture family has yet (post-only norms, whole q/k norms, layers without RoPE, residual multipliers).
 enum SyntheticFamily: ModelFamily {
     static let modelTypes = ["synthetic"]
+    /// Its tensors are `layers.N.*` (the layer check before loading counts them by this prefix).
+    static let layerNamePrefix = "layers."
 
     static func config(_ reader: ConfigReader) throws -> ModelConfig {
         throw ModelError.unsupportedFeature(path: reader.path, feature: "synthetic models are built in memory")
@@ -59,7 +61,10 @@ extension LanguageModel {
                 return center + (Float(state >> 40) / Float(1 << 24) * 2 - 1) * spread
             }
         }
-        let config = ModelConfig(modelType: "synthetic", vocabSize: 50, hiddenSize: d, numLayers: blocks.count, normEps: 1e-5,
+        // Validation allows a partial rotary table only where transformers rotates part of a head (phi3).
+        let headDim = blocks.first?.attention.headDim ?? 0
+        let modelType = ropes.contains { $0.rotaryDim < headDim } ? "phi3" : "synthetic"
+        let config = ModelConfig(modelType: modelType, vocabSize: 50, hiddenSize: d, numLayers: blocks.count, normEps: 1e-5,
                                  normWeightOffset: normOffset, ropes: ropes, tieWordEmbeddings: true, blocks: blocks)
         let source = SyntheticSource(), norm = normOffset == 0 ? Float(1) : 0
         source.add(SyntheticFamily.embeddingName, shape: [50, d], values: floats(50 * d, spread: 1))
