@@ -14,7 +14,9 @@ let blas: [Target.Dependency] = []
 // (prefill+decode, f32 weights), 0.6% (bf16) and 2.2% (selection on the demo model), too little to let a
 // size that slipped past validation corrupt memory instead of stopping with a message.
 var targets: [Target] = [
-    .target(name: "ModelFormats"),
+    // The bottom module: JSON, SplitMix64, FNV-1a; no dependencies.
+    .target(name: "Basics"),
+    .target(name: "ModelFormats", dependencies: ["Basics"]),
     // Kernels that need AVX2/AVX-512 (compiled per instruction set, picked at run time): C, since Swift
     // has no per-function target features.
     .target(name: "CPUKernels"),
@@ -23,26 +25,27 @@ var targets: [Target] = [
     // the entry points it calls), so building needs no CUDA toolkit and a machine without a GPU runs the CPU one.
     .target(name: "CCUDA", linkerSettings: [.linkedLibrary("dl")]),
     .target(name: "CUDABackend", dependencies: ["Compute", "ModelFormats", "CCUDA"]),
-    .target(name: "Tokenizers"),
-    .target(name: "ChatTemplates"),
-    .target(name: "Models", dependencies: ["Compute", "ModelFormats"]),
-    .target(name: "Interventions", dependencies: ["Compute", "ModelFormats", "Models"]),
+    .target(name: "Tokenizers", dependencies: ["Basics"]),
+    .target(name: "ChatTemplates", dependencies: ["Basics"]),
+    .target(name: "Models", dependencies: ["Basics", "Compute", "ModelFormats"]),
+    .target(name: "Interventions", dependencies: ["Basics", "Compute", "ModelFormats", "Models"]),
     .target(name: "Experiments",
-            dependencies: ["Compute", "ModelFormats", "Tokenizers", "ChatTemplates", "Models", "Interventions"]),
+            dependencies: ["Basics", "Compute", "ModelFormats", "Tokenizers", "ChatTemplates", "Models", "Interventions"]),
     .target(name: "SteerCLI",
-            dependencies: ["Compute", "ModelFormats", "Tokenizers", "ChatTemplates", "Models", "Interventions",
+            dependencies: ["Basics", "Compute", "ModelFormats", "Tokenizers", "ChatTemplates", "Models", "Interventions",
                            "Experiments", "CUDABackend"]),
     .executableTarget(name: "steer", dependencies: ["SteerCLI"]),
-    .testTarget(name: "ComputeTests", dependencies: ["Compute", "ModelFormats", "CUDABackend"]),
+    .testTarget(name: "BasicsTests", dependencies: ["Basics"]),
+    .testTarget(name: "ComputeTests", dependencies: ["Basics", "Compute", "ModelFormats", "CUDABackend"]),
     // The fuzzing harness (scripts/fuzz.sh): not part of the steer product.
-    .target(name: "FuzzKit", dependencies: ["Compute", "ModelFormats", "Tokenizers", "ChatTemplates", "Models", "Experiments"]),
+    .target(name: "FuzzKit", dependencies: ["Basics", "Compute", "ModelFormats", "Tokenizers", "ChatTemplates", "Models", "Experiments"]),
     .executableTarget(name: "steer-fuzz", dependencies: ["FuzzKit"]),
     .testTarget(name: "ModelFormatsTests", dependencies: ["ModelFormats"]),
     .testTarget(name: "TokenizersTests", dependencies: ["Tokenizers"]),
     .testTarget(name: "ChatTemplatesTests", dependencies: ["ChatTemplates"]),
     .testTarget(name: "ModelsTests", dependencies: ["Models", "ModelFormats"]),
     .testTarget(name: "InterventionsTests", dependencies: ["Interventions", "Models", "ModelFormats"]),
-    .testTarget(name: "ExperimentsTests", dependencies: ["Experiments", "Interventions", "Models", "ModelFormats", "Tokenizers", "Compute"]),
+    .testTarget(name: "ExperimentsTests", dependencies: ["Basics", "Experiments", "Interventions", "Models", "ModelFormats", "Tokenizers", "Compute"]),
     .testTarget(name: "SteerCLITests", dependencies: ["SteerCLI", "ModelFormats", "Models", "ChatTemplates"]),
     .testTarget(name: "FuzzKitTests", dependencies: ["FuzzKit"]),
 ]
@@ -55,7 +58,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "steer", targets: ["steer"]),
-        .library(name: "SteerKit", targets: ["Compute", "ModelFormats", "Tokenizers", "ChatTemplates", "Models",
+        .library(name: "SteerKit", targets: ["Basics", "Compute", "ModelFormats", "Tokenizers", "ChatTemplates", "Models",
                                              "Interventions", "Experiments"]),
     ],
     targets: targets

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// Python-compatible text forms of values: `str()`, `repr()` and `json.dumps()`, so that printing
@@ -141,18 +142,16 @@ enum PythonFormat {
         return sign + head + (tail.isEmpty ? "" : "." + tail) + "e" + expText
     }
 
-    /// `json.dumps(value, ensure_ascii=False, indent=..., separators=..., sort_keys=...)`.
+    /// `json.dumps(value, ensure_ascii=..., indent=..., separators=..., sort_keys=...)`.
     /// Throws `.limit` once the text passes `limit` bytes.
     static func json(_ value: TemplateValue, indent: String?, itemSeparator: String? = nil, keySeparator: String? = nil,
                      sortKeys: Bool = false, ensureASCII: Bool = false, limit: Int) throws -> String {
         let style = JSONStyle(indent: indent, itemSep: itemSeparator ?? (indent == nil ? ", " : ","),
-                              keySep: keySeparator ?? ": ", sortKeys: sortKeys, limit: limit)
+                              keySep: keySeparator ?? ": ", sortKeys: sortKeys, asciiOnly: ensureASCII, limit: limit)
         var out = ""
         try writeJSON(value, into: &out, level: 0, style)
-        guard ensureASCII else { return out }
-        let escaped = asciiEscaped(out)
-        if escaped.utf8.count > limit { throw TemplateLimits.stringTooLong(escaped.utf8.count, limit) }
-        return escaped
+        if out.utf8.count > limit { throw TemplateLimits.stringTooLong(out.utf8.count, limit) }
+        return out
     }
 
     private struct JSONStyle {
@@ -160,6 +159,8 @@ enum PythonFormat {
         let itemSep: String
         let keySep: String
         let sortKeys: Bool
+        /// `ensure_ascii=True`: non-ASCII (and DEL) as `\uXXXX` UTF-16 units.
+        let asciiOnly: Bool
         let limit: Int
     }
 
@@ -180,7 +181,7 @@ enum PythonFormat {
         case .string(let s):
             let bytes = out.utf8.count &+ s.utf8.count &+ 2
             if bytes > style.limit { throw TemplateLimits.stringTooLong(bytes, style.limit) }
-            out += jsonString(s)
+            out += JSONWriter.quote(s, asciiOnly: style.asciiOnly)
         case .array(let a), .tuple(let a):
             if a.isEmpty { out += "[]"; return }
             out += "["
@@ -198,7 +199,7 @@ enum PythonFormat {
             for (i, (k, v)) in pairs.enumerated() {
                 if i > 0 { out += style.itemSep }
                 try newline(level + 1)
-                out += jsonString(k) + style.keySep
+                out += JSONWriter.quote(k, asciiOnly: style.asciiOnly) + style.keySep
                 try writeJSON(v, into: &out, level: level + 1, style)
             }
             try newline(level)
@@ -207,36 +208,6 @@ enum PythonFormat {
         case .function: throw TemplateError(.type, "Object of type function is not JSON serializable")
         case .namespace: throw TemplateError(.type, "Object of type Namespace is not JSON serializable")
         }
-    }
-
-    /// A JSON string literal with `ensure_ascii=False`: only quotes, backslashes and control characters are escaped.
-    static func jsonString(_ s: String) -> String {
-        if !anyByte(s, { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }) { return "\"" + s + "\"" }
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            default:
-                if scalar.value < 0x20 { out += "\\u" + hex(scalar.value, width: 4) } else { out.unicodeScalars.append(scalar) }
-            }
-        }
-        return out + "\""
-    }
-
-    /// `ensure_ascii=True`: every non-ASCII character as `\uXXXX` (UTF-16 units). Only string contents contain any.
-    static func asciiEscaped(_ s: String) -> String {
-        var out = ""
-        for scalar in s.unicodeScalars {
-            if scalar.isASCII { out.unicodeScalars.append(scalar); continue }
-            for unit in String(scalar).utf16 { out += "\\u" + hex(UInt32(unit), width: 4) }
-        }
-        return out
     }
 
     /// Jinja's `escape` (markupsafe) in a non-autoescaping environment.

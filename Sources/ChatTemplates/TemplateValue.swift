@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// A value a chat template works with: the JSON data types plus Jinja's own (undefined, tuples,
@@ -93,37 +94,30 @@ extension TemplateValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral
 }
 
 extension TemplateValue {
-    /// Converts a value from `JSONSerialization` (or plain Swift collections). Dictionary key order is
-    /// not preserved by Foundation; Swift dictionaries get their keys sorted so the result is deterministic.
-    /// Prefer `init(json:)` when the order matters.
-    public init(any value: Any?) {
-        guard let value, !(value is NSNull) else { self = .none; return }
-        if let v = value as? TemplateValue { self = v; return }
-        if let v = value as? String { self = .string(v); return }
-        if type(of: value) is NSNumber.Type, let n = value as? NSNumber {
-            // An NSNumber from JSONSerialization: its Objective-C type code tells bool, integer and float apart.
-            switch String(cString: n.objCType) {
-            case "c", "B": self = .bool(n.boolValue)
-            case "d", "f": self = .double(n.doubleValue)
-            default: self = .int(n.intValue)
-            }
-            return
+    /// Parses JSON text, keeping the key order of every object. Numbers without a fraction or exponent
+    /// become `.int` (when they fit), the rest `.double`, as Python's `json` does; nesting is bounded like
+    /// template values, so reading (and later printing or freeing) a hostile document cannot exhaust the stack.
+    public init(json data: Data) throws {
+        let parsed: JSONValue
+        do {
+            parsed = try JSONValue.parse(data, options: JSONParseOptions(maxDepth: TemplateLimits.default.maxValueNesting))
+        } catch let error as JSONError {
+            throw TemplateError(.json, "Invalid JSON: \(error)")
         }
-        if let v = value as? Bool { self = .bool(v); return }
-        if let v = value as? Int { self = .int(v); return }
-        if let v = value as? Double { self = .double(v); return }
-        if let v = value as? [Any?] { self = .array(v.map { TemplateValue(any: $0) }); return }
-        if let v = value as? [String: Any?] {
-            self = .object(TemplateObject(v.keys.sorted().map { ($0, TemplateValue(any: v[$0] ?? nil)) }))
-            return
-        }
-        self = .string(String(describing: value))
+        self.init(json: parsed)
     }
 
-    /// Parses JSON text, keeping the key order of every object.
-    public init(json data: Data) throws {
-        var parser = JSONReader(Array(data))
-        self = try parser.parseDocument()
+    /// A parsed JSON value; a key an object repeats keeps its first position and last value (a Python dict).
+    public init(json value: JSONValue) {
+        switch value {
+        case .null: self = .none
+        case .bool(let b): self = .bool(b)
+        case .number:
+            if let i = value.integer { self = .int(i) } else { self = .double(value.double ?? .nan) }
+        case .string(let s): self = .string(s)
+        case .array(let items): self = .array(items.map(TemplateValue.init(json:)))
+        case .object(let members): self = .object(TemplateObject(members.map { ($0.key, TemplateValue(json: $0.value)) }))
+        }
     }
 
     /// Parses JSON text, keeping the key order of every object.

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import ModelFormats
 import Models
@@ -18,7 +19,7 @@ public final class RunStore {
 
     /// A stable key for a stage: FNV-1a (64-bit) over the JSON/description of its inputs.
     public func key(_ parts: Any...) -> String {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        var h = FNV1a()
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys
         for part in parts {
@@ -26,9 +27,9 @@ public final class RunStore {
             if let e = part as? Encodable, let data = try? encoder.encode(AnyEncodable(e)) { bytes = data } else {
                 bytes = Data(String(describing: part).utf8)
             }
-            for b in bytes + [0x1f] { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+            h.update(bytes + [0x1f])
         }
-        return String(h, radix: 16)
+        return String(h.value, radix: 16)
     }
 
     public func url(_ name: String) -> URL { folder.appendingPathComponent(name) }

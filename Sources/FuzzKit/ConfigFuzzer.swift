@@ -7,13 +7,13 @@ enum ConfigFuzzer: FuzzTarget {
     static func make(_ c: inout FuzzCase, rng: inout FuzzRandom, seeds: FuzzSeeds) {
         guard let model = rng.pick(seeds.models) else { return }
         let mutator = JSONMutator(vocabulary: vocabulary, insertionPoints: [[], ["rope_scaling"], ["rope_parameters"]])
-        var config = FuzzJSON.parse(model.config) ?? .object([])
+        var config = FuzzJSON.tree(model.config) ?? .object([])
         config = mutator.mutate(config, count: rng.count(max: 4), rng: &rng)
         var text = config.data(pretty: rng.chance(0.5))
         if rng.chance(0.08) { text = ByteMutator.mutate(text, count: rng.count(max: 3), rng: &rng) }
         c.files["config.json"] = .bytes(text)
         if let gen = model.generation {
-            var g = FuzzJSON.parse(gen) ?? .object([])
+            var g = FuzzJSON.tree(gen) ?? .object([])
             if rng.chance(0.15) { g = mutator.mutate(g, count: 1, rng: &rng) }
             c.files["generation_config.json"] = .bytes(g.data())
         }

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -96,21 +97,28 @@ public struct FuzzCase: Equatable, Sendable {
             case .directory: special[name] = "directory"
             }
         }
-        let description: [String: Any] = ["kind": kind.rawValue, "seed": String(seed), "index": index, "params": params,
-                                          "special": special, "files": files.keys.sorted()]
-        let json = try JSONSerialization.data(withJSONObject: description, options: [.prettyPrinted, .sortedKeys])
-        try json.write(to: folder.appendingPathComponent("case.json"))
+        func strings(_ d: [String: String]) -> FuzzJSON { .object(d.map { ($0.key, .string($0.value)) }) }
+        let description = FuzzJSON.object([("kind", .string(kind.rawValue)), ("seed", .string(String(seed))), ("index", .int(index)),
+                                           ("params", strings(params)), ("special", strings(special)),
+                                           ("files", .array(files.keys.sorted().map(FuzzJSON.string)))])
+        var format = JSONFormat.pretty
+        format.sortKeys = true
+        try Data(description.text(format).utf8).write(to: folder.appendingPathComponent("case.json"))
     }
 
     /// Reads a reproducer folder written by `save(to:)`.
     public static func load(from folder: URL) throws -> FuzzCase {
         let data = try Data(contentsOf: folder.appendingPathComponent("case.json"))
-        guard let d = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let kind = (d["kind"] as? String).flatMap(FuzzKind.init(rawValue:)),
-              let names = d["files"] as? [String] else {
+        // A JSON object of strings as a dictionary (the last value of a repeated key).
+        func strings(_ v: FuzzJSON?) -> [String: String] {
+            Dictionary((v?.members ?? []).compactMap { m in m.value.string.map { (m.key, $0) } }, uniquingKeysWith: { $1 })
+        }
+        guard let d = FuzzJSON.tree(data),
+              let kind = d["kind"]?.string.flatMap(FuzzKind.init(rawValue:)),
+              let names = d["files"]?.array?.compactMap(\.string) else {
             throw FuzzError.io("\(folder.path)/case.json is not a fuzz case description")
         }
-        let special = d["special"] as? [String: String] ?? [:]
+        let special = strings(d["special"])
         var files: [String: FuzzFile] = [:]
         for name in names {
             switch special[name] {
@@ -120,8 +128,8 @@ public struct FuzzCase: Equatable, Sendable {
             default: files[name] = .bytes(try Data(contentsOf: folder.appendingPathComponent("files").appendingPathComponent(name)))
             }
         }
-        return FuzzCase(kind: kind, seed: UInt64(d["seed"] as? String ?? "") ?? 0, index: d["index"] as? Int ?? 0,
-                        files: files, params: d["params"] as? [String: String] ?? [:])
+        return FuzzCase(kind: kind, seed: UInt64(d["seed"]?.string ?? "") ?? 0, index: d["index"]?.integer ?? 0,
+                        files: files, params: strings(d["params"]))
     }
 }
 

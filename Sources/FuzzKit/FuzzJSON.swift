@@ -1,72 +1,25 @@
+import Basics
 import Foundation
-import ModelFormats
 
-/// A JSON tree for mutation. Numbers keep their text, so mutants can hold numbers no parser
-/// represents (`1e400`, 30-digit integers); objects keep member order and may repeat keys.
-public indirect enum FuzzJSON: Equatable, Sendable {
-    case null
-    case bool(Bool)
-    case number(String)
-    case string(String)
-    case array([FuzzJSON])
-    case object([(String, FuzzJSON)])
+/// A JSON tree for mutation: Basics' `JSONValue`, which keeps everything as written (member order,
+/// repeated keys, number text), so mutants can hold numbers no parser represents (`1e400`, 30-digit
+/// integers) and cases are reproducible from their seed. (Foundation's parser returns dictionaries,
+/// whose order varies per process and which merge keys Swift considers equal, such as "é" and "e\u{301}".)
+public typealias FuzzJSON = JSONValue
 
-    public static func == (a: FuzzJSON, b: FuzzJSON) -> Bool {
-        switch (a, b) {
-        case (.null, .null): return true
-        case let (.bool(x), .bool(y)): return x == y
-        case let (.number(x), .number(y)), let (.string(x), .string(y)): return x == y
-        case let (.array(x), .array(y)): return x == y
-        case let (.object(x), .object(y)): return x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
-        default: return false
-        }
+extension FuzzJSON {
+    /// Parses JSON text as written; nil when it is not JSON (the fuzzers then mutate bytes).
+    /// Deep nesting is allowed: mutants nest values thousands of levels deep on purpose.
+    public static func tree(_ data: Data) -> FuzzJSON? {
+        try? JSONValue.parse(data, options: JSONParseOptions(maxDepth: 10_000))
     }
 
-    /// Parses JSON text as written (member order, repeated keys and number text kept).
-    public static func parse(_ data: Data) -> FuzzJSON? { FuzzJSONParser.parse(data) }
-
-    /// The member `key` of an object.
-    public subscript(key: String) -> FuzzJSON? {
-        if case .object(let members) = self { return members.first { $0.0 == key }?.1 }
-        return nil
-    }
-
-    /// Serialises the tree (`pretty`: two-space indentation, as Hugging Face files are written).
-    public func text(pretty: Bool = false) -> String {
-        var out = ""
-        write(into: &out, pretty: pretty, indent: 0)
-        return out
-    }
-
-    public func data(pretty: Bool = false) -> Data { Data(text(pretty: pretty).utf8) }
-
-    private func write(into out: inout String, pretty requested: Bool, indent: Int) {
-        // Indentation stops 64 levels down: deeply nested mutants stay linear in size.
-        let pretty = requested && indent < 64
-        let newline = pretty ? "\n" + String(repeating: "  ", count: indent + 1) : ""
-        let close = pretty ? "\n" + String(repeating: "  ", count: indent) : ""
-        switch self {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .number(let n): out += n
-        case .string(let s): out += jsonStringLiteral(s)
-        case .array(let items):
-            if items.isEmpty { out += "[]"; return }
-            out += "["
-            for (i, item) in items.enumerated() {
-                out += (i == 0 ? "" : ",") + newline
-                item.write(into: &out, pretty: pretty, indent: indent + 1)
-            }
-            out += close + "]"
-        case .object(let members):
-            if members.isEmpty { out += "{}"; return }
-            out += "{"
-            for (i, (key, value)) in members.enumerated() {
-                out += (i == 0 ? "" : ",") + newline + jsonStringLiteral(key) + (pretty ? ": " : ":")
-                value.write(into: &out, pretty: pretty, indent: indent + 1)
-            }
-            out += close + "}"
-        }
+    /// Serialises the tree (`pretty`: two-space indentation, as Hugging Face files are written, for the
+    /// outer 64 levels only, so deeply nested mutants stay linear in size).
+    public func data(pretty: Bool = false) -> Data {
+        var format = pretty ? JSONFormat.pretty : .compact
+        format.indentedLevels = 64
+        return Data(text(format).utf8)
     }
 
     // MARK: Paths

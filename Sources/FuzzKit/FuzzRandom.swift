@@ -1,5 +1,5 @@
+import Basics
 import Foundation
-import Experiments
 
 /// The harness's deterministic random source: SplitMix64 seeded from (run seed, kind, case index),
 /// so a case can be regenerated alone, in any process, from its three numbers.
@@ -7,8 +7,7 @@ public struct FuzzRandom {
     private var generator: SplitMix64
 
     public init(seed: UInt64, kind: FuzzKind, index: Int) {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325   // FNV-1a of the kind name, mixed with seed and index
-        for b in kind.rawValue.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
+        let h = FNV1a.hash(kind.rawValue.utf8)   // the kind name's hash, mixed with seed and index
         generator = SplitMix64(seed: (seed &* 0x9E37_79B9_7F4A_7C15) ^ h ^ (UInt64(truncatingIfNeeded: index) &* 0xD6E8_FEB8_6659_FD93))
     }
 

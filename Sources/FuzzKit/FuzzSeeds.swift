@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// The committed fixtures the mutators start from, read once per process from the repository:
@@ -81,11 +82,11 @@ public struct FuzzSeeds {
         var seen = Set<Data>()
         for name in try list(templateDir.appendingPathComponent("cases")) where name.hasSuffix(".json") {
             let data = try read(templateDir.appendingPathComponent("cases").appendingPathComponent(name))
-            guard let cases = (try? JSONSerialization.jsonObject(with: data) as? [String: Any])?["cases"] as? [[String: Any]] else { continue }
+            guard let cases = FuzzJSON.tree(data)?["cases"]?.array else { continue }
             for c in cases {
-                guard let m = c["messages"], let json = try? JSONSerialization.data(withJSONObject: m, options: [.sortedKeys]),
-                      seen.insert(json).inserted else { continue }
-                conversations.append(json)
+                guard let m = c["messages"] else { continue }
+                let json = Data(m.text().utf8)
+                if seen.insert(json).inserted { conversations.append(json) }
             }
         }
         for dir in [fixtures.appendingPathComponent("promptsets"), root.appendingPathComponent("data/prompts")] {

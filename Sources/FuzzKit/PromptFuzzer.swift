@@ -30,7 +30,7 @@ enum PromptFuzzer: FuzzTarget {
     }
 
     static func mutateJSON(_ data: Data, rng: inout FuzzRandom) -> Data {
-        guard let tree = FuzzJSON.parse(data) else { return ByteMutator.mutate(data, count: 2, rng: &rng) }
+        guard let tree = FuzzJSON.tree(data) else { return ByteMutator.mutate(data, count: 2, rng: &rng) }
         return JSONMutator(vocabulary: vocabulary).mutate(tree, count: rng.count(max: 3), rng: &rng).data(pretty: rng.chance(0.5))
     }
 
@@ -41,7 +41,7 @@ enum PromptFuzzer: FuzzTarget {
             if lines.isEmpty { lines = [[]] }
             switch rng.below(8) {
             case 0 where jsonLines:
-                let tree = FuzzJSON.parse(Data(lines[i])) ?? .string(String(decoding: lines[i], as: UTF8.self))
+                let tree = FuzzJSON.tree(Data(lines[i])) ?? .string(String(decoding: lines[i], as: UTF8.self))
                 lines[i] = Array(JSONMutator(vocabulary: vocabulary).mutate(tree, count: 1, rng: &rng).data())
             case 1: lines.insert(lines[i], at: rng.below(lines.count + 1))
             case 2: lines[i] += [UInt8](repeating: rng.pick(0x61, 0x22, 0x2C, 0x20), count: rng.pick(1000, 100_000, 1 << 20, rng.chance(0.2) ? 8 << 20 : 1000))

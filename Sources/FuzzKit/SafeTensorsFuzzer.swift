@@ -33,7 +33,7 @@ enum SafeTensorsFuzzer: FuzzTarget {
         let names = seeds.sharded.keys.sorted()
         guard let victim = rng.pick(names), case .bytes(let data)? = c.files[victim] else { return }
         if victim.hasSuffix(".json") {
-            let tree = FuzzJSON.parse(data) ?? .null
+            let tree = FuzzJSON.tree(data) ?? .null
             c.files[victim] = .bytes(JSONMutator(vocabulary: indexVocabulary).mutate(tree, count: rng.count(max: 3), rng: &rng).data())
         } else {
             c.files[victim] = .bytes(mutateFile(data, rng: &rng))
@@ -47,7 +47,7 @@ enum SafeTensorsFuzzer: FuzzTarget {
         let bytes = [UInt8](file)
         guard bytes.count >= 8 else { return ByteMutator.mutate(file, count: 2, rng: &rng) }
         let length = bytes[0..<8].reversed().reduce(0) { $0 << 8 | Int($1) }
-        guard length <= bytes.count - 8, var header = FuzzJSON.parse(Data(bytes[8..<(8 + length)])) else {
+        guard length <= bytes.count - 8, var header = FuzzJSON.tree(Data(bytes[8..<(8 + length)])) else {
             return ByteMutator.mutate(file, count: 2, rng: &rng)
         }
         var dataArea = Array(bytes[(8 + length)...])
@@ -73,7 +73,7 @@ enum SafeTensorsFuzzer: FuzzTarget {
         var offset = 0
         for i in members.indices where members[i].0 != "__metadata__" {
             guard case .object(var entry) = members[i].1, case .string(let dtype)? = members[i].1["dtype"],
-                  let size = SafeTensorsDType(rawValue: dtype)?.byteSize,
+                  let size = DType(rawValue: dtype)?.byteSize,
                   case .array(let dims)? = members[i].1["shape"] else { continue }
             var count = 1
             for d in dims {
@@ -112,7 +112,7 @@ enum SafeTensorsFuzzer: FuzzTarget {
     }
 
     static let headerVocabulary: [String: [FuzzJSON]] = [
-        "dtype": (SafeTensorsDType.allCases.map(\.rawValue) + ["F4", "Q4_0", "f32", "F32 ", ""]).map(FuzzJSON.string) + [.number("1"), .null],
+        "dtype": (DType.allCases.map(\.rawValue) + ["F4", "Q4_0", "f32", "F32 ", ""]).map(FuzzJSON.string) + [.number("1"), .null],
         "shape": [.array([]), .array([.number("0")]), .array([.number("1")]), .array([.number("64"), .number("64")]),
                   .array([.number("2147483648"), .number("2147483648")]), .array([.number("-1")]), .array([.number("1.5")]),
                   .array([.string("1")]), .array([.number("9223372036854775807"), .number("2")]),

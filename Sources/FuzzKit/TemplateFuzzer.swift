@@ -14,7 +14,7 @@ enum TemplateFuzzer: FuzzTarget {
         default: source = String(decoding: ByteMutator.mutate(Data(source.utf8), count: rng.count(max: 4), rng: &rng), as: UTF8.self)
         }
         c.files["chat_template.jinja"] = .bytes(Data(source.utf8))
-        var conversation = FuzzJSON.parse(messages) ?? .array([])
+        var conversation = FuzzJSON.tree(messages) ?? .array([])
         if rng.chance(0.4) { conversation = JSONMutator(vocabulary: messageVocabulary).mutate(conversation, count: rng.count(max: 3), rng: &rng) }
         c.files["messages.json"] = .bytes(conversation.data())
         c.params["agp"] = rng.chance(0.5) ? "1" : "0"

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import Tokenizers
 
@@ -14,7 +15,7 @@ enum TokenizerFuzzer: FuzzTarget {
             c.files["qwen.tiktoken"] = .bytes(ByteMutator.mutate(tiktoken, count: rng.count(max: 4), rng: &rng))
         }
         if let config = seed.files["tokenizer_config.json"], rng.chance(0.15) {
-            let tree = FuzzJSON.parse(config) ?? .object([])
+            let tree = FuzzJSON.tree(config) ?? .object([])
             c.files["tokenizer_config.json"] = .bytes(JSONMutator(vocabulary: configVocabulary).mutate(tree, count: rng.count(max: 2), rng: &rng).data())
         }
         maybeSpecial(&c, rng.pick("tokenizer.json", "tokenizer_config.json"), p: 0.01, rng: &rng)
@@ -23,7 +24,7 @@ enum TokenizerFuzzer: FuzzTarget {
     }
 
     static func mutateTokenizerJSON(_ data: Data, rng: inout FuzzRandom) -> Data {
-        guard var tree = FuzzJSON.parse(data), rng.chance(0.92) else {
+        guard var tree = FuzzJSON.tree(data), rng.chance(0.92) else {
             return ByteMutator.mutate(data, count: rng.count(max: 4), rng: &rng)
         }
         let mutator = JSONMutator(vocabulary: vocabulary)
@@ -42,7 +43,7 @@ enum TokenizerFuzzer: FuzzTarget {
 
     static func run(_ c: FuzzCase, folder: URL) throws {
         let tokenizer = try Tokenizer.load(directory: folder)
-        let texts = (try? JSONSerialization.jsonObject(with: Data((c.params["texts"] ?? "[]").utf8))) as? [String] ?? []
+        let texts = FuzzJSON.tree(Data((c.params["texts"] ?? "[]").utf8))?.array?.compactMap(\.string) ?? []
         for (i, text) in texts.enumerated() {
             let ids = tokenizer.encode(text, addSpecialTokens: i % 2 == 1)
             _ = tokenizer.decode(ids)

@@ -1,5 +1,6 @@
-import Foundation
+import Basics
 import Compute
+import Foundation
 import ModelFormats
 
 /// The folder side of an export: where it may write, which other files it copies, the config edit.
@@ -80,18 +81,18 @@ extension WeightOrthogonalizer {
     static func untiedConfig(_ text: String, path: String) throws -> String {
         let pattern = try NSRegularExpression(pattern: "(\"tie_word_embeddings\"\\s*:\\s*)true")
         var out = pattern.stringByReplacingMatches(in: text, range: NSRange(text.startIndex..., in: text), withTemplate: "$1false")
-        func topLevel(_ s: String) throws -> [String: Any] {
-            guard let obj = try? JSONSerialization.jsonObject(with: Data(s.utf8)) as? [String: Any] else {
+        func topLevel(_ s: String) throws -> JSONValue {
+            guard let obj = try? JSONValue.parse(s), obj.members != nil else {
                 throw InterventionError.unsupportedModel(path: path, reason: "not a JSON object")
             }
             return obj
         }
         if try topLevel(out)["tie_word_embeddings"] == nil {
             guard let brace = out.firstIndex(of: "{") else { throw InterventionError.unsupportedModel(path: path, reason: "no JSON object") }
-            let empty = try topLevel(out).isEmpty
+            let empty = try topLevel(out).members?.isEmpty ?? true
             out.insert(contentsOf: "\n  \"tie_word_embeddings\": false" + (empty ? "\n" : ","), at: out.index(after: brace))
         }
-        guard (try topLevel(out)["tie_word_embeddings"] as? Bool) == false else {
+        guard try topLevel(out)["tie_word_embeddings"]?.bool == false else {
             throw InterventionError.unsupportedModel(path: path, reason: "could not set tie_word_embeddings to false")
         }
         return out

@@ -103,7 +103,7 @@ public enum DTypeConversion {
     // MARK: Raw (possibly unaligned) buffers
 
     /// Decodes `count` little-endian elements of `dtype` at `src` into `dst`.
-    /// `src` need not be aligned.
+    /// `src` need not be aligned; `dtype` must be one of `DType.floatTypes` (callers check `isFloat`).
     public static func toFloats(_ src: UnsafeRawPointer, dtype: DType, count: Int,
                                 into dst: UnsafeMutablePointer<Float>) {
         let aligned = Int(bitPattern: src) % dtype.byteSize == 0
@@ -122,10 +122,13 @@ public enum DTypeConversion {
             forEachChunk(count) { r in
                 for i in r { dst[i] = float(f16: src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) }
             }
+        default:
+            preconditionFailure("\(dtype) is not a float type")
         }
     }
 
-    /// Encodes `count` floats as little-endian `dtype` elements at `dst` (need not be aligned).
+    /// Encodes `count` floats as little-endian `dtype` elements at `dst` (need not be aligned);
+    /// `dtype` must be one of `DType.floatTypes`.
     public static func fromFloats(_ src: UnsafePointer<Float>, count: Int, dtype: DType,
                                   into dst: UnsafeMutableRawPointer) {
         switch dtype {
@@ -139,6 +142,8 @@ public enum DTypeConversion {
             forEachChunk(count) { r in
                 for i in r { dst.storeBytes(of: f16(src[i]), toByteOffset: 2 * i, as: UInt16.self) }
             }
+        default:
+            preconditionFailure("\(dtype) is not a float type")
         }
     }
 

@@ -6,7 +6,7 @@ public struct SafeTensorInfo: Equatable, Sendable {
     /// The tensor's name, e.g. `model.layers.0.mlp.up_proj.weight`.
     public let name: String
     /// The element type.
-    public let dtype: SafeTensorsDType
+    public let dtype: DType
     /// The shape (row-major); `[]` is a scalar.
     public let shape: [Int]
     /// The header's `data_offsets`: the byte range relative to the start of the data area.

@@ -1,4 +1,5 @@
 // Parsing and validation of a safetensors header.
+import Basics
 import Foundation
 
 /// The validated header of a safetensors file.
@@ -27,11 +28,13 @@ struct SafeTensorsHeader {
         }
         let json: JSONValue
         do {
-            json = try JSONValue.parse(headerBytes)
+            // As the Rust library: no repeated tensor names, no lone surrogates.
+            json = try JSONValue.parse(headerBytes, options: JSONParseOptions(maxDepth: 128, rejectDuplicateKeys: true,
+                                                                              rejectLoneSurrogates: true))
         } catch {
             throw FormatError.invalidHeader(path: path, reason: "not valid JSON: \(error)")
         }
-        guard let object = json.object else {
+        guard let members = json.members else {
             throw FormatError.invalidHeader(path: path, reason: "the JSON is \(json.kind), not an object")
         }
 
@@ -39,9 +42,8 @@ struct SafeTensorsHeader {
         let dataSize = fileSize - dataStart
         var metadata: [String: String] = [:]
         var tensors: [SafeTensorInfo] = []
-        tensors.reserveCapacity(object.keys.count)
-        for key in object.keys {
-            guard let value = object[key] else { continue }
+        tensors.reserveCapacity(members.count)
+        for (key, value) in members {
             if key == "__metadata__" {
                 metadata = try parseMetadata(value, path: path)
             } else {
@@ -63,14 +65,13 @@ struct SafeTensorsHeader {
 
     private static func parseMetadata(_ value: JSONValue, path: String) throws -> [String: String] {
         if value == .null { return [:] }   // the Rust library reads `null` as no metadata
-        guard let object = value.object else {
+        guard let members = value.members else {
             throw FormatError.invalidMetadata(path: path, reason: "expected an object of strings, found \(value.kind)")
         }
         var result: [String: String] = [:]
-        for key in object.keys {
-            guard let s = object[key]?.string else {
-                throw FormatError.invalidMetadata(path: path,
-                    reason: "value of '\(key)' is \(object[key]?.kind ?? "missing"), not a string")
+        for (key, item) in members {
+            guard let s = item.string else {
+                throw FormatError.invalidMetadata(path: path, reason: "value of '\(key)' is \(item.kind), not a string")
             }
             result[key] = s
         }
@@ -80,13 +81,13 @@ struct SafeTensorsHeader {
     private static func parseTensor(_ name: String, _ value: JSONValue, path: String,
                                     dataStart: Int, dataSize: Int) throws -> SafeTensorInfo {
         func bad(_ reason: String) -> FormatError { .invalidTensorEntry(path: path, tensor: name, reason: reason) }
-        guard let entry = value.object else { throw bad("entry is \(value.kind), not an object") }
-        guard let dtypeValue = entry["dtype"] else { throw bad("missing 'dtype'") }
-        guard let shapeValue = entry["shape"] else { throw bad("missing 'shape'") }
-        guard let offsetsValue = entry["data_offsets"] else { throw bad("missing 'data_offsets'") }
+        guard value.members != nil else { throw bad("entry is \(value.kind), not an object") }
+        guard let dtypeValue = value["dtype"] else { throw bad("missing 'dtype'") }
+        guard let shapeValue = value["shape"] else { throw bad("missing 'shape'") }
+        guard let offsetsValue = value["data_offsets"] else { throw bad("missing 'data_offsets'") }
 
         guard let dtypeName = dtypeValue.string else { throw bad("'dtype' is \(dtypeValue.kind), not a string") }
-        guard let dtype = SafeTensorsDType(rawValue: dtypeName) else {
+        guard let dtype = DType(rawValue: dtypeName) else {
             throw FormatError.unknownDType(path: path, tensor: name, dtype: dtypeName)
         }
 
@@ -95,10 +96,10 @@ struct SafeTensorsHeader {
         var elements = 1
         for item in shapeItems {
             guard let d = item.integer, d >= 0 else {
-                throw bad("'shape' must hold non-negative integers, found \(item.textForError)")
+                throw bad("'shape' must hold non-negative integers, found \(item.errorText)")
             }
             let (product, overflow) = elements.multipliedReportingOverflow(by: d)
-            guard !overflow else { throw bad("shape \(shapeItems.map(\.textForError)) is too large") }
+            guard !overflow else { throw bad("shape \(shapeItems.map(\.errorText)) is too large") }
             elements = product
             shape.append(d)
         }
@@ -109,7 +110,7 @@ struct SafeTensorsHeader {
             throw bad("'data_offsets' must be an array of two integers")
         }
         guard let begin = offsetItems[0].integer, let end = offsetItems[1].integer, begin >= 0, end >= 0 else {
-            throw bad("'data_offsets' must hold non-negative integers, found [\(offsetItems[0].textForError), \(offsetItems[1].textForError)]")
+            throw bad("'data_offsets' must hold non-negative integers, found [\(offsetItems[0].errorText), \(offsetItems[1].errorText)]")
         }
         guard begin <= end else {
             throw FormatError.invalidOffsets(path: path, tensor: name, reason: "begin \(begin) is after end \(end)")
@@ -123,19 +124,5 @@ struct SafeTensorsHeader {
         }
         return SafeTensorInfo(name: name, dtype: dtype, shape: shape, dataOffsets: begin..<end,
                               fileRange: (dataStart + begin)..<(dataStart + end))
-    }
-}
-
-extension JSONValue {
-    /// The value as it would appear in the file, for error messages.
-    var textForError: String {
-        switch self {
-        case .null: return "null"
-        case let .bool(b): return String(b)
-        case let .number(n): return n
-        case let .string(s): return JSONValue.quote(s)
-        case .array: return "an array"
-        case .object: return "an object"
-        }
     }
 }

@@ -1,10 +1,11 @@
 // Writing safetensors files (single or sharded), atomically and byte-compatible with the library.
+import Basics
 import Foundation
 
 /// Collects tensors and writes them as a safetensors file, or as a sharded model with an index.
 ///
 /// The output matches the Python/Rust `safetensors` library byte for byte: tensors laid out by
-/// descending dtype (`SafeTensorsDType` order) then by name, compact JSON header with
+/// descending dtype (`DType` order) then by name, compact JSON header with
 /// `__metadata__` first (keys sorted here; the library's order is unspecified), padded with spaces
 /// to a multiple of 8 bytes. Files are written through `AtomicFile`. Paths in `protectedPaths`
 /// (the inputs the data came from) are never overwritten.
@@ -37,7 +38,7 @@ public struct SafeTensorsWriter {
     /// One tensor to write.
     public struct Entry {
         public var name: String
-        public var dtype: SafeTensorsDType
+        public var dtype: DType
         public var shape: [Int]
         public var payload: Payload
 
@@ -59,16 +60,16 @@ public struct SafeTensorsWriter {
 
     /// Adds a tensor from floats, stored as `dtype`.
     public mutating func add(_ name: String, floats: [Float], shape: [Int], as dtype: DType) {
-        entries.append(Entry(name: name, dtype: SafeTensorsDType(dtype), shape: shape, payload: .floats(floats)))
+        entries.append(Entry(name: name, dtype: dtype, shape: shape, payload: .floats(floats)))
     }
 
     /// Adds a tensor from raw little-endian bytes.
-    public mutating func add(_ name: String, dtype: SafeTensorsDType, shape: [Int], bytes: [UInt8]) {
+    public mutating func add(_ name: String, dtype: DType, shape: [Int], bytes: [UInt8]) {
         entries.append(Entry(name: name, dtype: dtype, shape: shape, payload: .bytes(bytes)))
     }
 
     /// Adds a tensor whose bytes live elsewhere (kept alive by `owner` until written).
-    public mutating func add(_ name: String, dtype: SafeTensorsDType, shape: [Int],
+    public mutating func add(_ name: String, dtype: DType, shape: [Int],
                              view: UnsafeRawBufferPointer, owner: AnyObject?) {
         entries.append(Entry(name: name, dtype: dtype, shape: shape, payload: .view(view, owner: owner)))
     }
@@ -97,19 +98,18 @@ public struct SafeTensorsWriter {
         let ordered = entries.sorted { a, b in
             a.dtype != b.dtype ? a.dtype > b.dtype : codePointOrder(a.name, b.name)
         }
-        var json = "{"
+        var members: [JSONMember] = []
         if !metadata.isEmpty {
-            let pairs = metadata.keys.sorted(by: codePointOrder).map { "\(JSONValue.quote($0)):\(JSONValue.quote(metadata[$0] ?? ""))" }
-            json += "\"__metadata__\":{" + pairs.joined(separator: ",") + "}"
+            members.append(("__metadata__", .object(metadata.keys.sorted(by: codePointOrder).map { ($0, .string(metadata[$0] ?? "")) })))
         }
         var offset = 0
-        for (i, e) in ordered.enumerated() {
-            if i > 0 || !metadata.isEmpty { json += "," }
+        for e in ordered {
             let end = offset + e.byteCount
-            json += "\(JSONValue.quote(e.name)):{\"dtype\":\"\(e.dtype.rawValue)\",\"shape\":[\(e.shape.map(String.init).joined(separator: ","))],\"data_offsets\":[\(offset),\(end)]}"
+            members.append((e.name, .object([("dtype", .string(e.dtype.rawValue)), ("shape", .array(e.shape.map { .int($0) })),
+                                             ("data_offsets", .array([.int(offset), .int(end)]))])))
             offset = end
         }
-        json += "}"
+        let json = JSONValue.object(members).text()
         var text = Array(json.utf8)
         text.append(contentsOf: [UInt8](repeating: 0x20, count: (8 - text.count % 8) % 8))
         let length = withUnsafeBytes(of: UInt64(text.count).littleEndian, Array.init)

@@ -1,4 +1,5 @@
 // model.safetensors.index.json: which shard holds which tensor.
+import Basics
 import Foundation
 
 /// The contents of a `*.safetensors.index.json` file.
@@ -33,17 +34,17 @@ public struct ShardIndex: Equatable, Sendable {
         let path = url.path
         let data = try RegularFile.read(url, limit: maxFileSize)
         let json: JSONValue
-        do { json = try JSONValue.parse([UInt8](data)) } catch {
+        do { json = try JSONValue.parse(data, options: JSONParseOptions(rejectDuplicateKeys: true)) } catch {
             throw FormatError.invalidIndex(path: path, reason: "not valid JSON: \(error)")
         }
-        guard let root = json.object else { throw FormatError.invalidIndex(path: path, reason: "not a JSON object") }
-        guard let mapValue = root["weight_map"] else { throw FormatError.invalidIndex(path: path, reason: "missing 'weight_map'") }
-        guard let map = mapValue.object else {
+        guard json.members != nil else { throw FormatError.invalidIndex(path: path, reason: "not a JSON object") }
+        guard let mapValue = json["weight_map"] else { throw FormatError.invalidIndex(path: path, reason: "missing 'weight_map'") }
+        guard let map = mapValue.members else {
             throw FormatError.invalidIndex(path: path, reason: "'weight_map' is \(mapValue.kind), not an object")
         }
         var weightMap: [String: String] = [:]
-        for name in map.keys {
-            guard let shard = map[name]?.string else {
+        for (name, value) in map {
+            guard let shard = value.string else {
                 throw FormatError.invalidIndex(path: path, reason: "'weight_map' entry '\(name)' is not a string")
             }
             guard isPlainFileName(shard) else {
@@ -52,14 +53,11 @@ public struct ShardIndex: Equatable, Sendable {
             weightMap[name] = shard
         }
         var metadata: [String: MetadataValue] = [:]
-        if let meta = root["metadata"]?.object {
-            for key in meta.keys {
-                guard let value = meta[key] else { continue }
-                if let n = value.integer {
-                    metadata[key] = .int(n)
-                } else if let s = value.string {
-                    metadata[key] = .string(s)
-                }
+        for (key, value) in json["metadata"]?.members ?? [] {
+            if let n = value.integer {
+                metadata[key] = .int(n)
+            } else if let s = value.string {
+                metadata[key] = .string(s)
             }
         }
         return ShardIndex(weightMap: weightMap, metadata: metadata)
@@ -68,28 +66,16 @@ public struct ShardIndex: Equatable, Sendable {
     /// The index as `transformers` writes it: `{"metadata": {...}, "weight_map": {...}}`, keys
     /// sorted, two-space indent, trailing newline (`json.dumps(index, indent=2, sort_keys=True)`).
     public func jsonText() -> String {
-        var out = "{\n  \"metadata\": {"
-        let metaKeys = metadata.keys.sorted(by: codePointOrder)
-        for (i, key) in metaKeys.enumerated() {
-            let rendered: String
-            switch metadata[key] {
-            case let .int(n)?: rendered = String(n)
-            case let .string(v)?: rendered = q(v)
-            case nil: rendered = "null"
+        let meta: [JSONMember] = metadata.map { key, value in
+            switch value {
+            case let .int(n): return (key, .int(n))
+            case let .string(s): return (key, .string(s))
             }
-            out += (i == 0 ? "\n" : ",\n") + "    \(q(key)): \(rendered)"
         }
-        out += metaKeys.isEmpty ? "},\n" : "\n  },\n"
-        out += "  \"weight_map\": {"
-        let names = weightMap.keys.sorted(by: codePointOrder)
-        for (i, name) in names.enumerated() {
-            out += (i == 0 ? "\n" : ",\n") + "    \(q(name)): \(q(weightMap[name] ?? ""))"
-        }
-        out += names.isEmpty ? "}\n}\n" : "\n  }\n}\n"
-        return out
+        let map: [JSONMember] = weightMap.map { ($0.key, .string($0.value)) }
+        let index = JSONValue.object([("metadata", .object(meta)), ("weight_map", .object(map))])
+        return index.text(JSONFormat(indent: "  ", keySeparator: ": ", sortKeys: true, asciiOnly: true)) + "\n"
     }
-
-    private func q(_ s: String) -> String { JSONValue.quote(s, asciiOnly: true) }
 
     static func isPlainFileName(_ name: String) -> Bool {
         !name.isEmpty && name != "." && name != ".." && !name.contains("/") && !name.contains("\0")

@@ -109,7 +109,7 @@ public final class WeightStore: @unchecked Sendable {
     }
 
     /// The element type of `name`.
-    public func dtype(_ name: String) throws -> SafeTensorsDType {
+    public func dtype(_ name: String) throws -> DType {
         try locate(name).info.dtype
     }
 

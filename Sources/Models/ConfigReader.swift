@@ -1,14 +1,16 @@
 import Foundation
+import Basics
 import ModelFormats
 
 /// Typed access to a JSON object from a Hugging Face config file; every failure names the file and key.
 public struct ConfigReader {
     public let path: String
-    public let object: [String: Any]
+    /// The object's members in file order; a repeated key reads as its last value, as in Python.
+    public let members: [JSONMember]
 
-    public init(path: String, object: [String: Any]) {
+    public init(path: String, members: [JSONMember]) {
         self.path = path
-        self.object = object
+        self.members = members
     }
 
     /// Config files larger than this are refused (real ones are a few kilobytes).
@@ -21,27 +23,32 @@ public struct ConfigReader {
         do { data = try RegularFile.read(url, limit: Self.maxFileSize) } catch let FormatError.io(_, reason) {
             throw ModelError.unreadableFile(path: url.path, reason: reason)
         }
-        let parsed: Any
-        do { parsed = try JSONSerialization.jsonObject(with: data) } catch {
-            // Foundation's own description is generic; the debug description says where the JSON breaks.
-            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? error.localizedDescription
-            throw ModelError.unreadableFile(path: url.path, reason: "not valid JSON (\(detail))")
+        let parsed: JSONValue
+        do { parsed = try JSONValue.parse(data) } catch {
+            throw ModelError.unreadableFile(path: url.path, reason: "not valid JSON (\(error))")
         }
-        guard let obj = parsed as? [String: Any] else {
-            throw ModelError.unreadableFile(path: url.path, reason: "top level is not a JSON object")
+        guard let members = parsed.members else {
+            throw ModelError.unreadableFile(path: url.path, reason: "top level is \(parsed.kind), not a JSON object")
         }
-        self.init(path: url.path, object: obj)
+        self.init(path: url.path, members: members)
     }
 
-    /// JSON booleans arrive as NSNumber too (and `is Bool` matches any number on Linux).
-    static func isBool(_ n: NSNumber) -> Bool { String(cString: n.objCType) == "c" }
-
-    public func has(_ key: String) -> Bool {
-        if let v = object[key], !(v is NSNull) { return true }
-        return false
+    /// The value of `key` unless it is absent or null.
+    func value(_ key: String) -> JSONValue? {
+        guard let v = members.last(where: { $0.key == key })?.value, !v.isNull else { return nil }
+        return v
     }
+
+    public func has(_ key: String) -> Bool { value(key) != nil }
 
     func fail(_ key: String, _ reason: String) -> ModelError { .badConfig(path: path, key: key, reason: reason) }
+
+    /// The value of `key` read by `read`; nil when absent or null, an error naming `expected` when `read` fails.
+    private func typed<T>(_ key: String, _ expected: String, _ read: (JSONValue) -> T?) throws -> T? {
+        guard let raw = value(key) else { return nil }
+        guard let v = read(raw) else { throw fail(key, "expected \(expected), found \(raw.errorText)") }
+        return v
+    }
 
     public func int(_ key: String) throws -> Int {
         guard let v = try optionalInt(key) else { throw fail(key, "missing") }
@@ -50,20 +57,17 @@ public struct ConfigReader {
 
     /// An integer; keys listed in `ConfigValidation.maximum` are bounded by it.
     public func optionalInt(_ key: String) throws -> Int? {
-        guard has(key), let raw = object[key] else { return nil }
-        guard let v = Self.integer(raw) else { throw fail(key, "expected an integer, found \(raw)") }
+        guard let v = try typed(key, "an integer", Self.integer) else { return nil }
         if let limit = ConfigValidation.maximum[key], v > limit {
             throw fail(key, "\(v) is above the supported maximum \(limit)")
         }
         return v
     }
 
-    /// A JSON number that is an integer of magnitude below 10^15 (exact in a Double), not a boolean.
-    static func integer(_ raw: Any) -> Int? {
-        guard let n = raw as? NSNumber, !isBool(n), n.doubleValue == n.doubleValue.rounded(), abs(n.doubleValue) < 1e15 else {
-            return nil
-        }
-        return n.intValue
+    /// A whole number (`2` or `2.0`, as Python accepts either for a size) below 10^15 in magnitude.
+    static func integer(_ raw: JSONValue) -> Int? {
+        guard let v = raw.wholeNumber, abs(v) < 1_000_000_000_000_000 else { return nil }
+        return v
     }
 
     public func positiveInt(_ key: String) throws -> Int {
@@ -77,48 +81,37 @@ public struct ConfigReader {
         return v
     }
 
-    public func optionalDouble(_ key: String) throws -> Double? {
-        guard has(key), let raw = object[key] else { return nil }
-        if let n = raw as? NSNumber, !Self.isBool(n) { return n.doubleValue }
-        throw fail(key, "expected a number, found \(raw)")
-    }
+    public func optionalDouble(_ key: String) throws -> Double? { try typed(key, "a number", \.double) }
 
-    public func optionalBool(_ key: String) throws -> Bool? {
-        guard has(key), let raw = object[key] else { return nil }
-        if let n = raw as? NSNumber, Self.isBool(n) { return n.boolValue }
-        throw fail(key, "expected true or false, found \(raw)")
-    }
+    public func optionalBool(_ key: String) throws -> Bool? { try typed(key, "true or false", \.bool) }
 
-    public func optionalString(_ key: String) throws -> String? {
-        guard has(key), let raw = object[key] else { return nil }
-        if let s = raw as? String { return s }
-        throw fail(key, "expected a string, found \(raw)")
-    }
+    public func optionalString(_ key: String) throws -> String? { try typed(key, "a string", \.string) }
 
     public func optionalObject(_ key: String) throws -> ConfigReader? {
-        guard has(key), let raw = object[key] else { return nil }
-        guard let o = raw as? [String: Any] else { throw fail(key, "expected an object") }
-        return ConfigReader(path: "\(path) (\(key))", object: o)
+        try typed(key, "an object", \.members).map { ConfigReader(path: "\(path) (\(key))", members: $0) }
     }
 
     public func optionalStringArray(_ key: String) throws -> [String]? {
-        guard has(key), let raw = object[key] else { return nil }
-        guard let a = raw as? [String] else { throw fail(key, "expected a list of strings") }
-        return a
+        try typed(key, "a list of strings") { v in v.array.flatMap { items in Self.all(items, \.string) } }
     }
 
     public func optionalDoubleArray(_ key: String) throws -> [Double]? {
-        guard has(key), let raw = object[key] else { return nil }
-        guard let a = raw as? [NSNumber], !a.contains(where: Self.isBool) else { throw fail(key, "expected a list of numbers") }
-        return a.map(\.doubleValue)
+        try typed(key, "a list of numbers") { v in v.array.flatMap { items in Self.all(items, \.double) } }
     }
 
     /// An integer or a list of integers (e.g. `eos_token_id`), as a list.
     public func intList(_ key: String) throws -> [Int] {
-        guard has(key), let raw = object[key] else { return [] }
-        let items = raw as? [Any] ?? [raw]
-        let ints = items.compactMap(Self.integer)
-        guard ints.count == items.count else { throw fail(key, "expected an integer or a list of integers, found \(raw)") }
-        return ints
+        try typed(key, "an integer or a list of integers") { v in Self.all(v.array ?? [v], Self.integer) } ?? []
+    }
+
+    /// `read` of every item, or nil when one fails.
+    private static func all<T>(_ items: [JSONValue], _ read: (JSONValue) -> T?) -> [T]? {
+        var out: [T] = []
+        out.reserveCapacity(items.count)
+        for item in items {
+            guard let v = read(item) else { return nil }
+            out.append(v)
+        }
+        return out
     }
 }

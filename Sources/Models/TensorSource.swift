@@ -55,7 +55,7 @@ public final class WeightLoader {
         guard available.contains(name) else { throw ModelError.missingTensors(folder: source.location, names: [name]) }
         let t = try source.rawTensor(name)
         guard t.shape == shape else { throw ModelError.badTensorShape(name: name, expected: shape, actual: t.shape) }
-        guard let dtype = DType(rawValue: t.dtype) else { throw ModelError.badTensorDType(name: name, dtype: t.dtype) }
+        guard let dtype = DType(rawValue: t.dtype)?.floatType else { throw ModelError.badTensorDType(name: name, dtype: t.dtype) }
         // A safetensors file guarantees this; other sources are checked before any pointer is read.
         guard t.bytes.baseAddress != nil, t.bytes.count == shape.reduce(dtype.byteSize, *) else {
             throw ModelError.badInput("tensor \(name): \(t.bytes.count) bytes for shape \(shape) of \(t.dtype)")

@@ -1,3 +1,4 @@
+import Basics
 import Experiments
 import Foundation
 import Interventions
@@ -71,10 +72,15 @@ struct GradientInputs {
         do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
             throw UsageError("cannot read --ids-file \(path): \(error.localizedDescription)")
         }
-        guard let lists = (try? JSONSerialization.jsonObject(with: data)) as? [[NSNumber]], !lists.isEmpty,
-              lists.allSatisfy({ $0.allSatisfy { $0.doubleValue == $0.doubleValue.rounded() && $0.doubleValue >= 0 } }) else {
-            throw UsageError("--ids-file \(path): expected a non-empty JSON array of arrays of token ids")
+        let bad = UsageError("--ids-file \(path): expected a non-empty JSON array of arrays of token ids")
+        guard let rows = (try? JSONValue.parse(data))?.array, !rows.isEmpty else { throw bad }
+        return try rows.map { row in
+            guard let items = row.array else { throw bad }
+            // A whole number (`7` or `7.0`) that is not negative.
+            return try items.map { item in
+                guard let id = item.wholeNumber, id >= 0 else { throw bad }
+                return id
+            }
         }
-        return lists.map { $0.map(\.intValue) }
     }
 }

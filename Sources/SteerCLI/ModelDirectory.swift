@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 import ModelFormats
 import Models
@@ -21,7 +22,7 @@ enum ModelDirectory {
         if FileManager.default.fileExists(atPath: jinja.path) { return "chat_template.jinja" }
         let cfg = dir.appendingPathComponent("tokenizer_config.json")
         if let data = try? RegularFile.read(cfg, limit: ConfigReader.maxFileSize),
-           let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], obj["chat_template"] != nil {
+           let obj = try? JSONValue.parse(data), obj["chat_template"] != nil {
             return "tokenizer_config.json"
         }
         return nil

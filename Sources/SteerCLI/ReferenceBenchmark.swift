@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// Runs `scripts/bench_transformers.py` (in its own venv via scripts/py.sh) on the token ids Steer
@@ -42,20 +43,20 @@ enum ReferenceBenchmark {
         }
         let text = String(decoding: data, as: UTF8.self)
         guard let line = text.split(separator: "\n").last(where: { $0.hasPrefix("{") }),
-              let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+              let obj = try? JSONValue.parse(String(line)), let members = obj.members else {
             throw BenchError("scripts/bench_transformers.py printed no JSON object")
         }
         var result = Result()
-        for (k, v) in obj {
-            if let sub = v as? [String: Any], let runs = sub["tokens_per_s"] as? [NSNumber] {
-                result.samples[k] = BenchSample(runs.map(\.doubleValue))
-            } else if let s = v as? String {
+        for (k, v) in members {
+            if let runs = v["tokens_per_s"]?.array {
+                result.samples[k] = BenchSample(runs.compactMap(\.double))
+            } else if let s = v.string {
                 result.info[k] = s
-            } else if let n = v as? NSNumber {
-                result.info[k] = n.stringValue
+            } else if let n = v.numberText ?? v.bool.map(String.init) {
+                result.info[k] = n
             }
         }
-        result.peakRSSBytes = (obj["peak_rss_mb"] as? NSNumber).map { $0.doubleValue * 1048576 }
+        result.peakRSSBytes = obj["peak_rss_mb"]?.double.map { $0 * 1048576 }
         return result
     }
 

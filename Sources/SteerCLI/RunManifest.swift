@@ -45,13 +45,13 @@ enum RunManifest {
         defer { close(fd) }
         var sha = SHA256()
         while let chunk = try h.read(upToCount: 1 << 22), !chunk.isEmpty { sha.update(chunk) }
-        return sha.finalize().map { String(format: "%02x", $0) }.joined()
+        return sha.finalizeHex()
     }
 
     /// One key for all model files.
     static func combinedHash(_ files: [FileHash]) -> String {
         var sha = SHA256()
         for f in files { sha.update(Array("\(f.name):\(f.sha256)\n".utf8)) }
-        return sha.finalize().map { String(format: "%02x", $0) }.joined()
+        return sha.finalizeHex()
     }
 }

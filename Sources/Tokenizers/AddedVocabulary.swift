@@ -21,7 +21,7 @@ public struct AddedToken: Equatable, Sendable {
         self.singleWord = singleWord
     }
 
-    init(json: JSONObject, id: Int) throws {
+    init(json: JSONFields, id: Int) throws {
         self.init(id: id, content: try json.requiredString("content"), special: try json.bool("special") ?? false,
                   lstrip: try json.bool("lstrip") ?? false, rstrip: try json.bool("rstrip") ?? false,
                   normalized: try json.bool("normalized") ?? false, singleWord: try json.bool("single_word") ?? false)

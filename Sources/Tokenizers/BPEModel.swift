@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// The BPE model of tokenizer.json (and, in `tiktoken` mode, Qwen-1's rank file).
@@ -50,7 +51,7 @@ final class BPEModel: @unchecked Sendable {
     }
 
     /// Reads `model` of tokenizer.json (type BPE).
-    convenience init(json: JSONObject) throws {
+    convenience init(json: JSONFields) throws {
         let type = try json.string("type") ?? "BPE"
         guard type == "BPE" else {
             throw TokenizerError.unsupportedType(file: json.file, component: "model", type: type)
@@ -58,13 +59,13 @@ final class BPEModel: @unchecked Sendable {
         if let dropout = try json.double("dropout"), dropout > 0 {
             throw json.invalid("dropout", "BPE dropout is not supported (deterministic encoding only)")
         }
-        guard let rawVocab = json.dict["vocab"] as? [String: Any] else {
+        guard let rawVocab = try json.object("vocab")?.members else {
             throw TokenizerError.missingKey(file: json.file, key: json.keyPath("vocab"))
         }
         var vocab: [String: Int] = [:]
         vocab.reserveCapacity(rawVocab.count)
         for (token, value) in rawVocab {
-            guard let id = (value as? Int) ?? (value as? NSNumber)?.intValue, id >= 0 else {
+            guard let id = value.wholeNumber, id >= 0 else {
                 throw json.invalid("vocab", "id of '\(token)' is not a non-negative integer")
             }
             vocab[token] = id
@@ -76,11 +77,11 @@ final class BPEModel: @unchecked Sendable {
         merges.reserveCapacity(rawMerges.count)
         for (rank, entry) in rawMerges.enumerated() {
             let a: String, b: String
-            if let s = entry as? String {
+            if let s = entry.string {
                 let parts = s.split(separator: " ", omittingEmptySubsequences: false)
                 guard parts.count == 2 else { throw json.invalid("merges[\(rank)]", "expected \"a b\", got \"\(s)\"") }
                 a = String(parts[0]); b = String(parts[1])
-            } else if let pair = entry as? [Any], pair.count == 2, let x = pair[0] as? String, let y = pair[1] as? String {
+            } else if let pair = entry.array, pair.count == 2, let x = pair[0].string, let y = pair[1].string {
                 a = x; b = y
             } else {
                 throw json.invalid("merges[\(rank)]", "expected \"a b\" or [\"a\", \"b\"]")

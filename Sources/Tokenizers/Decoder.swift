@@ -12,7 +12,7 @@ indirect enum Decoder {
     case strip(content: Unicode.Scalar, start: Int, stop: Int)
     case bpeSuffix(String)
 
-    init(json: JSONObject) throws {
+    init(json: JSONFields) throws {
         let type = try json.type()
         switch type {
         case "Sequence":

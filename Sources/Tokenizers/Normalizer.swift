@@ -9,7 +9,7 @@ indirect enum Normalizer {
     case prepend(String)
     case replace(RegexPattern, String)
 
-    init(json: JSONObject) throws {
+    init(json: JSONFields) throws {
         let type = try json.type()
         switch type {
         case "Sequence":

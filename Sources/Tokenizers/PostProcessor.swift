@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// A tokenizer.json `post_processor`: adds special tokens (BOS, ...) around a single sequence
@@ -9,7 +10,7 @@ indirect enum PostProcessor {
     /// ByteLevel (offsets only) and others that leave ids alone.
     case identity
 
-    init(json: JSONObject) throws {
+    init(json: JSONFields) throws {
         let type = try json.type()
         switch type {
         case "Sequence":
@@ -23,8 +24,7 @@ indirect enum PostProcessor {
             self = try Self.template(json)
         case "RobertaProcessing", "BertProcessing":
             func idOf(_ key: String) throws -> Int {
-                guard let pair = try json.array(key), pair.count == 2,
-                      let id = (pair[1] as? Int) ?? (pair[1] as? NSNumber)?.intValue else {
+                guard let pair = try json.array(key), pair.count == 2, let id = pair[1].wholeNumber else {
                     throw json.invalid(key, "expected [token, id]")
                 }
                 return id
@@ -35,7 +35,7 @@ indirect enum PostProcessor {
         }
     }
 
-    private static func template(_ json: JSONObject) throws -> PostProcessor {
+    private static func template(_ json: JSONFields) throws -> PostProcessor {
         guard let single = try json.array("single") else {
             throw TokenizerError.missingKey(file: json.file, key: json.keyPath("single"))
         }
@@ -43,8 +43,7 @@ indirect enum PostProcessor {
         var prefix: [Int] = [], suffix: [Int] = []
         var seenSequence = false
         for (i, item) in single.enumerated() {
-            guard let dict = item as? [String: Any] else { throw json.invalid("single[\(i)]", "expected an object") }
-            let piece = JSONObject(dict, file: json.file, path: json.keyPath("single[\(i)]"))
+            let piece = try json.element(item, of: "single", at: i)
             if piece.has("Sequence") {
                 seenSequence = true
             } else if let special = try piece.object("SpecialToken") {
@@ -53,7 +52,7 @@ indirect enum PostProcessor {
                     throw json.invalid("special_tokens", "no entry for '\(name)'")
                 }
                 let values = try ids.map { v -> Int in
-                    guard let id = (v as? Int) ?? (v as? NSNumber)?.intValue else {
+                    guard let id = v.wholeNumber else {
                         throw json.invalid("special_tokens.\(name).ids", "expected integers")
                     }
                     return id

@@ -88,7 +88,7 @@ indirect enum PreTokenizer {
 
     static let gpt2Scanner = RegexPattern(scanner: .gpt2, source: SplitScanner.gpt2Pattern)
 
-    init(json: JSONObject) throws {
+    init(json: JSONFields) throws {
         let type = try json.type()
         func behavior(_ key: String, default d: SplitBehavior) throws -> SplitBehavior {
             guard let raw = try json.string(key) else { return d }

@@ -15,7 +15,7 @@ final class RegexPattern: @unchecked Sendable {
     let source: String
 
     /// Reads `{"String": "..."}` or `{"Regex": "..."}` from `json[key]`.
-    init(json: JSONObject, key: String) throws {
+    init(json: JSONFields, key: String) throws {
         let obj = try json.requiredObject(key)
         if let s = try obj.string("String") {
             source = s

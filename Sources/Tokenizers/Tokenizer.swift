@@ -68,7 +68,7 @@ public final class Tokenizer: @unchecked Sendable {
     }
 
     convenience init(tokenizerJSON: Data, config: TokenizerConfig?, file: String) throws {
-        let json = try JSONObject.parse(tokenizerJSON, file: file)
+        let json = try JSONFields.parse(tokenizerJSON, file: file)
         let modelJSON = try json.requiredObject("model")
         let model = try BPEModel(json: modelJSON)
         let normalizer = try json.object("normalizer").map(Normalizer.init(json:))

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// The parts of `tokenizer_config.json` a chat runtime needs.
@@ -20,10 +21,10 @@ public struct TokenizerConfig: Sendable {
 
     /// Parses tokenizer_config.json `data`; `file` names it in errors.
     public init(data: Data, file: String = "tokenizer_config.json") throws {
-        let json = try JSONObject.parse(data, file: file)
+        let json = try JSONFields.parse(data, file: file)
         namedChatTemplates = [:]
         chatTemplate = nil
-        if let s = json.dict["chat_template"] as? String {
+        if let s = json["chat_template"]?.string {
             chatTemplate = s
         } else if let list = try json.objects("chat_template") {
             for entry in list {
@@ -45,10 +46,10 @@ public struct TokenizerConfig: Sendable {
         if let d = try json.double("model_max_length"), d >= 0, d < 1e18 { modelMaxLength = Int(d) } else { modelMaxLength = nil }
         addedTokensDecoder = [:]
         if let dec = try json.object("added_tokens_decoder") {
-            for key in dec.dict.keys.sorted() {
+            for (key, value) in dec.members where !value.isNull {
                 guard let id = Int(key) else { throw dec.invalid(key, "key is not an integer id") }
-                guard let entry = try dec.object(key) else { continue }
-                addedTokensDecoder[id] = try AddedToken(json: entry, id: id)
+                guard let entry = value.members else { throw dec.invalid(key, "expected an object, found \(value.kind)") }
+                addedTokensDecoder[id] = try AddedToken(json: JSONFields(entry, file: dec.file, path: dec.keyPath(key)), id: id)
             }
         }
     }

@@ -83,4 +83,17 @@ final class SnippetTests: XCTestCase {
         let out = try ChatTemplate("{{ v | tojson }}|{% for k in v %}{{ k }}{% endfor %}").render(["v": v])
         XCTAssertEqual(out, #"{"z": 1, "a": [1.0, 2, true, null, "é\n"], "m": {}}|zam"#)
     }
+
+    /// As Python's `json.loads` then `json.dumps` (outputs taken from Python 3): a repeated key keeps its
+    /// first place and last value; `ensure_ascii` escapes non-ASCII and DEL in UTF-16 units.
+    func testJSONAsPythonReadsAndWritesIt() throws {
+        let dict = try TemplateValue(json: #"{"a": 1, "b": 2, "a": 3}"#)
+        XCTAssertEqual(try ChatTemplate("{{ v | tojson }}").render(["v": dict]), #"{"a": 3, "b": 2}"#)
+        let ascii = try ChatTemplate("{{ v | tojson(ensure_ascii=true) }}").render(["v": .string("é\u{7F}~")])
+        XCTAssertEqual(ascii, #""\u00e9\u007f~""#)
+        XCTAssertThrowsError(try TemplateValue(json: "[1,]")) { e in
+            XCTAssertEqual((e as? TemplateError)?.kind, .json)
+            XCTAssertEqual((e as? TemplateError)?.message.contains("line 1, column 4"), true)
+        }
+    }
 }

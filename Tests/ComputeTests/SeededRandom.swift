@@ -1,18 +1,13 @@
+import Basics
 import Foundation
 
-/// SplitMix64: the same inputs on every run and machine, so a failure is reproducible.
+/// Test data from SplitMix64: the same inputs on every run and machine, so a failure is reproducible.
 struct SeededRandom: RandomNumberGenerator {
-    private var state: UInt64
+    private var generator: SplitMix64
 
-    init(seed: UInt64) { state = seed }
+    init(seed: UInt64) { generator = SplitMix64(seed: seed) }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { generator.next() }
 
     /// `count` floats uniform in `[-scale, scale)` (24 random bits each, so exactly representable before scaling).
     mutating func floats(_ count: Int, scale: Float = 1) -> [Float] {

@@ -23,9 +23,6 @@ final class WeightBytes {
         var decoded = [Float]()
         for (i, v) in values.enumerated() {
             switch dtype {
-            case .f32:
-                start.storeBytes(of: v.bitPattern, toByteOffset: i * 4, as: UInt32.self)
-                decoded.append(v)
             case .bf16:
                 let bits = DTypeConversion.bf16(v)
                 start.storeBytes(of: bits, toByteOffset: i * 2, as: UInt16.self)
@@ -34,6 +31,10 @@ final class WeightBytes {
                 let bits = DTypeConversion.f16(v)
                 start.storeBytes(of: bits, toByteOffset: i * 2, as: UInt16.self)
                 decoded.append(Self.halfValue(bits))
+            default:
+                precondition(dtype == .f32, "test weights are F32, BF16 or F16")
+                start.storeBytes(of: v.bitPattern, toByteOffset: i * 4, as: UInt32.self)
+                decoded.append(v)
             }
         }
         let bytes = UnsafeRawBufferPointer(start: start, count: values.count * dtype.byteSize)

@@ -83,7 +83,7 @@ func exportRoundingBound(_ model: LanguageModel, _ a: [Float], _ b: [Float], tok
 
 /// One unit in the last place of `x` stored as `dtype` (F32, BF16 or F16): two Float64 computations of the same
 /// value that differ by far less than that round to the same or adjacent numbers of the dtype.
-func storageULP(_ x: Float, _ dtype: SafeTensorsDType) -> Float {
+func storageULP(_ x: Float, _ dtype: DType) -> Float {
     let mantissa = dtype == .bf16 ? 7 : dtype == .f16 ? 10 : 23
     guard x.isNormal else { return x.ulp }
     return Float(sign: .plus, exponent: x.exponent - mantissa, significand: 1)

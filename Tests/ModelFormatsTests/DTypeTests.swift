@@ -42,7 +42,9 @@ final class DTypeTests: XCTestCase {
         XCTAssertEqual(DType.f16.byteSize, 2)
         XCTAssertEqual(DType.bf16.byteSize, 2)
         XCTAssertEqual(DType(rawValue: "BF16"), .bf16)
-        XCTAssertNil(DType(rawValue: "I64"))
+        XCTAssertEqual(DType.floatTypes.filter(\.isFloat), [.f32, .f16, .bf16])
+        XCTAssertEqual(DType.allCases.filter(\.isFloat).count, 3)
+        XCTAssertFalse(DType.i64.isFloat)
     }
 
     func testEveryBF16PatternWidensLikeTorch() throws {
@@ -66,29 +68,25 @@ final class DTypeTests: XCTestCase {
     }
 
     func testF32ToBF16RoundsLikeTorch() throws {
-        let input = try tensor("input_f32", as: Float.self)
-        let expected = try tensor("torch_bf16", as: UInt16.self)
-        let got = DTypeConversion.bf16Bits(input)
-        XCTAssertEqual(got.count, expected.count)
-        for i in 0..<input.count {
-            if input[i].isNaN {
-                XCTAssertTrue(DTypeConversion.float(bf16: got[i]).isNaN, "NaN at \(i) must stay NaN")
-            } else {
-                XCTAssertEqual(got[i], expected[i], "input \(input[i]) (0x\(String(input[i].bitPattern, radix: 16)))")
-            }
-        }
+        try assertNarrowsLikeTorch("torch_bf16", DTypeConversion.bf16Bits, widen: DTypeConversion.float(bf16:))
     }
 
     func testF32ToF16RoundsLikeTorch() throws {
+        try assertNarrowsLikeTorch("torch_f16", DTypeConversion.f16Bits, widen: DTypeConversion.float(f16:))
+    }
+
+    /// `narrow` of the fixture's `input_f32` gives torch's bits (tensor `expected`); a NaN stays a NaN.
+    func assertNarrowsLikeTorch(_ expected: String, _ narrow: ([Float]) -> [UInt16], widen: (UInt16) -> Float,
+                                line: UInt = #line) throws {
         let input = try tensor("input_f32", as: Float.self)
-        let expected = try tensor("torch_f16", as: UInt16.self)
-        let got = DTypeConversion.f16Bits(input)
-        XCTAssertEqual(got.count, expected.count)
+        let torch = try tensor(expected, as: UInt16.self)
+        let got = narrow(input)
+        XCTAssertEqual(got.count, torch.count, line: line)
         for i in 0..<input.count {
             if input[i].isNaN {
-                XCTAssertTrue(DTypeConversion.float(f16: got[i]).isNaN, "NaN at \(i) must stay NaN")
+                XCTAssertTrue(widen(got[i]).isNaN, "NaN at \(i) must stay NaN", line: line)
             } else {
-                XCTAssertEqual(got[i], expected[i], "input \(input[i]) (0x\(String(input[i].bitPattern, radix: 16)))")
+                XCTAssertEqual(got[i], torch[i], "input \(input[i]) (0x\(String(input[i].bitPattern, radix: 16)))", line: line)
             }
         }
     }
@@ -122,7 +120,7 @@ final class DTypeTests: XCTestCase {
 
     func testUnalignedRawSourcesAndDestinations() {
         let values: [Float] = (0..<1000).map { Float($0) * 0.37 - 100 }
-        for dtype in DType.allCases {
+        for dtype in DType.floatTypes {
             let encoded = DTypeConversion.bytes(values, as: dtype)
             // Shift by one byte so every element is misaligned.
             let shifted = [UInt8(0)] + encoded

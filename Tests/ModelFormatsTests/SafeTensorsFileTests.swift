@@ -94,11 +94,10 @@ final class SafeTensorsFileTests: XCTestCase {
     }
 
     func testDTypeNamesAndSizes() {
-        XCTAssertEqual(SafeTensorsDType(rawValue: "F8_E4M3")?.byteSize, 1)
-        XCTAssertEqual(SafeTensorsDType(rawValue: "I64")?.byteSize, 8)
-        XCTAssertEqual(SafeTensorsDType(rawValue: "BOOL")?.byteSize, 1)
-        XCTAssertEqual(SafeTensorsDType.bf16.floatType, .bf16)
-        XCTAssertNil(SafeTensorsDType.i32.floatType)
-        XCTAssertEqual(SafeTensorsDType(DType.f16), .f16)
+        XCTAssertEqual(DType(rawValue: "F8_E4M3")?.byteSize, 1)
+        XCTAssertEqual(DType(rawValue: "I64")?.byteSize, 8)
+        XCTAssertEqual(DType(rawValue: "BOOL")?.byteSize, 1)
+        XCTAssertEqual(DType.bf16.floatType, .bf16)
+        XCTAssertNil(DType.i32.floatType)
     }
 }

@@ -76,6 +76,8 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
             } else {
                 matrix = Self.converted(data)
             }
+        default:
+            throw ComputeError.badWeight(name: data.name, reason: "dtype \(data.dtype) is not F32, F16 or BF16")
         }
         return CPUWeight(name: data.name, matrix: matrix)
     }

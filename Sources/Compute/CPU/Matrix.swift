@@ -51,7 +51,14 @@ final class Matrix: @unchecked Sendable {
     }
 
     static func steerType(_ dtype: DType) -> steer_dtype {
-        switch dtype { case .f32: return STEER_F32; case .bf16: return STEER_BF16; case .f16: return STEER_F16 }
+        switch dtype {
+        case .bf16: return STEER_BF16
+        case .f16: return STEER_F16
+        default:
+            // `CPUBackend.weight` refuses every dtype but F32, F16 and BF16 before a matrix is built.
+            precondition(dtype == .f32, "no kernel reads \(dtype)")
+            return STEER_F32
+        }
     }
 
     /// Float32 storage this matrix allocated itself (not a view into a mapped file).

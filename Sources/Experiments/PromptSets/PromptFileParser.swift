@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// Turns the text of one prompt file into rows, applying the field rules documented on `PromptSet`.
@@ -41,13 +42,13 @@ struct PromptFileParser {
 
     /// A JSON list of strings and/or objects.
     func parseJSON(_ text: String) throws -> [PromptRow] {
-        let value: Any
+        let value: JSONValue
         do {
-            value = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+            value = try JSONValue.parse(text)
         } catch {
-            throw PromptSetError.malformedJSON(path: path, line: nil, reason: Self.reason(error))
+            throw PromptSetError.malformedJSON(path: path, line: nil, reason: "\(error)")
         }
-        guard let items = value as? [Any] else {
+        guard let items = value.array else {
             throw PromptSetError.malformedJSON(path: path, line: nil,
                                                reason: "expected a list of strings or objects, found \(Self.kind(value))")
         }
@@ -63,11 +64,11 @@ struct PromptFileParser {
         for (index, raw) in Self.lines(text).enumerated() {
             let trimmed = String(Self.trimmed(raw))
             if trimmed.isEmpty { continue }
-            let value: Any
+            let value: JSONValue
             do {
-                value = try JSONSerialization.jsonObject(with: Data(trimmed.utf8), options: [.fragmentsAllowed])
+                value = try JSONValue.parse(trimmed)
             } catch {
-                throw PromptSetError.malformedJSON(path: path, line: index + 1, reason: Self.reason(error))
+                throw PromptSetError.malformedJSON(path: path, line: index + 1, reason: "\(error)")
             }
             rows.append(try row(from: value, line: index + 1))
         }
@@ -75,22 +76,22 @@ struct PromptFileParser {
     }
 
     /// A row from one JSON value: a string, or an object following the field rules.
-    func row(from value: Any, line: Int) throws -> PromptRow {
-        if let text = value as? String {
+    func row(from value: JSONValue, line: Int) throws -> PromptRow {
+        if let text = value.string {
             return PromptRow(text: try nonBlank(text, line: line, field: "(string)"), line: line)
         }
-        guard let object = value as? [String: Any] else {
+        guard let members = value.members else {
             throw PromptSetError.badRow(path: path, line: line, field: "(row)",
                                         reason: "expected a string or an object, found \(Self.kind(value))")
         }
-        let system = try optionalString(object["system"], line: line, field: "system")
+        let system = try optionalString(value["system"], line: line, field: "system")
         var messagesJSON: Data?
         var lastUser: String?
-        if let messages = object["messages"] {
+        if let messages = value["messages"] {
             (messagesJSON, lastUser) = try conversation(messages, line: line)
         }
-        if let name = candidates.first(where: { object[$0] != nil }), let raw = object[name] {
-            guard let text = raw as? String else {
+        if let name = candidates.first(where: { value[$0] != nil }), let raw = value[name] {
+            guard let text = raw.string else {
                 throw PromptSetError.badRow(path: path, line: line, field: name,
                                             reason: "expected a string, found \(Self.kind(raw))")
             }
@@ -105,33 +106,30 @@ struct PromptFileParser {
             return PromptRow(text: text, system: system, messagesJSON: messagesJSON, line: line)
         }
         let wanted = field == nil ? candidates + ["messages"] : candidates
-        throw PromptSetError.missingField(path: path, line: line, wanted: wanted, available: object.keys.sorted())
+        throw PromptSetError.missingField(path: path, line: line, wanted: wanted, available: Set(members.map(\.key)).sorted())
     }
 
-    /// Checks a `messages` value (a list of objects with string `role`) and re-encodes it with sorted keys.
-    private func conversation(_ value: Any, line: Int) throws -> (Data, String?) {
-        guard let messages = value as? [Any] else {
+    /// Checks a `messages` value (a list of objects with string `role`) and re-encodes it compactly, keys in
+    /// the file's order (a chat template sees the messages' keys in that order, as Python's dicts keep it).
+    private func conversation(_ value: JSONValue, line: Int) throws -> (Data, String?) {
+        guard let messages = value.array else {
             throw PromptSetError.badRow(path: path, line: line, field: "messages",
                                         reason: "expected a list of messages, found \(Self.kind(value))")
         }
         var lastUser: String?
         for (index, item) in messages.enumerated() {
-            guard let message = item as? [String: Any], let role = message["role"] as? String else {
+            guard item.members != nil, let role = item["role"]?.string else {
                 throw PromptSetError.badRow(path: path, line: line, field: "messages",
                                             reason: "message \(index) is not an object with a string 'role'")
             }
-            if role == "user", let content = message["content"] as? String { lastUser = content }
+            if role == "user", let content = item["content"]?.string { lastUser = content }
         }
-        do {
-            return (try JSONSerialization.data(withJSONObject: messages, options: [.sortedKeys]), lastUser)
-        } catch {
-            throw PromptSetError.badRow(path: path, line: line, field: "messages", reason: Self.reason(error))
-        }
+        return (Data(value.text().utf8), lastUser)
     }
 
-    private func optionalString(_ value: Any?, line: Int, field: String) throws -> String? {
-        guard let value, !(value is NSNull) else { return nil }
-        guard let text = value as? String else {
+    private func optionalString(_ value: JSONValue?, line: Int, field: String) throws -> String? {
+        guard let value, !value.isNull else { return nil }
+        guard let text = value.string else {
             throw PromptSetError.badRow(path: path, line: line, field: field,
                                         reason: "expected a string, found \(Self.kind(value))")
         }
@@ -194,20 +192,12 @@ struct PromptFileParser {
         text.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r\n" }
     }
 
-    static func kind(_ value: Any) -> String {
+    /// A JSON value's kind in the words of these errors (Python's names for containers).
+    static func kind(_ value: JSONValue) -> String {
         switch value {
-        case is NSNull: return "null"
-        case is String: return "a string"
-        case is [Any]: return "a list"
-        case is [String: Any]: return "an object"
-        case is NSNumber: return "a number or boolean"
-        default: return "\(type(of: value))"
+        case .array: return "a list"
+        case .number, .bool: return "a number or boolean"
+        default: return value.kind
         }
-    }
-
-    static func reason(_ error: Error) -> String {
-        let ns = error as NSError
-        if let debug = ns.userInfo[NSDebugDescriptionErrorKey] as? String { return debug }
-        return ns.localizedDescription
     }
 }

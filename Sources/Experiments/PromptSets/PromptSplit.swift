@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// Where a split's prompts came from: enough to record in a run manifest.

@@ -64,10 +64,17 @@ public struct SHA256: Sendable {
 
     /// The digest of `bytes` as 64 lowercase hexadecimal digits.
     public static func hex<Bytes: Sequence>(of bytes: Bytes) -> String where Bytes.Element == UInt8 {
+        var hash = SHA256()
+        hash.update(bytes)
+        return hash.finalizeHex()
+    }
+
+    /// `finalize()` as 64 lowercase hexadecimal digits.
+    public mutating func finalizeHex() -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
         out.reserveCapacity(64)
-        for byte in digest(bytes) {
+        for byte in finalize() {
             out.append(digits[Int(byte >> 4)])
             out.append(digits[Int(byte & 0xf)])
         }

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// An attribute of a synthetic loan profile.

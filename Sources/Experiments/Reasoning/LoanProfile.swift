@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// A synthetic loan applicant (SPEC §5). Amounts are monthly dollars in whole hundreds from 1000 to 9900,

@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// One line of a profiles file: a profile or its counterfactual twin, rendered as a prompt, with the

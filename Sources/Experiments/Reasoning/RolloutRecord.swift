@@ -1,3 +1,4 @@
+import Basics
 import ChatTemplates
 import Foundation
 import Models
@@ -45,18 +46,19 @@ public struct ReasoningPrompt: Sendable, Equatable, Codable {
     /// id get `p<line>`.
     public static func load(_ url: URL, field: String? = nil) throws -> [ReasoningPrompt] {
         let set = try PromptSet.load(url, field: field)
-        var extras: [Int: [String: Any]] = [:]
+        var extras: [Int: JSONValue] = [:]
         if set.format == .jsonl, let data = FileManager.default.contents(atPath: url.path) {
-            for (i, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-                if let obj = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] { extras[i + 1] = obj }
+            let text = String(decoding: data, as: UTF8.self)
+            let body = text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text   // as PromptSet drops a byte-order mark
+            for (i, line) in body.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                if let obj = try? JSONValue.parse(String(line)), obj.members != nil { extras[i + 1] = obj }
             }
         }
         return set.rows.map { row in
-            let extra = extras[row.line] ?? [:]
+            // A string, or a number as the file writes it (`"id": 7`).
             func text(_ key: String) -> String? {
-                if let s = extra[key] as? String { return s }
-                if let n = extra[key] as? NSNumber { return n.stringValue }
-                return nil
+                guard let v = extras[row.line]?[key] else { return nil }
+                return v.string ?? v.numberText
             }
             return ReasoningPrompt(id: text("id") ?? "p\(row.line)", text: row.text, system: row.system,
                                    messagesJSON: row.messagesJSON.map { String(decoding: $0, as: UTF8.self) },

@@ -1,4 +1,5 @@
-/// SplitMix64 (Steele, Lea & Flood 2014), the seeded generator behind prompt-set shuffles.
+/// SplitMix64 (Steele, Lea & Flood 2014): the one seeded generator of Steer (prompt-set shuffles,
+/// profile sets, the sampler's seeding, the fuzzing harness, test data).
 ///
 /// `next()`: `state += 0x9E3779B97F4A7C15; z = state;
 /// z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9; z = (z ^ (z >> 27)) * 0x94D049BB133111EB; return z ^ (z >> 31)`
