@@ -46,8 +46,8 @@ struct ExportSource {
 
     func shape(_ name: String) throws -> [Int] { try packed[name]?.shape ?? store.shape(name) }
 
-    func dtype(_ name: String) throws -> SafeTensorsDType {
-        packed[name] != nil ? SafeTensorsDType(packedDType) : try store.dtype(name)
+    func dtype(_ name: String) throws -> DType {
+        packed[name] != nil ? packedDType : try store.dtype(name)
     }
 
     /// Bytes the tensor takes in the export (before any dtype change of stored tensors).

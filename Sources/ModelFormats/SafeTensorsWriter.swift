@@ -75,7 +75,7 @@ public struct SafeTensorsWriter {
     }
 
     /// Declares a tensor whose bytes the caller writes after `header(for:)`.
-    public mutating func add(_ name: String, dtype: SafeTensorsDType, shape: [Int], externalBytes: Int) {
+    public mutating func add(_ name: String, dtype: DType, shape: [Int], externalBytes: Int) {
         entries.append(Entry(name: name, dtype: dtype, shape: shape, payload: .external(byteCount: externalBytes)))
     }
 

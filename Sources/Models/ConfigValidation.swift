@@ -215,14 +215,13 @@ extension ConfigReader {
 
     /// Per-layer flags given as 0/1 (or false/true), one per layer (SmolLM3's `no_rope_layers`), or nil when absent.
     func layerFlags(_ key: String, layers: Int) throws -> [Bool]? {
-        guard has(key), let raw = object[key] else { return nil }
-        let items = raw as? [Any] ?? []
+        guard let raw = value(key) else { return nil }
+        let items = raw.array ?? []
         let flags = items.compactMap { item -> Bool? in
-            guard let n = item as? NSNumber else { return nil }
-            if Self.isBool(n) { return n.boolValue }
-            return Self.integer(n).flatMap { $0 == 0 ? false : $0 == 1 ? true : nil }
+            if let b = item.bool { return b }
+            return Self.integer(item).flatMap { $0 == 0 ? false : $0 == 1 ? true : nil }
         }
-        guard raw is [Any], flags.count == items.count else { throw fail(key, "expected a list of 0 and 1, found \(raw)") }
+        guard raw.array != nil, flags.count == items.count else { throw fail(key, "expected a list of 0 and 1, found \(raw.errorText)") }
         guard flags.count == layers else { throw fail(key, "has \(flags.count) entries for \(layers) layers") }
         return flags
     }

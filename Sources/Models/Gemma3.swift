@@ -1,3 +1,4 @@
+import Basics
 import Foundation
 
 /// Gemma-3: `gemma3_text` (Gemma-3 1B) and the multimodal `gemma3` folders (4B–27B,
@@ -18,18 +19,20 @@ public enum Gemma3: ModelFamily {
 
     /// transformers' `Gemma3TextConfig` defaults. Published multimodal configs rely on them: their
     /// `text_config` lists only what differs from these (gemma-3-4b-it gives five keys).
-    static let textDefaults: [String: Any] = [
-        "vocab_size": 262_208, "hidden_size": 2304, "intermediate_size": 9216, "num_hidden_layers": 26,
-        "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 256, "rms_norm_eps": 1e-6,
-        "query_pre_attn_scalar": 256, "sliding_window": 4096, "bos_token_id": 2, "eos_token_id": 1,
-        "hidden_activation": "gelu_pytorch_tanh", "max_position_embeddings": 131_072,
+    static let textDefaults: [JSONMember] = [
+        ("vocab_size", .int(262_208)), ("hidden_size", .int(2304)), ("intermediate_size", .int(9216)),
+        ("num_hidden_layers", .int(26)), ("num_attention_heads", .int(8)), ("num_key_value_heads", .int(4)),
+        ("head_dim", .int(256)), ("rms_norm_eps", .number("1e-06")), ("query_pre_attn_scalar", .int(256)),
+        ("sliding_window", .int(4096)), ("bos_token_id", .int(2)), ("eos_token_id", .int(1)),
+        ("hidden_activation", .string("gelu_pytorch_tanh")), ("max_position_embeddings", .int(131_072)),
     ]
 
     public static func config(_ r: ConfigReader) throws -> ModelConfig {
         let multimodal = try r.optionalString("model_type") == "gemma3"
         // A multimodal config nests the text model; transformers builds it from defaults when absent.
-        let nested = multimodal ? try r.optionalObject("text_config") ?? ConfigReader(path: "\(r.path) (text_config)", object: [:]) : r
-        let t = ConfigReader(path: nested.path, object: textDefaults.merging(nested.object) { _, file in file })
+        let nested = multimodal ? try r.optionalObject("text_config") ?? ConfigReader(path: "\(r.path) (text_config)", members: []) : r
+        // The file's keys come after the defaults: a reader takes the last of a repeated key.
+        let t = ConfigReader(path: nested.path, members: Self.textDefaults + nested.members)
         var c = try textConfig(t, explicit: nested)
         if multimodal {
             // Gemma3ForConditionalGeneration ties by the top-level key and applies no final soft-cap

@@ -70,7 +70,7 @@ public final class WeightLoader {
         guard available.contains(name) else { throw ModelError.missingTensors(folder: source.location, names: [name]) }
         let t = try source.rawTensor(name)
         guard t.shape == shape else { throw ModelError.badTensorShape(name: name, expected: shape, actual: t.shape) }
-        guard dtypes.contains(t.dtype), let size = SafeTensorsDType(rawValue: t.dtype)?.byteSize else {
+        guard dtypes.contains(t.dtype), let size = DType(rawValue: t.dtype)?.byteSize else {
             throw ModelError.badInput("tensor \(name): dtype \(t.dtype), expected \(dtypes.joined(separator: " or "))")
         }
         guard t.bytes.baseAddress != nil, t.bytes.count == shape.reduce(size, *) else {
