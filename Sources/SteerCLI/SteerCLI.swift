@@ -35,7 +35,7 @@ public enum SteerCLI {
         InfoCommand.self, LogitsCommand.self, GenerateCommand.self, TokenizeCommand.self, DetokenizeCommand.self,
         TemplateCommand.self, CaptureCommand.self, RefusalCommand.self, LocalityCommand.self, SearchCommand.self, AbliterateCommand.self,
         VectorCommand.self, RolloutsCommand.self, TraceCommand.self, ProfilesCommand.self, ArticulationCommand.self,
-        DemoCommand.self, BenchCommand.self, GradientCommand.self,
+        DemoCommand.self, BenchCommand.self, GradientCommand.self, LatentsCommand.self,
     ]
 
     public static let version = "0.1.0"
