@@ -1,17 +1,23 @@
 #!/usr/bin/env python3
-"""Measures transformers on CPU for one model folder and prints one JSON object to stdout.
+"""Measures transformers on CPU for one model folder, like for like with `steer bench`; prints one JSON object.
 
-Usage: STEER_VENV=... scripts/py.sh scripts/bench_transformers.py MODEL_DIR [--dtype f32|bf16|auto]
-       [--threads 2] [--new-tokens 128] [--attn auto|sdpa|eager] [--seed 0]
+Usage: STEER_VENV=... scripts/py.sh scripts/bench_transformers.py MODEL_DIR [--prompts-file F.json]
+       [--prefill 16x64,1x512] [--decode-batches 1,16] [--new-tokens 128] [--repeat 3]
+       [--dtype f32|bf16|auto] [--threads 2] [--attn auto|sdpa|eager] [--seed 0]
 
-Measured (torch at --threads CPU threads, default 2; random token ids, seeded; warm-up runs excluded):
-  prefill     16 prompts x 64 tokens in one batched forward (use_cache=False): tokens/s = 1024 / seconds
-  decode_b1   greedy decode at batch 1 after a 64-token prompt, KV cache (DynamicCache), no EOS stop: the
-              prefill (which yields the first new token) is untimed, the remaining new_tokens - 1 single-token
-              forward + argmax steps are timed: tokens/s = batch * (new_tokens - 1) / seconds
-  decode_b16  the same at batch 16
-  peak_rss_mb resource.getrusage(RUSAGE_SELF).ru_maxrss at the end (whole process, including loading).
-Weights are computed in --dtype (default f32: bf16 checkpoints are upcast on load, as the references are).
+`steer bench --compare` runs it with the token ids it measured itself (--prompts-file: {"prefill": {"16x64":
+[[ids…], …]}, "decode": {"1": [[ids…]], …}}); without that file, seeded random ids of the same shapes are used.
+What is measured (torch at --threads CPU threads; every figure after one untimed warm-up, --repeat timed runs):
+  prefill_PxT  one batched forward of P prompts of T tokens (no padding, use_cache=False) computing the logits
+               of each prompt's last position only (logits_to_keep=1), as Steer's prefill does:
+               tokens/s = P·T / seconds
+  decode_bB    greedy decode of B prompts with a KV cache: the prefill (which yields the first new token) is
+               untimed, the remaining new_tokens - 1 single-token steps are timed (forward + argmax):
+               tokens/s = B·(new_tokens - 1) / seconds
+  peak_rss_mb  the process's peak resident memory at the end (VmHWM of /proc/self/status: this process's own, not
+               the parent's that getrusage's ru_maxrss carries over an exec; ru_maxrss where /proc is absent)
+Each figure is a list of the runs' tokens/s. Weights are computed in --dtype (f32 default: bf16 checkpoints are
+upcast on load, as Steer's default is).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import os
 import platform
 import resource
 import sys
@@ -30,16 +37,47 @@ import torch
 import transformers
 from transformers import AutoModelForCausalLM
 
-PREFILL_BATCH, PREFILL_LEN = 16, 64
-PROMPT_LEN = 64
+
+def shapes(text):
+    out = []
+    for part in text.split(","):
+        p, t = part.lower().split("x")
+        out.append((int(p), int(t)))
+    return out
+
+
+def cpu_model():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def peak_rss_bytes():
+    try:
+        for line in open("/proc/self/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+    return rss if sys.platform == "darwin" else rss * 1024
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("model_dir", type=Path)
+    ap.add_argument("--prompts-file", type=Path)
+    ap.add_argument("--prefill", default="16x64,1x512")
+    ap.add_argument("--decode-batches", default="1,16")
+    ap.add_argument("--prompt-tokens", type=int, default=64, help="prompt length of the decode runs")
+    ap.add_argument("--new-tokens", type=int, default=128)
+    ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--dtype", choices=["f32", "bf16", "auto"], default="f32")
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--new-tokens", type=int, default=128)
     ap.add_argument("--attn", choices=["auto", "sdpa", "eager"], default="auto")  # auto: transformers' choice
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
@@ -55,9 +93,11 @@ def main():
     load_s = time.perf_counter() - t0
     vocab = model.config.get_text_config().vocab_size
     g = torch.Generator().manual_seed(args.seed)
+    given = json.loads(args.prompts_file.read_text()) if args.prompts_file else {"prefill": {}, "decode": {}}
 
-    def ids(b, n):
-        return torch.randint(0, vocab, (b, n), generator=g)
+    def prompts(kind, key, b, n):
+        ids = given.get(kind, {}).get(key)
+        return torch.tensor(ids) if ids is not None else torch.randint(0, vocab, (b, n), generator=g)
 
     result = {
         "model_dir": str(args.model_dir),
@@ -65,29 +105,37 @@ def main():
         "transformers_version": transformers.__version__,
         "torch_version": torch.__version__,
         "python": platform.python_version(),
+        "cpu": cpu_model(),
         "threads": torch.get_num_threads(),
+        "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "dtype": str(next(model.parameters()).dtype).replace("torch.", ""),
         "attn_implementation": model.config._attn_implementation,
         "parameters": sum(p.numel() for p in model.parameters()),
         "load_seconds": load_s,
+        "repeat": args.repeat,
     }
+    # transformers 5.x names the KV cache argument `cache`; older versions `past_key_values`.
+    params = inspect.signature(model.forward).parameters
+    cache_kw = "cache" if "cache" in params else "past_key_values"
+    keep = {"logits_to_keep": 1} if "logits_to_keep" in params else {"num_logits_to_keep": 1}
+
+    def timed(fn):
+        t0 = time.perf_counter()
+        fn()
+        return time.perf_counter() - t0
 
     with torch.inference_mode():
-        # Prefill: one batched forward, warm-up excluded.
-        x = ids(PREFILL_BATCH, PREFILL_LEN)
-        model(ids(PREFILL_BATCH, PREFILL_LEN), use_cache=False)  # warm-up
-        t0 = time.perf_counter()
-        model(x, use_cache=False)
-        dt = time.perf_counter() - t0
-        result["prefill"] = {"batch": PREFILL_BATCH, "seq_len": PREFILL_LEN, "seconds": dt,
-                             "tokens_per_s": PREFILL_BATCH * PREFILL_LEN / dt}
-
-        # transformers 5.x names the KV cache argument `cache`; older versions `past_key_values`.
-        cache_kw = "cache" if "cache" in inspect.signature(model.forward).parameters else "past_key_values"
+        for p, t in shapes(args.prefill):
+            key = f"{p}x{t}"
+            x = prompts("prefill", key, p, t)
+            run = lambda: model(x, use_cache=False, **keep)  # noqa: E731
+            run()  # warm-up
+            rates = [p * t / timed(run) for _ in range(args.repeat)]
+            result[f"prefill_{key}"] = {"prompts": p, "tokens": t, "tokens_per_s": rates}
 
         def decode(prompt, n):
             """Greedy: untimed prefill (gives the first new token), then n - 1 timed single-token steps."""
-            out = model(prompt, use_cache=True)
+            out = model(prompt, use_cache=True, **keep)
             cache = getattr(out, cache_kw)
             nxt = out.logits[:, -1].argmax(-1, keepdim=True)
             t0 = time.perf_counter()
@@ -97,21 +145,19 @@ def main():
                 nxt = out.logits[:, -1].argmax(-1, keepdim=True)
             return time.perf_counter() - t0
 
-        for batch in (1, 16):
-            decode(ids(batch, PROMPT_LEN), 4)  # warm-up
-            dt = decode(ids(batch, PROMPT_LEN), args.new_tokens)
+        for batch in [int(b) for b in args.decode_batches.split(",")]:
+            x = prompts("decode", str(batch), batch, args.prompt_tokens)
+            decode(x, 4)  # warm-up
             steps = args.new_tokens - 1
-            result[f"decode_b{batch}"] = {
-                "batch": batch, "prompt_len": PROMPT_LEN, "new_tokens": args.new_tokens, "timed_steps": steps,
-                "seconds": dt, "tokens_per_s": batch * steps / dt, "ms_per_step": 1000 * dt / steps,
-            }
+            rates = [batch * steps / decode(x, args.new_tokens) for _ in range(args.repeat)]
+            result[f"decode_b{batch}"] = {"batch": batch, "prompt_len": x.shape[1], "new_tokens": args.new_tokens,
+                                          "tokens_per_s": rates}
 
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
-    rss_bytes = rss if sys.platform == "darwin" else rss * 1024
-    result["peak_rss_mb"] = rss_bytes / 2**20
+    result["peak_rss_mb"] = peak_rss_bytes() / 2**20
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")
 
 
 if __name__ == "__main__":
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     main()

@@ -5,10 +5,10 @@
 #
 #   scripts/compare_builds.sh [REF] [--repeat N] [--threads N] [--model DIR]
 #
-# Figures: `steer bench` (prefill 16 × 64, decode batch 1 and 16, 128 new tokens) and one 512-token
-# prompt's prefill on a random Qwen2-0.5B-shaped model (scripts/make_bench_model.py; made once in
-# /tmp/steer-bench-qwen2-0.5b when --model is not given), and the selection stage of `steer demo`
-# (timings.json) on the bundled demo model.
+# Figures: `steer bench` (prefill 16 × 64, decode batch 1 and 16, 128 new tokens; one run per round
+# on both sides) and one 512-token prompt's prefill on a random Qwen2-0.5B-shaped model
+# (scripts/make_bench_model.py; made once in /tmp/steer-bench-qwen2-0.5b when --model is not given),
+# and the selection stage of `steer demo` (timings.json) on the bundled demo model.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ref=main; repeat=3; threads=2; model=""
@@ -34,12 +34,15 @@ if [ -z "$model" ]; then
     [ -f "$model/config.json" ] || scripts/py.sh scripts/make_bench_model.py "$model" --dtype bf16 >&2
 fi
 
-# run NAME BINARY ARGS… : one measurement, figures appended as "name key value" lines.
+# run NAME BINARY ARGS… : one measurement, numeric figures appended as "name key value" lines. Builds
+# whose bench repeats runs itself (--repeat) run once per round, like older ones.
 run() {
     local name="$1" bin="$2"; shift 2
-    local json="$work/$name.json"
-    "$bin" "$@" --json "$json" >/dev/null 2>&1
-    python3 -c 'import json,sys; [print(sys.argv[2], k, v) for k, v in json.load(open(sys.argv[1])).items()]' "$json" "$name"
+    local json="$work/$name.json" once=()
+    "$bin" bench --help 2>&1 | grep -q -- --repeat && once=(--repeat 1)
+    "$bin" "$@" "${once[@]}" --json "$json" >/dev/null 2>&1
+    python3 -c 'import json,sys; [print(sys.argv[2], k, v) for k, v in json.load(open(sys.argv[1])).items()
+                if isinstance(v, (int, float)) and not isinstance(v, bool)]' "$json" "$name"
 }
 demo() {
     local name="$1" bin="$2"
@@ -52,9 +55,9 @@ for i in $(seq "$repeat"); do
     echo "round $i of $repeat…" >&2
     for side in old new; do
         bin="$old"; [ "$side" = new ] && bin="$new"
-        run "$side" "$bin" bench "$model" --threads "$threads"
+        run "$side" "$bin" bench "$model" --threads "$threads" --prompts 16 --prompt-tokens 64
         run "$side" "$bin" bench "$model" --threads "$threads" --prompts 1 --prompt-tokens 512 --decode-batches 1 --new-tokens 2 \
-            | sed 's/prefill_tokens_per_s/prefill_1x512_tokens_per_s/' | grep prefill_1x512
+            | grep ' prefill_tokens_per_s ' | sed 's/prefill_tokens_per_s/prefill_1x512_tokens_per_s/'
         demo "$side" "$bin"
     done
 done > "$work/figures.txt"
@@ -66,11 +69,18 @@ figs = {}
 for side, key, value in rows:
     figs.setdefault(key, {}).setdefault(side, []).append(float(value))
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
-print(f"old = {sys.argv[2]}, new = working tree; CPU: {cpu}; medians of {len(next(iter(figs.values()))['old'])} runs")
+load = open("/proc/loadavg").read().split()[0]
+print(f"old = {sys.argv[2]}, new = working tree; CPU: {cpu}; medians of {len(figs['prefill_tokens_per_s']['old'])} runs; "
+      f"load average {load} at the end")
 keys = ["prefill_tokens_per_s", "prefill_1x512_tokens_per_s", "decode_b1_tokens_per_s", "decode_b16_tokens_per_s",
-        "peak_rss_bytes", "demo_activations_s", "demo_selection_s", "demo_evaluation_s"]
+        "decode_b1_gb_per_s", "memory_read_gb_per_s", "sgemm_gflops", "peak_rss_bytes",
+        "demo_activations_s", "demo_selection_s", "demo_evaluation_s"]
 for k in keys:
     if k not in figs: continue
+    if "old" not in figs[k] or "new" not in figs[k]:
+        side, xs = next(iter(figs[k].items()))
+        print(f"{k:30s} {side} only: {statistics.median(xs):10.3f} [{min(xs):.3g}–{max(xs):.3g}]")
+        continue
     o, n = statistics.median(figs[k]["old"]), statistics.median(figs[k]["new"])
     spread = lambda xs: f"{min(xs):.3g}–{max(xs):.3g}"
     better = "higher is better" if "per_s" in k else "lower is better"

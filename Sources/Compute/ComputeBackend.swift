@@ -87,6 +87,10 @@ public protocol ComputeBackend: AnyObject {
     func projectOut(_ x: Tensor, rows: RowSet, unit: Tensor, strength: Float)
     /// `x ← x + scale·v` on the given rows (`vector` is `1 × cols`).
     func addVector(_ vector: Tensor, scale: Float, to x: Tensor, rows: RowSet)
+    /// `x ← x − leftᵀ · (right · (x − bias))` on the given rows: an affine edit of rank k such as a LEACE
+    /// eraser (`right` and `left` are `k × cols`, row j of `left` being column j of concept-erasure's
+    /// `proj_left`; `bias` is `1 × cols`).
+    func erase(_ x: Tensor, rows: RowSet, left: Tensor, right: Tensor, bias: Tensor)
     /// `acc[targets[i]] += x[rows[i]]` in Float64.
     func accumulate(_ x: Tensor, rows: [Int], into acc: Accumulator, targets: [Int])
 
@@ -201,11 +205,14 @@ public struct WeightData {
 public enum ComputeError: Error, CustomStringConvertible, Equatable {
     case badWeight(name: String, reason: String)
     case unavailable(backend: String, reason: String)
+    /// A numerical routine failed (e.g. an eigensolver did not converge), naming what it was given.
+    case numerical(String)
 
     public var description: String {
         switch self {
         case let .badWeight(n, r): return "weight \(n): \(r)"
         case let .unavailable(b, r): return "backend \(b) is not available: \(r)"
+        case .numerical(let m): return m
         }
     }
 }

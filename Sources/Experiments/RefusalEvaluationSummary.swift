@@ -49,45 +49,18 @@ public struct RefusalEvaluationSummary: Codable, Sendable {
                         encode: ([String]) throws -> [[Int]], store: RunStore, key: String,
                         progress: ProgressHandler) throws -> RefusalEvaluationSummary {
         let harmfulIds = try encode(harmful), harmlessIds = try encode(harmless)
-        let conditions: [(String, [String], [[Int]], [ActivationEdit])] = [
-            ("harmful_baseline", harmful, harmfulIds, []),
-            ("harmful_ablation", harmful, harmfulIds, try Steering.ablation(direction, model: evaluator.model)),
-            ("harmful_subtraction", harmful, harmfulIds, try Steering.addition(direction, layer: layer, scale: -1, model: evaluator.model)),
-            ("harmless_baseline", harmless, harmlessIds, []),
-            ("harmless_addition", harmless, harmlessIds, try Steering.addition(direction, layer: layer, scale: 1, model: evaluator.model)),
+        let model = evaluator.model
+        let conditions = [
+            EvaluationCondition(name: "harmful_baseline", texts: harmful, ids: harmfulIds, edits: []),
+            EvaluationCondition(name: "harmful_ablation", texts: harmful, ids: harmfulIds, edits: try Steering.ablation(direction, model: model)),
+            EvaluationCondition(name: "harmful_subtraction", texts: harmful, ids: harmfulIds,
+                                edits: try Steering.addition(direction, layer: layer, scale: -1, model: model)),
+            EvaluationCondition(name: "harmless_baseline", texts: harmless, ids: harmlessIds, edits: []),
+            EvaluationCondition(name: "harmless_addition", texts: harmless, ids: harmlessIds,
+                                edits: try Steering.addition(direction, layer: layer, scale: 1, model: model)),
         ]
-        let total = 3 * harmful.count + 2 * harmless.count
-        var rates: [String: Double] = [:], intervals: [String: WilsonInterval] = [:], degeneration: [String: Degeneration] = [:]
-        var records: [String: [CompletionRecord]] = [:]
-        // Conditions cached by an earlier run are read back; the others are generated together.
-        var cached: [String: [CompletionRecord]] = [:]
-        for (name, texts, _, _) in conditions {
-            let rows = store.readLines(CompletionRecord.self, cacheName: "\(key)-\(name).jsonl")
-            if rows.count == texts.count { cached[name] = rows }
-        }
-        let missing = conditions.filter { cached[$0.0] == nil }
-        let already = conditions.filter { cached[$0.0] != nil }.reduce(0) { $0 + $1.1.count }
-        progress("evaluation", already, total)
-        let outs = try evaluator.complete(missing.map { ($0.2, $0.3) }) { progress("evaluation", already + $0, total) }
-        for ((name, texts, _, _), tokens) in zip(missing, outs) {
-            let rows = zip(texts, tokens).map { text, tokens in
-                let completion = evaluator.text(tokens)
-                return CompletionRecord(condition: name, prompt: text, completion: completion,
-                                        refusal: RefusalPhrases.isRefusal(completion), tokens: tokens)
-            }
-            let cacheName = "\(key)-\(name).jsonl"
-            try? FileManager.default.removeItem(at: store.cache.appendingPathComponent(cacheName))
-            for r in rows { try store.appendLine(r, cacheName: cacheName) }
-            cached[name] = rows
-        }
-        for (name, _, _, _) in conditions {
-            let rows = cached[name] ?? []
-            try store.writeLines(rows, "completions/\(name).jsonl")
-            rates[name] = Double(rows.filter(\.refusal).count) / Double(max(1, rows.count))
-            intervals[name] = Statistics.wilson(rows.map(\.refusal))
-            degeneration[name] = Degeneration(completions: rows.map { $0.tokens.filter { !evaluator.eosTokenIds.contains($0) } })
-            records[name] = rows
-        }
+        let results = try ConditionResults.generate(conditions, evaluator: evaluator, store: store, key: key, progress: progress)
+        let rates = results.rates, records = results.records
         let ablation = try Steering.ablation(direction, model: evaluator.model)
         let kl = try evaluator.meanKL(harmlessIds, edits: ablation)
         let responses = (records["harmless_baseline"] ?? []).map(\.tokens)
@@ -102,7 +75,7 @@ public struct RefusalEvaluationSummary: Codable, Sendable {
                                harmfulSubtraction: rates["harmful_subtraction"] ?? .nan,
                                harmlessBaseline: rates["harmless_baseline"] ?? .nan,
                                harmlessAddition: rates["harmless_addition"] ?? .nan),
-            refusalRateCI: intervals, degeneration: degeneration, klHarmlessAblation: kl, ceLoss: ce, n: Counts(harmfulTest: harmful.count, harmlessTest: harmless.count),
+            refusalRateCI: results.intervals, degeneration: results.degeneration, klHarmlessAblation: kl, ceLoss: ce, n: Counts(harmfulTest: harmful.count, harmlessTest: harmless.count),
             maxNewTokens: evaluator.maxNewTokens)
     }
 }

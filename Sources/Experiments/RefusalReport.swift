@@ -65,10 +65,6 @@ public enum RefusalReport {
                                        title: "Degenerate completions (at least half of their token 4-grams repeated; Wilson 95%)",
                                        yLabel: "degenerate", unitInterval: true, percent: true).svg())
         }
-        func percent(_ w: WilsonInterval?) -> String {
-            guard let w, w.trials > 0 else { return "—" }
-            return String(format: "%.0f%% [%.0f%%, %.0f%%]", 100 * w.proportion, 100 * w.lower, 100 * w.upper)
-        }
         page.table(columns: ["condition", "completions", "refusal rate [95% CI]", "degenerate [95% CI]", "repeated 4-grams (mean)"],
                    rows: RefusalEvaluationSummary.conditions.map { c in
                        [c, ci[c].map { String($0.trials) } ?? "—", ci[c].map(percent) ?? HTML.number(100 * (rates[c] ?? .nan), decimals: 0) + "%",
@@ -85,6 +81,12 @@ public enum RefusalReport {
                                                            e.ceLoss.baseline, e.ceLoss.ablation, e.ceLoss.addition)),
             ("stage times", e.timings.keys.sorted().map { String(format: "%@ %.1fs", $0, e.timings[$0] ?? 0) }.joined(separator: ", ")),
         ])
+    }
+
+    /// "85% [76%, 92%]": a rate with its Wilson 95% interval ("—" without trials).
+    static func percent(_ w: WilsonInterval?) -> String {
+        guard let w, w.trials > 0 else { return "—" }
+        return String(format: "%.0f%% [%.0f%%, %.0f%%]", 100 * w.proportion, 100 * w.lower, 100 * w.upper)
     }
 
     static func heatMaps(_ page: inout HTMLReport, _ run: RefusalRun) {

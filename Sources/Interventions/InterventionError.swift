@@ -7,6 +7,8 @@ public enum InterventionError: Error, Equatable, CustomStringConvertible, Locali
     case missingFile(String)
     /// A direction file lacks the tensors it needs or holds them with the wrong dtype/shape.
     case badDirectionFile(path: String, reason: String)
+    /// An eraser file (`LeaceEraser`) lacks a tensor or holds one with the wrong dtype, shape or values.
+    case badEraserFile(path: String, reason: String)
     /// A vector's length differs from the model's `d_model`.
     case dimensionMismatch(what: String, expected: Int, actual: Int)
     /// A layer index outside `0..<numLayers` (or outside what the intervention allows).
@@ -26,6 +28,7 @@ public enum InterventionError: Error, Equatable, CustomStringConvertible, Locali
         switch self {
         case .missingFile(let p): return "missing file: \(p)"
         case let .badDirectionFile(p, r): return "\(p): not a usable direction file: \(r)"
+        case let .badEraserFile(p, r): return "\(p): not a usable eraser file: \(r)"
         case let .dimensionMismatch(w, e, a): return "\(w) has length \(a), but the model's d_model is \(e)"
         case let .layerOutOfRange(w, l, n): return "\(w): layer \(l) is outside 0..<\(n)"
         case .degenerateDirection(let w): return "\(w) has zero or non-finite norm"

@@ -153,12 +153,16 @@ public final class GGUFFile: @unchecked Sendable {
         tensors = try raw.map { t in
             var range: Range<Int>?
             if let size = GGUFTensorInfo.elementSize(t.type) {
-                let (elements, o1) = t.dims.reduce((1, false)) { acc, d in
-                    let (p, o) = acc.0.multipliedReportingOverflow(by: d); return (p, acc.1 || o)
+                // Overflow-checked: dimensions up to 2^31 each can multiply past Int.max.
+                var bytes = size, overflow = false
+                for d in t.dims {
+                    let (p, o) = bytes.multipliedReportingOverflow(by: d)
+                    bytes = p
+                    overflow = overflow || o
                 }
-                let bytes = elements * size
-                guard !o1, t.offset + bytes <= dataSize else {
-                    throw r.bad("tensor '\(t.name)' data [\(t.offset), +\(bytes)) is outside the data section of \(dataSize) bytes")
+                let (end, o2) = t.offset.addingReportingOverflow(bytes)
+                guard !overflow, !o2, end <= dataSize else {
+                    throw r.bad("tensor '\(t.name)' of dimensions \(t.dims) at offset \(t.offset) lies outside the data section of \(dataSize) bytes")
                 }
                 range = (dataStart + t.offset)..<(dataStart + t.offset + bytes)
             } else if t.offset > dataSize {
@@ -259,6 +263,11 @@ struct GGUFReader {
     let bytes: UnsafeRawBufferPointer
     let path: String
     var position = 0
+    /// Metadata values decoded so far (arrays count each element), see `maxValues`.
+    var valuesRead = 0
+    /// A bound on decoded metadata values: each takes far more memory than its bytes in the file,
+    /// so a file of huge byte arrays could otherwise ask for many times its size.
+    static let maxValues = 1 << 22
 
     init(bytes: UnsafeRawBufferPointer, path: String) {
         self.bytes = bytes
@@ -295,7 +304,21 @@ struct GGUFReader {
         return s
     }
 
+    /// The fewest bytes a value of `type` takes in the file, nil for unknown types.
+    static func minimumSize(_ type: UInt32) -> Int? {
+        switch type {
+        case 0, 1, 7: return 1
+        case 2, 3: return 2
+        case 4, 5, 6: return 4
+        case 8, 10, 11, 12: return 8   // a string is at least its u64 length
+        case 9: return 12              // element type u32 + length u64
+        default: return nil
+        }
+    }
+
     mutating func value(type: UInt32, depth: Int) throws -> GGUFValue {
+        valuesRead += 1
+        guard valuesRead <= Self.maxValues else { throw bad("more than \(Self.maxValues) metadata values") }
         switch type {
         case 0: return .uint8(try read(UInt8.self))
         case 1: return .int8(try read(Int8.self))
@@ -312,7 +335,10 @@ struct GGUFReader {
         case 9:
             guard depth < 4 else { throw bad("arrays nested too deeply") }
             let elementType = try read(UInt32.self)
-            let n = try count(minimumItemSize: 1, what: "array length")
+            guard let itemSize = Self.minimumSize(elementType) else {
+                throw bad("unknown array element type \(elementType) at byte \(position - 4)")
+            }
+            let n = try count(minimumItemSize: itemSize, what: "array length")
             var items: [GGUFValue] = []
             items.reserveCapacity(min(n, 1 << 16))
             for _ in 0..<n { items.append(try value(type: elementType, depth: depth + 1)) }

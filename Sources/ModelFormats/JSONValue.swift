@@ -277,3 +277,6 @@ private struct JSONParser {
         }
     }
 }
+
+/// `s` as a JSON string literal, escaped as `JSONValue` writes strings (non-ASCII kept as UTF-8).
+public func jsonStringLiteral(_ s: String) -> String { JSONValue.quote(s) }

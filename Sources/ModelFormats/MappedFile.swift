@@ -6,8 +6,9 @@ import Glibc
 import Darwin
 #endif
 
-/// A file mapped read-only (`PROT_READ`, `MAP_PRIVATE`); nothing is copied into memory, pages
-/// are read on demand. The mapping lives as long as this object.
+/// A regular file mapped read-only (`PROT_READ`, `MAP_PRIVATE`); nothing is copied into memory,
+/// pages are read on demand. The mapping lives as long as this object. Anything but a regular
+/// file (FIFO, device, socket, directory) is refused before it is opened for reading.
 ///
 /// If another process truncates the file while it is mapped, touching the lost pages raises
 /// SIGBUS; model files are treated as immutable while open.
@@ -23,13 +24,10 @@ public final class MappedFile: @unchecked Sendable {
     public init(url: URL) throws {
         self.url = url
         let path = url.path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw FormatError.io(path: path, reason: "cannot open: \(systemError(errno))") }
+        // Only regular files: a FIFO would block the open, a device would map endless or no data.
+        let (fd, fileSize) = try RegularFile.open(path)
         defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { throw FormatError.io(path: path, reason: "cannot stat: \(systemError(errno))") }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { throw FormatError.io(path: path, reason: "not a regular file") }
-        size = Int(info.st_size)
+        size = fileSize
         if size == 0 {
             bytes = UnsafeRawBufferPointer(start: nil, count: 0)
             return

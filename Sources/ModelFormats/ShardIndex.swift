@@ -25,13 +25,13 @@ public struct ShardIndex: Equatable, Sendable {
         self.metadata = metadata
     }
 
+    /// Index files larger than this are refused (real ones are well under a megabyte).
+    public static let maxFileSize = 64 << 20
+
     /// Reads and validates an index file. Shard names must be plain file names in the same folder.
     public static func read(_ url: URL) throws -> ShardIndex {
         let path = url.path
-        let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw FormatError.io(path: path, reason: "cannot read: \(error.localizedDescription)")
-        }
+        let data = try RegularFile.read(url, limit: maxFileSize)
         let json: JSONValue
         do { json = try JSONValue.parse([UInt8](data)) } catch {
             throw FormatError.invalidIndex(path: path, reason: "not valid JSON: \(error)")

@@ -7,6 +7,9 @@ public enum EditOp {
     case projectOut(unit: [Float], strength: Float)
     /// `x ← x + scale·v`.
     case add(vector: [Float], scale: Float)
+    /// `x ← x − Σⱼ (rightⱼ·(x − bias)) leftⱼ`: an affine edit of rank k (a LEACE eraser, `x − L·R·(x − b)`).
+    /// `left` and `right` hold k rows of d each (`left` row j = column j of `proj_left [d, k]`).
+    case erase(left: [Float], right: [Float], bias: [Float])
     /// Reads rows out (reduced into Float64 sums, or copied) without changing them.
     case capture(Capture)
     /// The escape hatch: rows are read back to the host, the function may change them, and they are
@@ -14,7 +17,7 @@ public enum EditOp {
     case callback((Activation) -> Void)
 
     var observes: Bool {
-        switch self { case .capture, .callback: return true; case .projectOut, .add: return false }
+        switch self { case .capture, .callback: return true; case .projectOut, .add, .erase: return false }
     }
 }
 
@@ -69,6 +72,8 @@ public final class PreparedEdits {
     struct Entry {
         var edit: ActivationEdit
         var vector: Tensor?
+        /// An eraser's `left`, `right` (k × d) and `bias` (1 × d).
+        var eraser: (left: Tensor, right: Tensor, bias: Tensor)?
     }
 
     private var table: [HookPoint: [Int: [Entry]]] = [:]
@@ -83,7 +88,7 @@ public final class PreparedEdits {
         isEmpty = edits.isEmpty
         let d = config.hiddenSize, L = config.numLayers
         for e in edits {
-            var vector: Tensor?
+            var vector: Tensor?, eraser: (left: Tensor, right: Tensor, bias: Tensor)?
             switch e.op {
             case .projectOut(let u, _):
                 guard u.count == d else { throw ModelError.badInput("an ablation direction has \(u.count) entries for d_model \(d)") }
@@ -91,10 +96,16 @@ public final class PreparedEdits {
             case .add(let v, _):
                 guard v.count == d else { throw ModelError.badInput("an added vector has \(v.count) entries for d_model \(d)") }
                 vector = backend.upload(v)
+            case let .erase(left, right, bias):
+                let k = right.count / max(1, d)
+                guard bias.count == d, k > 0, right.count == k * d, left.count == k * d else {
+                    throw ModelError.badInput("an eraser has \(left.count) + \(right.count) projection entries and a bias of \(bias.count) for d_model \(d)")
+                }
+                eraser = (backend.upload(left, rows: k), backend.upload(right, rows: k), backend.upload(bias))
             case .capture, .callback:
                 break
             }
-            let entry = Entry(edit: e, vector: vector)
+            let entry = Entry(edit: e, vector: vector, eraser: eraser)
             if let layers = e.layers {
                 for l in layers {
                     guard (0..<L).contains(l) else { throw ModelError.badInput("an intervention names layer \(l); the model has \(L)") }

@@ -1,4 +1,5 @@
 import Foundation
+import ModelFormats
 
 /// Typed access to a JSON object from a Hugging Face config file; every failure names the file and key.
 public struct ConfigReader {
@@ -10,16 +11,21 @@ public struct ConfigReader {
         self.object = object
     }
 
-    /// Reads and parses a JSON object from `url`.
+    /// Config files larger than this are refused (real ones are a few kilobytes).
+    public static let maxFileSize = 16 << 20
+
+    /// Reads and parses a JSON object from `url` (a regular file of at most `maxFileSize` bytes).
     public init(contentsOf url: URL) throws {
         guard FileManager.default.fileExists(atPath: url.path) else { throw ModelError.missingFile(url.path) }
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw ModelError.unreadableFile(path: url.path, reason: error.localizedDescription)
+        do { data = try RegularFile.read(url, limit: Self.maxFileSize) } catch let FormatError.io(_, reason) {
+            throw ModelError.unreadableFile(path: url.path, reason: reason)
         }
         let parsed: Any
         do { parsed = try JSONSerialization.jsonObject(with: data) } catch {
-            throw ModelError.unreadableFile(path: url.path, reason: "not valid JSON (\(error.localizedDescription))")
+            // Foundation's own description is generic; the debug description says where the JSON breaks.
+            let detail = (error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String ?? error.localizedDescription
+            throw ModelError.unreadableFile(path: url.path, reason: "not valid JSON (\(detail))")
         }
         guard let obj = parsed as? [String: Any] else {
             throw ModelError.unreadableFile(path: url.path, reason: "top level is not a JSON object")
@@ -42,13 +48,22 @@ public struct ConfigReader {
         return v
     }
 
+    /// An integer; keys listed in `ConfigValidation.maximum` are bounded by it.
     public func optionalInt(_ key: String) throws -> Int? {
         guard has(key), let raw = object[key] else { return nil }
-        if let n = raw as? NSNumber, !Self.isBool(n), n.doubleValue == n.doubleValue.rounded(),
-           abs(n.doubleValue) < 1e15 {
-            return n.intValue
+        guard let v = Self.integer(raw) else { throw fail(key, "expected an integer, found \(raw)") }
+        if let limit = ConfigValidation.maximum[key], v > limit {
+            throw fail(key, "\(v) is above the supported maximum \(limit)")
         }
-        throw fail(key, "expected an integer, found \(raw)")
+        return v
+    }
+
+    /// A JSON number that is an integer of magnitude below 10^15 (exact in a Double), not a boolean.
+    static func integer(_ raw: Any) -> Int? {
+        guard let n = raw as? NSNumber, !isBool(n), n.doubleValue == n.doubleValue.rounded(), abs(n.doubleValue) < 1e15 else {
+            return nil
+        }
+        return n.intValue
     }
 
     public func positiveInt(_ key: String) throws -> Int {
@@ -94,15 +109,16 @@ public struct ConfigReader {
 
     public func optionalDoubleArray(_ key: String) throws -> [Double]? {
         guard has(key), let raw = object[key] else { return nil }
-        guard let a = raw as? [NSNumber] else { throw fail(key, "expected a list of numbers") }
+        guard let a = raw as? [NSNumber], !a.contains(where: Self.isBool) else { throw fail(key, "expected a list of numbers") }
         return a.map(\.doubleValue)
     }
 
     /// An integer or a list of integers (e.g. `eos_token_id`), as a list.
     public func intList(_ key: String) throws -> [Int] {
         guard has(key), let raw = object[key] else { return [] }
-        if let a = raw as? [NSNumber] { return a.map(\.intValue) }
-        if let n = raw as? NSNumber, !Self.isBool(n) { return [n.intValue] }
-        throw fail(key, "expected an integer or a list of integers")
+        let items = raw as? [Any] ?? [raw]
+        let ints = items.compactMap(Self.integer)
+        guard ints.count == items.count else { throw fail(key, "expected an integer or a list of integers, found \(raw)") }
+        return ints
     }
 }

@@ -189,6 +189,8 @@ struct EditRunner {
                 if let u = e.vector { backend.projectOut(t, rows: rows, unit: u, strength: s) }
             case .add(_, let scale):
                 if let v = e.vector { backend.addVector(v, scale: scale, to: t, rows: rows) }
+            case .erase:
+                if let m = e.eraser { backend.erase(t, rows: rows, left: m.left, right: m.right, bias: m.bias) }
             case .capture(let cap):
                 capture(cap, layer: layer, from: t, count: count, map: map)
             case .callback(let fn):

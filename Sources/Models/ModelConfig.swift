@@ -80,12 +80,14 @@ extension ConfigReader {
             throw fail("num_key_value_heads", "\(kvHeads) does not divide num_attention_heads \(heads)")
         }
         let headDim = try optionalInt("head_dim") ?? (hidden / heads)
-        guard headDim > 0, headDim % 2 == 0 else { throw fail("head_dim", "must be a positive even number") }
         let layers = try positiveInt("num_hidden_layers")
         // v5 moved partial_rotary_factor into rope_parameters.
-        let partial = Float(try optionalObject("rope_parameters")?.optionalDouble("partial_rotary_factor")
-            ?? optionalDouble("partial_rotary_factor") ?? 1)
-        let rope = try ropeConfig(headDim: headDim, partialRotaryFactor: partial, defaultTheta: defaultTheta)
+        let partial = try optionalObject("rope_parameters")?.optionalDouble("partial_rotary_factor")
+            ?? optionalDouble("partial_rotary_factor") ?? 1
+        let rotaryDim = try ConfigValidation.rotaryDimension(headDim: headDim, factor: partial, path: path,
+                                                             headKey: "head_dim", factorKey: "partial_rotary_factor")
+        let rope = try ropeConfig(headDim: headDim, partialRotaryFactor: Float(partial), rotaryDim: rotaryDim,
+                                  defaultTheta: defaultTheta)
         let traits = LlamaStyleTraits(heads: heads, kvHeads: kvHeads, headDim: headDim,
                                       intermediate: try positiveInt("intermediate_size"),
                                       scale: 1 / Float(headDim).squareRoot(),
@@ -95,7 +97,7 @@ extension ConfigReader {
             vocabSize: try positiveInt("vocab_size"),
             hiddenSize: hidden,
             numLayers: layers,
-            normEps: Float(try optionalDouble("rms_norm_eps") ?? defaultEps),
+            normEps: Float(try positiveNumber("rms_norm_eps") ?? defaultEps),
             ropes: [rope],
             tieWordEmbeddings: try optionalBool("tie_word_embeddings") ?? defaultTied,
             blocks: [],
@@ -117,12 +119,13 @@ extension ConfigReader {
     }
 
     /// RoPE from either `rope_theta` + `rope_scaling` (v4, `type` or `rope_type`) or `rope_parameters` (v5).
-    func ropeConfig(headDim: Int, partialRotaryFactor: Float, defaultTheta: Double) throws -> RoPE {
+    /// `rotaryDim` is the validated rotated width (`ConfigValidation.rotaryDimension`).
+    func ropeConfig(headDim: Int, partialRotaryFactor: Float, rotaryDim: Int, defaultTheta: Double) throws -> RoPE {
         var params: ConfigReader? = try optionalObject("rope_parameters")
         // v5 may nest parameters per attention type (Gemma-3 style); all supported families use one set.
         if let p = params, let full = try p.optionalObject("full_attention") { params = full }
         let scaling = try params ?? optionalObject("rope_scaling")
-        let theta = try params?.optionalDouble("rope_theta") ?? optionalDouble("rope_theta") ?? defaultTheta
+        let theta = try params?.positiveNumber("rope_theta") ?? positiveNumber("rope_theta") ?? defaultTheta
         let kind = try scaling?.optionalString("rope_type") ?? scaling?.optionalString("type") ?? "default"
         let key = params == nil ? "rope_scaling" : "rope_parameters"
         let ropeScaling: RoPE.Scaling
@@ -131,25 +134,25 @@ extension ConfigReader {
             ropeScaling = .none
         case "linear":
             guard let s = scaling else { throw fail(key, "missing") }
-            ropeScaling = .linear(factor: Float(try s.double("factor")))
+            ropeScaling = .linear(factor: Float(try s.requiredPositiveNumber("factor")))
         case "llama3":
             guard let s = scaling else { throw fail(key, "missing") }
-            ropeScaling = .llama3(factor: Float(try s.double("factor")),
-                                  lowFreqFactor: Float(try s.double("low_freq_factor")),
-                                  highFreqFactor: Float(try s.double("high_freq_factor")),
-                                  originalMaxPositions: try s.int("original_max_position_embeddings"))
+            ropeScaling = .llama3(factor: Float(try s.requiredPositiveNumber("factor")),
+                                  lowFreqFactor: Float(try s.requiredPositiveNumber("low_freq_factor")),
+                                  highFreqFactor: Float(try s.requiredPositiveNumber("high_freq_factor")),
+                                  originalMaxPositions: try s.positiveInt("original_max_position_embeddings"))
         case "longrope", "su":
             guard let s = scaling else { throw fail(key, "missing") }
-            let half = Int(Float(headDim) * partialRotaryFactor) / 2
+            let half = rotaryDim / 2
             guard let short = try s.optionalDoubleArray("short_factor"), let long = try s.optionalDoubleArray("long_factor"),
                   short.count == half, long.count == half else {
                 throw fail(key, "longrope needs short_factor and long_factor of length \(half)")
             }
-            let maxPos = try int("max_position_embeddings")
-            let original = try optionalInt("original_max_position_embeddings")
-                ?? s.optionalInt("original_max_position_embeddings") ?? maxPos
+            let maxPos = try positiveInt("max_position_embeddings")
+            let original = try optionalPositiveInt("original_max_position_embeddings")
+                ?? s.optionalPositiveInt("original_max_position_embeddings") ?? maxPos
             let factor = Double(maxPos) / Double(original)
-            let attention = try s.optionalDouble("attention_factor")
+            let attention = try s.positiveNumber("attention_factor")
                 ?? (factor <= 1 ? 1 : (1 + log(factor) / log(Double(original))).squareRoot())
             ropeScaling = .longrope(short: short.map(Float.init), long: long.map(Float.init),
                                     originalMaxPositions: original, attentionFactor: Float(attention))

@@ -12,6 +12,8 @@ public protocol ModelFamily {
     static var embeddingName: String { get }
     static var finalNormName: String { get }
     static var lmHeadName: String { get }
+    /// What every tensor name of block N starts with, before N (`model.layers.`).
+    static var layerNamePrefix: String { get }
     /// Tensors a checkpoint may carry that the model does not use (buffers such as `rotary_emb.inv_freq`).
     static func isIgnorable(_ name: String) -> Bool
 }
@@ -20,6 +22,7 @@ extension ModelFamily {
     public static var embeddingName: String { "model.embed_tokens.weight" }
     public static var finalNormName: String { "model.norm.weight" }
     public static var lmHeadName: String { "lm_head.weight" }
+    public static var layerNamePrefix: String { "model.layers." }
     public static func isIgnorable(_ name: String) -> Bool { name.hasSuffix("rotary_emb.inv_freq") }
 }
 
@@ -41,7 +44,7 @@ public enum ModelRegistry {
 
 /// The Llama tensor names most families share (`model.layers.N.self_attn.q_proj` …).
 enum LlamaLayout {
-    static func prefix(_ l: Int) -> String { "model.layers.\(l)." }
+    static func prefix(_ l: Int) -> String { "model.layers.\(l)." }  // Llama's layerNamePrefix
 
     /// A Llama-style block. `attentionBias`: q/k/v biases; `outputBias`: o_proj bias; `mlpBias`: MLP biases.
     static func tensors(_ l: Int, attentionBias: Bool, outputBias: Bool, mlpBias: Bool) -> BlockTensors {

@@ -9,6 +9,7 @@ public enum QwenV1: ModelFamily {
     public static let modelTypes = ["qwen"]
     public static let embeddingName = "transformer.wte.weight"
     public static let finalNormName = "transformer.ln_f.weight"
+    public static let layerNamePrefix = "transformer.h."
 
     public static func config(_ r: ConfigReader) throws -> ModelConfig {
         let hidden = try r.positiveInt("hidden_size")
@@ -17,7 +18,8 @@ public enum QwenV1: ModelFamily {
         let layers = try r.positiveInt("num_hidden_layers")
         let ffn = try r.positiveInt("intermediate_size")
         guard ffn % 2 == 0 else { throw ModelError.badConfig(path: r.path, key: "intermediate_size", reason: "must be even") }
-        let pct = Float(try r.optionalDouble("rotary_pct") ?? 1)
+        let pct = try r.optionalDouble("rotary_pct") ?? 1
+        _ = try ConfigValidation.rotaryDimension(headDim: headDim, factor: pct, path: r.path, headKey: "kv_channels", factorKey: "rotary_pct")
         let longContextTricks = try (r.optionalBool("use_dynamic_ntk") ?? false) || (r.optionalBool("use_logn_attn") ?? false)
         let attention = AttentionBlock(heads: heads, kvHeads: heads, headDim: headDim, scale: 1 / Float(headDim).squareRoot())
         var config = ModelConfig(
@@ -25,8 +27,8 @@ public enum QwenV1: ModelFamily {
             vocabSize: try r.positiveInt("vocab_size"),
             hiddenSize: hidden,
             numLayers: layers,
-            normEps: Float(try r.optionalDouble("layer_norm_epsilon") ?? 1e-6),
-            ropes: [.init(headDim: headDim, partialRotaryFactor: pct, base: Float(try r.optionalDouble("rotary_emb_base") ?? 10000))],
+            normEps: Float(try r.positiveNumber("layer_norm_epsilon") ?? 1e-6),
+            ropes: [.init(headDim: headDim, partialRotaryFactor: Float(pct), base: Float(try r.positiveNumber("rotary_emb_base") ?? 10000))],
             tieWordEmbeddings: try r.optionalBool("tie_word_embeddings") ?? false,
             blocks: Array(repeating: BlockSpec(attention: attention, mlp: .gated(width: ffn / 2, activation: .silu)), count: layers),
             declaredDType: try r.optionalString("torch_dtype") ?? r.optionalString("dtype"),
@@ -34,7 +36,7 @@ public enum QwenV1: ModelFamily {
             eosTokenIds: try r.intList("eos_token_id"),
             configStyle: "v4"
         )
-        if longContextTricks { config.maxSequenceLength = try r.optionalInt("seq_length") ?? 2048 }
+        if longContextTricks { config.maxSequenceLength = try r.optionalPositiveInt("seq_length") ?? 2048 }
         return config
     }
 

@@ -2,8 +2,10 @@ import Foundation
 
 /// OpenBLAS picks its kernels when the library loads. The Debian build (0.3.21) does not know recent
 /// AMD cores and falls back to its Haswell (AVX2) kernels on CPUs that have AVX-512, which halves the
-/// sgemm rate. When the CPU has the AVX-512 subsets the SkylakeX kernels need and the user has not
-/// chosen a core, `steer` restarts itself once with `OPENBLAS_CORETYPE=SKYLAKEX`.
+/// sgemm rate. Steer's own kernels run every product on CPUs with AVX2, so this only matters when the
+/// products are handed to OpenBLAS on purpose (`STEER_GEMM=blas`, for comparisons): then, when the CPU
+/// has the AVX-512 subsets the SkylakeX kernels need and the user has not chosen a core, `steer`
+/// restarts itself once with `OPENBLAS_CORETYPE=SKYLAKEX`.
 public enum BLASTuning {
     static let marker = "STEER_BLAS_TUNED"
 
@@ -11,7 +13,7 @@ public enum BLASTuning {
     public static func reexecIfUseful(arguments: [String]) {
         #if os(Linux)
         let env = ProcessInfo.processInfo.environment
-        guard env["OPENBLAS_CORETYPE"] == nil, env[marker] == nil, hasAVX512() else { return }
+        guard env["STEER_GEMM"] == "blas", env["OPENBLAS_CORETYPE"] == nil, env[marker] == nil, hasAVX512() else { return }
         setenv("OPENBLAS_CORETYPE", "SKYLAKEX", 1)
         setenv(marker, "1", 1)
         var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }

@@ -1,4 +1,5 @@
 import Foundation
+import ModelFormats
 import Models
 
 /// Resolving and describing the model folder a command was given.
@@ -19,7 +20,7 @@ enum ModelDirectory {
         let jinja = dir.appendingPathComponent("chat_template.jinja")
         if FileManager.default.fileExists(atPath: jinja.path) { return "chat_template.jinja" }
         let cfg = dir.appendingPathComponent("tokenizer_config.json")
-        if let data = try? Data(contentsOf: cfg),
+        if let data = try? RegularFile.read(cfg, limit: ConfigReader.maxFileSize),
            let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any], obj["chat_template"] != nil {
             return "tokenizer_config.json"
         }

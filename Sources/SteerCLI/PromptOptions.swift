@@ -60,12 +60,29 @@ enum PromptOptions {
             harmfulTrain: harmful.train.map(\.text), harmfulVal: harmful.val.map(\.text), harmfulTest: harmful.test.map(\.text),
             harmlessTrain: harmless.train.map(\.text), harmlessVal: harmless.val.map(\.text),
             harmlessTest: harmless.test.map(\.text))
+        let provenance = sources(harmful: harmful, harmless: harmless)
+        let key = fileKey(provenance) + ";\(nTrain),\(nVal),\(nTest ?? -1),\(seed),\(field ?? "")"
+        return Loaded(sets: sets, provenance: provenance, key: key, seed: seed)
+    }
+
+    /// Every prompt file of the two classes by `class:role` (e.g. `harmful:train`).
+    static func sources(harmful: PromptSplit, harmless: PromptSplit) -> [String: PromptSource] {
         var provenance: [String: PromptSource] = [:]
         for s in harmful.sources { provenance["harmful:" + s.role] = s }
         for s in harmless.sources { provenance["harmless:" + s.role] = s }
-        let key = provenance.keys.sorted().map { "\($0)=\(provenance[$0]?.sha256 ?? "")" }.joined(separator: ",")
-            + ";\(nTrain),\(nVal),\(nTest ?? -1),\(seed),\(field ?? "")"
-        return Loaded(sets: sets, provenance: provenance, key: key, seed: seed)
+        return provenance
+    }
+
+    /// The prompt files' roles and SHA-256, for stage keys.
+    static func fileKey(_ provenance: [String: PromptSource]) -> String {
+        provenance.keys.sorted().map { "\($0)=\(provenance[$0]?.sha256 ?? "")" }.joined(separator: ",")
+    }
+
+    /// One report row per prompt file: its role, path and hash.
+    static func provenanceRows(_ provenance: [String: PromptSource]) -> [(String, String)] {
+        provenance.keys.sorted().map { key in
+            ("prompts \(key)", provenance[key].map { "\($0.path) (SHA-256 \($0.sha256.prefix(16))…)" } ?? "")
+        }
     }
 
     static func subsample(_ rows: [PromptRow], _ n: Int, seed: UInt64) -> [PromptRow] {

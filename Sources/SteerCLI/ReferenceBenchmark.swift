@@ -1,13 +1,36 @@
 import Foundation
 
-/// Runs `scripts/bench_transformers.py` (in its own venv via scripts/py.sh) and reads its JSON figures.
+/// Runs `scripts/bench_transformers.py` (in its own venv via scripts/py.sh) on the token ids Steer
+/// measured, and reads its figures back.
 enum ReferenceBenchmark {
-    static func run(model: URL, newTokens: Int, threads: Int) throws -> [String: Double] {
+    /// What transformers measured: per figure (`prefill_16x64`, `decode_b1`, …) the runs' tokens/s, and
+    /// a few facts about the run (versions, dtype, attention implementation, threads).
+    struct Result {
+        var samples: [String: BenchSample] = [:]
+        var info: [String: String] = [:]
+        var peakRSSBytes: Double?
+    }
+
+    /// `prefill` and `decode` map figure names (`16x64`, `1`) to the prompts' token ids.
+    static func run(model: URL, prefill: [(String, [[Int]])], decode: [(Int, [[Int]])], newTokens: Int, threads: Int,
+                    repeats: Int, dtype: String) throws -> Result {
         let script = try repoFile("scripts/py.sh")
         let bench = try repoFile("scripts/bench_transformers.py")
+        let prompts = FileManager.default.temporaryDirectory.appendingPathComponent("steer-bench-\(getpid()).json")
+        let ids: [String: Any] = [
+            "prefill": Dictionary(uniqueKeysWithValues: prefill.map { ($0.0, $0.1) }),
+            "decode": Dictionary(uniqueKeysWithValues: decode.map { (String($0.0), $0.1) }),
+        ]
+        try JSONSerialization.data(withJSONObject: ids).write(to: prompts, options: .atomic)
+        defer { try? FileManager.default.removeItem(at: prompts) }
+
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = [script.path, bench.path, model.path, "--new-tokens", "\(newTokens)", "--threads", "\(threads)"]
+        p.arguments = [script.path, bench.path, model.path, "--prompts-file", prompts.path,
+                       "--prefill", prefill.map(\.0).joined(separator: ","),
+                       "--decode-batches", decode.map { String($0.0) }.joined(separator: ","),
+                       "--prompt-tokens", "\(decode.first?.1.first?.count ?? 64)",
+                       "--new-tokens", "\(newTokens)", "--threads", "\(threads)", "--repeat", "\(repeats)", "--dtype", dtype]
         let pipe = Pipe()
         p.standardOutput = pipe
         try p.run()
@@ -21,14 +44,18 @@ enum ReferenceBenchmark {
               let obj = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
             throw BenchError("scripts/bench_transformers.py printed no JSON object")
         }
-        // Flatten {"prefill": {"tokens_per_s": …}, "decode_b1": {…}, "peak_rss_mb": …} into Steer's keys.
-        var out: [String: Double] = [:]
+        var result = Result()
         for (k, v) in obj {
-            if let sub = v as? [String: Any], let n = sub["tokens_per_s"] as? NSNumber { out["\(k)_tokens_per_s"] = n.doubleValue }
+            if let sub = v as? [String: Any], let runs = sub["tokens_per_s"] as? [NSNumber] {
+                result.samples[k] = BenchSample(runs.map(\.doubleValue))
+            } else if let s = v as? String {
+                result.info[k] = s
+            } else if let n = v as? NSNumber {
+                result.info[k] = n.stringValue
+            }
         }
-        if let mb = obj["peak_rss_mb"] as? NSNumber { out["peak_rss_bytes"] = mb.doubleValue * 1048576 }
-        if let n = obj["load_seconds"] as? NSNumber { out["load_seconds"] = n.doubleValue }
-        return out
+        result.peakRSSBytes = (obj["peak_rss_mb"] as? NSNumber).map { $0.doubleValue * 1048576 }
+        return result
     }
 
     /// A file of the source checkout (found from the working directory upwards).

@@ -1,5 +1,6 @@
 import Experiments
 import Foundation
+import ModelFormats
 
 /// Provenance for a run folder's `config.json`: the tool version, the command line, the model files'
 /// SHA-256 (cached by size and modification time so a resumed run does not hash again).
@@ -38,8 +39,10 @@ enum RunManifest {
 
     /// Streams a file through SHA-256.
     static func sha256(of url: URL) throws -> String {
-        let h = try FileHandle(forReadingFrom: url)
-        defer { try? h.close() }
+        // Only regular files: a FIFO in the model folder would block the open forever.
+        let (fd, _) = try RegularFile.open(url.path)
+        let h = FileHandle(fileDescriptor: fd, closeOnDealloc: false)
+        defer { close(fd) }
         var sha = SHA256()
         while let chunk = try h.read(upToCount: 1 << 22), !chunk.isEmpty { sha.update(chunk) }
         return sha.finalize().map { String(format: "%02x", $0) }.joined()

@@ -33,7 +33,8 @@ public final class Console {
 public enum SteerCLI {
     static let commands: [Command.Type] = [
         InfoCommand.self, LogitsCommand.self, GenerateCommand.self, TokenizeCommand.self, DetokenizeCommand.self,
-        TemplateCommand.self, CaptureCommand.self, RefusalCommand.self, LocalityCommand.self, SearchCommand.self, AbliterateCommand.self,
+        TemplateCommand.self, CaptureCommand.self, RefusalCommand.self, LocalityCommand.self, SearchCommand.self, LeaceCommand.self,
+        AbliterateCommand.self,
         VectorCommand.self, RolloutsCommand.self, TraceCommand.self, ProfilesCommand.self, ArticulationCommand.self,
         DemoCommand.self, BenchCommand.self, GradientCommand.self, LatentsCommand.self,
     ]

@@ -107,6 +107,33 @@ extension BackendChecker {
                           AttentionSpec(heads: 4, kvHeads: 1, headDim: 16, scale: 0.25, window: window), decode, queries: [0, 1, 2], slots: 21)
         }
         attentionCase("no queries", AttentionSpec(heads: 2, kvHeads: 1, headDim: 8, scale: 1), decode, queries: [], slots: 21)
+        if includesLargeCases { checkLongAttention() }
+    }
+
+    func checkLongAttention() {
+        // Long prompts, so a context's queries form several tiles (the CPU stacks ≤ 256 query heads per tile):
+        // a shared prefix and two prompts packed after it, windows cutting tiles, queries out of order;
+        // and two prompts batched with multi-head attention (one head per tile row).
+        var long = SequenceLayout()
+        let head = KVRun(slot: 0, position: 0, count: 70)
+        let prefixContext = long.addContext([head])
+        let first = long.addContext([head, KVRun(slot: 70, position: 70, count: 90)])
+        let second = long.addContext([head, KVRun(slot: 160, position: 70, count: 40)])
+        long.addRows(count: 70, firstPosition: 0, firstSlot: 0, context: prefixContext)
+        long.addRows(count: 90, firstPosition: 70, firstSlot: 70, context: first)
+        long.addRows(count: 40, firstPosition: 70, firstSlot: 160, context: second)
+        let scrambled = Array(0..<200).shuffled(using: &random)
+        for window in [nil, 37] {
+            attentionCase("long packed prompts, GQA 4, window \(window.map(String.init) ?? "none"), softcap",
+                          AttentionSpec(heads: 8, kvHeads: 2, headDim: 8, scale: 0.35, softcap: 5, window: window), long,
+                          queries: scrambled, slots: 200)
+        }
+        var pair = SequenceLayout()
+        let a = pair.addContext([KVRun(slot: 0, position: 0, count: 300)]), b = pair.addContext([KVRun(slot: 300, position: 0, count: 20)])
+        pair.addRows(count: 300, firstPosition: 0, firstSlot: 0, context: a)
+        pair.addRows(count: 20, firstPosition: 0, firstSlot: 300, context: b)
+        attentionCase("300 + 20 prompts, MHA", AttentionSpec(heads: 2, kvHeads: 2, headDim: 8, scale: 0.35), pair,
+                      queries: Array(0..<320), slots: 320)
     }
 
     /// Slots copied into a larger store at an offset, every layer, read through attention; neighbours keep their own.

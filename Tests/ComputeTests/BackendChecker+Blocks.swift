@@ -63,6 +63,15 @@ extension BackendChecker {
         guard includesLargeCases else { return }
         let (tall, values) = try weight("tall", rows: 65_600, cols: 16, dtype: .bf16, keepHalf: true)
         linearCase("tall bf16", tall, values, nil, rows: 5)
+        // Many input and weight rows, kept 16-bit and converted: on the CPU, products split into blocks of
+        // both (at most 512 × 256), panels of 32 rows with a partial last one, a decode batch's narrow
+        // blocks, the matrix-vector kernel (up to 16 rows) and packing per call above it.
+        for dtype in [DType.f32, .bf16, .f16] {
+            for keepHalf in [true, false] {
+                let (w, v) = try weight("wide", rows: 300, cols: 37, dtype: dtype, keepHalf: keepHalf)
+                for m in [2, 4, 16, 17, 70, 600] { linearCase("\(dtype) keepHalf=\(keepHalf) 300 × 37, rows=\(m)", w, v, nil, rows: m) }
+            }
+        }
     }
 
     func linearCase(_ what: String, _ w: Weight, _ values: Grid, _ bias: (weight: Weight, values: Grid)?, rows m: Int) {

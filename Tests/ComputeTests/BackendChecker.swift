@@ -41,6 +41,7 @@ final class BackendChecker {
         try checkJoined()
         try checkElementwise()
         checkInterventions()
+        checkErase()
         checkRoPE()
         checkAttention()
         checkCopySlots()

@@ -21,6 +21,17 @@ final class BackendOperationTests: XCTestCase {
         try checkAllOperations(backend)
     }
 
+    /// The same at every instruction set of the C kernels this CPU supports (baseline, AVX2, AVX-512):
+    /// the checks hold whichever one a machine picks.
+    func testCPUBackendAtEveryKernelLevel() throws {
+        let saved = KernelLevel.current
+        defer { KernelLevel.current = saved }
+        for level in KernelLevel.allCases where level <= KernelLevel.supported {
+            KernelLevel.current = level
+            try checkAllOperations(CPUBackend())
+        }
+    }
+
     /// The checker itself: each deliberate bug of `MutantBackend` fails the check of the operation it affects
     /// (wrong masks, dropped terms, shifted indices, results rounded to 16-bit precision, swallowed errors).
     func testCheckerCatchesEveryMutant() throws {

@@ -9,7 +9,7 @@ final class MutantBackend: ComputeBackend {
         case windowOneWider, softcapIgnored, attentionInHalfPrecision, keysAndValuesSwapped, copySlotsOneShort
         case ropeTableRowShifted, ropeRotatesAllDimensions, biasDropped, linearInBFloat16, epsIgnored
         case activationsSwapped, accumulateDropsLastRow, gatherAtRowZero, projectOutFullStrength, addVectorUnscaled
-        case jobsSwallowErrors
+        case eraseIgnoresBias, jobsSwallowErrors
         case inputGradientOverwrites, normBackwardOffsetIgnored, ropeBackwardRotatesForward, activationBackwardSwapped
         case softcapIgnoredInBackward, backwardWindowIgnored
 
@@ -25,6 +25,7 @@ final class MutantBackend: ComputeBackend {
             case .gatherAtRowZero: return "gather"
             case .projectOutFullStrength: return "projectOut"
             case .addVectorUnscaled: return "addVector"
+            case .eraseIgnoresBias: return "erase"
             case .jobsSwallowErrors: return "jobs"
             case .inputGradientOverwrites: return "linearInputGradient"
             case .normBackwardOffsetIgnored: return "rmsNormBackward"
@@ -119,6 +120,11 @@ final class MutantBackend: ComputeBackend {
 
     func addVector(_ vector: Tensor, scale: Float, to x: Tensor, rows: RowSet) {
         base.addVector(vector, scale: mutation == .addVectorUnscaled ? 1 : scale, to: x, rows: rows)
+    }
+
+    func erase(_ x: Tensor, rows: RowSet, left: Tensor, right: Tensor, bias: Tensor) {
+        let zero = base.upload([Float](repeating: 0, count: bias.cols))
+        base.erase(x, rows: rows, left: left, right: right, bias: mutation == .eraseIgnoresBias ? zero : bias)
     }
 
     func accumulate(_ x: Tensor, rows: [Int], into acc: Accumulator, targets: [Int]) {

@@ -1,3 +1,4 @@
+import CPUKernels
 import Foundation
 
 /// Causal multi-head attention with grouped KV heads on the CPU, as transformers' eager attention
@@ -5,65 +6,63 @@ import Foundation
 /// (its context up to its own position, within the sliding window), softmax in Float32, weighted sum
 /// of values. Keys and values are read from a `CPUKVStore` layer (`slots × kvDim`, keys of head `g`
 /// at column `g·headDim`).
+///
+/// The queries of one context are cut into tiles of consecutive queries (`AttentionTile`); a tile and
+/// one KV head is one work item: its query heads stacked against the keys the tile can see, scores and
+/// weighted values as two register-blocked matrix products (`steer_attention_scores`/`_values`, AVX-512
+/// or AVX2), masking and softmax row by row in between. A prefill costs what its products cost; a
+/// decode step is a tile of one query whose `heads / kvHeads` query heads share each key read. Packed
+/// prompts, shared prefixes, padded batches and decode are all layouts of this one kernel.
+///
+/// A query's result does not depend on its tile: a score is a dot product in a fixed order, softmax
+/// runs over the query's own visible keys, and the weighted sum runs over the keys in position order
+/// (masked keys add exact zeros). So packing prompts differently, computing a prompt's last row alone
+/// or splitting work over threads changes no value, as with one query at a time.
 enum CPUAttention {
-    /// Keys of one query: up to a few runs of consecutive slots.
-    struct Visible {
-        var slots: [Int] = []
-        var counts: [Int] = []
-        var total = 0
-
-        mutating func append(slot: Int, count: Int) {
-            guard count > 0 else { return }
-            slots.append(slot); counts.append(count); total += count
-        }
-    }
-
-    /// The slots a row at `position` of `context` sees on a layer with `window`.
-    static func visible(_ context: [KVRun], position p: Int, window: Int?) -> Visible {
-        let lo = window.map { p - $0 + 1 } ?? Int.min
-        var v = Visible()
-        for r in context {
-            let first = max(r.position, lo), last = min(r.position + r.count - 1, p)
-            if first <= last { v.append(slot: r.slot + (first - r.position), count: last - first + 1) }
-        }
-        return v
-    }
-
     /// Output row `i` = attention of query row `queries[i]` (heads starting at `q + row·qStride`).
     static func run(q: UnsafePointer<Float>, qStride: Int, queries: [Int], layout: SequenceLayout,
                     keys: UnsafePointer<Float>, values: UnsafePointer<Float>, kvDim: Int, spec s: AttentionSpec,
                     out: UnsafeMutablePointer<Float>, outStride: Int) {
-        let hd = s.headDim, group = s.heads / s.kvHeads
-        let plans = queries.map { visible(layout.contexts[layout.contextOfRow[$0]], position: layout.positions[$0], window: s.window) }
-        let longest = plans.map(\.total).max() ?? 0
-        // Work items: (query, head) pairs in blocks, so that a decode step (one query per sequence) still
-        // spreads over heads; one score buffer per block.
-        let items = queries.count * s.heads
-        // About four blocks per thread when there are few items (decode), at most 8 heads per block.
-        let block = max(1, min(8, items / max(1, 4 * Parallel.threads)))
-        let blocks = (items + block - 1) / block
-        Parallel.forEach(blocks, cost: block * longest * hd * 2) { b in
-            let scores = UnsafeMutablePointer<Float>.allocate(capacity: max(1, longest))
-            defer { scores.deallocate() }
-            for item in (b * block)..<min(items, b * block + block) {
-                let i = item / s.heads, h = item % s.heads, g = h / group
-                let plan = plans[i]
-                let o = out + i * outStride + h * hd
-                let qh = q + queries[i] * qStride + h * hd
-                var n = 0
-                for (slot, count) in zip(plan.slots, plan.counts) {
-                    let k = keys + slot * kvDim + g * hd
-                    for j in 0..<count { scores[n + j] = Kernels.dot(qh, k + j * kvDim, hd) * s.scale }
-                    n += count
+        let tiles = AttentionTile.tiles(queries: queries, layout: layout, spec: s)
+        guard !tiles.isEmpty else { return }
+        let group = s.heads / s.kvHeads, hd = s.headDim
+        // Costly tiles first, so that the last items handed out are small ones.
+        let order = tiles.indices.sorted { tiles[$0].keys > tiles[$1].keys || (tiles[$0].keys == tiles[$1].keys && $0 < $1) }
+        let items = order.count * s.kvHeads
+        Parallel.forEach(items, cost: 4 * group * (tiles.map(\.cost).max() ?? 0) * hd) { item in
+            let tile = tiles[order[item / s.kvHeads]], g = item % s.kvHeads
+            let rows = group * tile.count, n = tile.keys
+            // Scratch: stacked queries (then outputs) [rows × hd], keys transposed [hd × n], scores [rows × n].
+            let scratch = ThreadScratch.floats(rows * hd + hd * n + rows * n)
+            let qt = scratch, kt = scratch + rows * hd, scores = kt + hd * n
+            for h in 0..<group {
+                for t in 0..<tile.count {
+                    (qt + (h * tile.count + t) * hd).update(from: q + queries[tile.members[t]] * qStride + (g * group + h) * hd, count: hd)
                 }
-                if let cap = s.softcap { Kernels.softcap(scores, n, cap: cap) }
-                Kernels.softmax(scores, n)
-                o.update(repeating: 0, count: hd)
-                n = 0
-                for (slot, count) in zip(plan.slots, plan.counts) {
-                    let v = values + slot * kvDim + g * hd
-                    for j in 0..<count { Kernels.axpy(scores[n + j], v + j * kvDim, o, hd) }
-                    n += count
+            }
+            for seg in tile.segments {
+                for j in 0..<seg.count {
+                    let key = keys + (seg.slot + j) * kvDim + g * hd, column = kt + seg.column + j
+                    for c in 0..<hd { column[c * n] = key[c] }
+                }
+            }
+            steer_attention_scores(qt, hd, rows, kt, n, n, hd, s.scale, scores, n)
+            for r in 0..<rows {
+                let row = scores + r * n, visible = tile.visible[r % tile.count]
+                let width = visible.count
+                if width > 0, let cap = s.softcap { Kernels.softcap(row + visible.lowerBound, width, cap: cap) }
+                Kernels.softmax(row + visible.lowerBound, width)
+                row.update(repeating: 0, count: visible.lowerBound)
+                (row + visible.upperBound).update(repeating: 0, count: n - visible.upperBound)
+            }
+            // Weighted values, run by run of slots (read in place, kvDim apart), into the query buffer.
+            qt.update(repeating: 0, count: rows * hd)
+            for seg in tile.segments {
+                steer_attention_values(scores + seg.column, n, rows, values + seg.slot * kvDim + g * hd, kvDim, seg.count, hd, qt, hd)
+            }
+            for h in 0..<group {
+                for t in 0..<tile.count {
+                    (out + tile.members[t] * outStride + (g * group + h) * hd).update(from: qt + (h * tile.count + t) * hd, count: hd)
                 }
             }
         }

@@ -1,28 +1,38 @@
 import Foundation
 import ModelFormats
 
-/// The CPU backend: host memory, OpenBLAS (Accelerate on macOS) for every matrix product, SIMD
-/// kernels for the rest. Its thread policy lives here and nowhere else: `threads` sizes BLAS and the
-/// kernels' worker pool, and `jobs` runs independent passes on all threads at once, each single-threaded.
+/// The CPU backend: host memory, OpenBLAS (Accelerate on macOS) for the matrix products, its own
+/// kernels (C with run-time AVX2/AVX-512 dispatch, SIMD Swift) for the rest. Its thread policy lives
+/// here and in `Parallel` and nowhere else: `threads` sizes the one pool that runs both the kernels
+/// and the blocks of every matrix product (BLAS itself stays single-threaded), and `jobs` runs
+/// independent passes on all threads at once, each single-threaded. Results do not depend on `threads`.
 public final class CPUBackend: ComputeBackend, @unchecked Sendable {
     /// The process-wide CPU backend.
     public static let shared = CPUBackend()
 
     public let name = "cpu"
 
-    public init() {}
+    public init() { _ = BLAS.pinToOneThread }
 
     public var threads: Int {
         get { Parallel.threads }
-        set {
-            let n = max(1, newValue)
-            Parallel.threads = n
-            BLAS.threads = n
-        }
+        set { Parallel.threads = max(1, newValue) }
     }
 
-    /// This machine's `sgemm` rate in GFLOP/s on square matrices of `size` (for benchmarks).
-    public func measureGFLOPS(size: Int = 1024) -> Double { BLAS.measureGFLOPS(size: size) }
+    /// This machine's matrix-product rate in GFLOP/s on square Float32 matrices of `size`, as the
+    /// backend computes them (blocked `sgemm` on the pool; for benchmarks).
+    public func measureGFLOPS(size: Int = 1024) -> Double { MachineRates.sgemmGFLOPS(size: size) }
+
+    /// This machine's memory read bandwidth in GB/s on the pool (for benchmarks: a decode step reads
+    /// every weight once, so this bounds its speed).
+    public func measureBandwidth(bytes: Int = 1 << 30) -> Double { MachineRates.readBandwidth(bytes: bytes) }
+
+    /// The kernels in use: the instruction set of Steer's own (`avx512`, `avx2`, `baseline`), the kernel
+    /// set of the system BLAS (`SkylakeX`, `Haswell`, … for OpenBLAS), and whether that BLAS runs any
+    /// matrix products (only for row-major weights without AVX2, or with `STEER_GEMM=blas`).
+    public var kernels: (own: String, blas: String, blasRunsProducts: Bool) {
+        (KernelLevel.current.name, BLAS.coreName ?? "Accelerate", !Matrix.ownProducts)
+    }
 
     // MARK: Memory
 
@@ -52,7 +62,7 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
             if Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 {
                 matrix = Matrix(rows: data.rows, cols: data.cols, storage: .f32(base.assumingMemoryBound(to: Float.self)), owner: data.owner)
             } else {
-                matrix = Matrix(rows: data.rows, cols: data.cols, buffer: Self.floats(data))
+                matrix = Self.converted(data)
             }
         case .bf16, .f16:
             // Vectors (norms, biases) and converted matrices are owned Float32; kept 16-bit matrices stay mapped.
@@ -64,10 +74,23 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
                 matrix = Matrix(rows: data.rows, cols: data.cols,
                                 storage: data.dtype == .bf16 ? .bf16(UnsafePointer(copy.pointer)) : .f16(UnsafePointer(copy.pointer)), owner: copy)
             } else {
-                matrix = Matrix(rows: data.rows, cols: data.cols, buffer: Self.floats(data))
+                matrix = Self.converted(data)
             }
         }
         return CPUWeight(name: data.name, matrix: matrix)
+    }
+
+    /// An owned Float32 copy: matrices as panels where the own kernels run them (straight from the
+    /// file's bytes when they are aligned for their dtype), vectors and other matrices row-major.
+    static func converted(_ data: WeightData) -> Matrix {
+        guard data.rows > 1, Matrix.panelsSupported, let base = data.bytes.baseAddress else {
+            return Matrix(rows: data.rows, cols: data.cols, buffer: floats(data))
+        }
+        if Int(bitPattern: base) % data.dtype.byteSize == 0 {
+            return Matrix.panels(rows: data.rows, cols: data.cols, dtype: data.dtype, source: base)
+        }
+        let aligned = floats(data)
+        return Matrix.panels(rows: data.rows, cols: data.cols, dtype: .f32, source: UnsafeRawPointer(aligned.pointer))
     }
 
     static func floats(_ data: WeightData) -> FloatBuffer {

@@ -12,14 +12,15 @@ final class CPUTensor: Tensor, @unchecked Sendable {
     }
 }
 
-/// A weight as a `Matrix` (mapped or owned Float32, or mapped 16-bit converted on use).
+/// A weight as a `Matrix` (mapped or owned Float32 rows, owned Float32 panels, or mapped 16-bit
+/// converted on use).
 final class CPUWeight: Weight, @unchecked Sendable {
     let matrix: Matrix
 
     init(name: String, matrix: Matrix) {
         self.matrix = matrix
         let dtype: DType
-        switch matrix.storage { case .f32: dtype = .f32; case .bf16: dtype = .bf16; case .f16: dtype = .f16 }
+        switch matrix.storage { case .f32, .panels: dtype = .f32; case .bf16: dtype = .bf16; case .f16: dtype = .f16 }
         super.init(name: name, rows: matrix.rows, cols: matrix.cols, dtype: dtype)
     }
 

@@ -1,6 +1,13 @@
 import Foundation
 
-/// Work splitting for the elementwise kernels. BLAS has its own threads; these are for the rest.
+/// The CPU backend's one pool of threads, for its own kernels and for matrix products alike.
+///
+/// OpenBLAS always runs single-threaded (`BLAS.pinToOneThread`): its worker threads spin in
+/// `sched_yield` between calls, which cost 15% of a prefill. Matrix products are split here instead,
+/// into blocks whose size follows from the shapes only, each block one single-threaded BLAS call or
+/// kernel run. Items are handed out one at a time to whichever thread is free (uneven items balance),
+/// and since an item computes its elements the same way on any thread, results are bit-identical
+/// whatever `threads` is. Idle workers sleep (libdispatch parks them on a futex); nothing spins.
 enum Parallel {
     /// Number of worker threads used by `forEach` (defaults to the processor count).
     nonisolated(unsafe) static var threads: Int = ProcessInfo.processInfo.activeProcessorCount
@@ -12,25 +19,23 @@ enum Parallel {
 
     /// Runs `body(i)` for `i in 0..<count`, in parallel when the total work is worth it.
     /// `cost` is a rough number of scalar operations per item. Inside `serial` it always runs inline.
+    /// Items are handed out in index order; put the costly ones first when costs differ.
     static func forEach(_ count: Int, cost: Int = 1, _ body: (Int) -> Void) {
         let workers = min(threads, count)
         if workers <= 1 || count * cost < minimumWork || isSerial {
             for i in 0..<count { body(i) }
             return
         }
-        let chunk = (count + workers - 1) / workers
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            let start = w * chunk
-            let end = min(count, start + chunk)
-            if start < end { for i in start..<end { body(i) } }
+        let items = JobState()
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while let i = items.next(below: count) { body(i) }
         }
     }
 
     /// Runs `count` independent jobs on up to `threads` threads, each job single-threaded: inside a job
-    /// `forEach` runs inline and BLAS uses one thread. For many small forward passes this beats
-    /// splitting every kernel across threads (no hand-offs, no BLAS workers spinning between calls).
-    /// `job(i)` may run on any thread and in any order; jobs are handed out in index order. After the
-    /// first error no further job starts, and that error is rethrown.
+    /// `forEach` runs inline. For many small forward passes this beats splitting every kernel across
+    /// threads (no hand-offs). `job(i)` may run on any thread and in any order; jobs are handed out in
+    /// index order. After the first error no further job starts, and that error is rethrown.
     static func jobs(_ count: Int, _ job: (Int) throws -> Void) throws {
         let workers = min(threads, count)
         let state = JobState()
@@ -42,15 +47,12 @@ enum Parallel {
         if workers <= 1 {
             serial { work() }
         } else {
-            let savedBLAS = BLAS.threads
-            BLAS.threads = 1
-            defer { BLAS.threads = savedBLAS }
             DispatchQueue.concurrentPerform(iterations: workers) { _ in serial { work() } }
         }
         if let error = state.error { throw error }
     }
 
-    /// The next job index and the first error, shared by the workers of `jobs`.
+    /// The next item or job index and the first error, shared by the workers of `forEach` or `jobs`.
     final class JobState: @unchecked Sendable {
         private var value = 0
         private(set) var error: Error?

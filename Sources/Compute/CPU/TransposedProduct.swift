@@ -39,6 +39,15 @@ extension Matrix {
                 }
                 BLAS.sgemm(m: mi, n: n, k: rows, a: x + i0 * lda, lda: lda, b: block.pointer, ldb: n,
                            beta: accumulate ? 1 : 0, c: c, ldc: ldy)
+            case .panels(let w):
+                // Panels hold `panel` rows term-major: row r, column k at (r / panel) * panel * cols + k * panel + r % panel.
+                let block = FloatBuffer(uninitializedCount: rows * n), np = Self.panel
+                for r in 0..<rows {
+                    let src = w + (r / np) * np * cols + r % np, dst = block.pointer + r * n
+                    for j in 0..<n { dst[j] = src[(c0 + j) * np] }
+                }
+                BLAS.sgemm(m: mi, n: n, k: rows, a: x + i0 * lda, lda: lda, b: block.pointer, ldb: n,
+                           beta: accumulate ? 1 : 0, c: c, ldc: ldy)
             }
         }
     }

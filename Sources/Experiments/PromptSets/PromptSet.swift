@@ -1,4 +1,5 @@
 import Foundation
+import ModelFormats
 
 /// One prompt read from a prompt file.
 public struct PromptRow: Sendable, Equatable, Hashable, Codable {
@@ -23,7 +24,7 @@ public struct PromptRow: Sendable, Equatable, Hashable, Codable {
     /// The key used to drop duplicates: trimmed text, system prompt and conversation.
     var dedupKey: String {
         let messages = messagesJSON.map { String(decoding: $0, as: UTF8.self) } ?? ""
-        return text.trimmingCharacters(in: .whitespacesAndNewlines) + "\u{0}" + (system ?? "") + "\u{0}" + messages
+        return String(PromptFileParser.trimmed(text[...])) + "\u{0}" + (system ?? "") + "\u{0}" + messages
     }
 }
 
@@ -65,6 +66,9 @@ public enum PromptFormat: String, Sendable, Codable, CaseIterable {
 public struct PromptSet: Sendable, Equatable {
     /// The fields tried, in order, when the caller names none.
     public static let defaultFields = ["instruction", "prompt", "goal"]
+    /// Prompt files larger than this are refused (1 GiB: far above any prompt set, and the whole
+    /// file is held in memory while it is parsed).
+    public static let maxFileSize = 1 << 30
 
     /// The path as given.
     public let path: String
@@ -94,8 +98,9 @@ public struct PromptSet: Sendable, Equatable {
             throw PromptSetError.missingFile(path: url.path)
         }
         let data: Data
-        do { data = try Data(contentsOf: url) } catch {
-            throw PromptSetError.unreadable(path: url.path, reason: "\(error.localizedDescription)")
+        // Only regular files (a FIFO would block, a device never end), at most `maxFileSize` bytes.
+        do { data = try RegularFile.read(url, limit: maxFileSize) } catch let FormatError.io(_, reason) {
+            throw PromptSetError.unreadable(path: url.path, reason: reason)
         }
         return try parse(data, format: format, path: url.path, field: field)
     }

@@ -69,9 +69,7 @@ enum RefusalCommand: Command {
         printer.finish()
         let provenance = RunProvenance(
             command: config.command, tool: config.tool, seed: prompts.seed, modelHash: RunManifest.combinedHash(hashes), threads: threads,
-            details: [("model folder", dir.path)] + prompts.provenance.keys.sorted().map { key in
-                ("prompts \(key)", prompts.provenance[key].map { "\($0.path) (SHA-256 \($0.sha256.prefix(16))…)" } ?? "")
-            })
+            details: [("model folder", dir.path)] + PromptOptions.provenanceRows(prompts.provenance))
         try RefusalReport.write(result, model: model, prompts: prompts.sets, store: pipeline.store, provenance: provenance,
                                 tokenText: { formatter.tokenizer.decode([$0]) })
         RefusalSummaryPrinter.print(result, run: runURL, seconds: Date().timeIntervalSince(t0), model: model, out: out)

@@ -90,7 +90,8 @@ enum VectorCommand: Command {
 enum InterventionFlags {
     static let options: [OptionSpec] = [
         OptionSpec("--ablate", value: "FILE", help: "ablate the direction of a direction file (resid_pre, attn_out, mlp_out)"),
-        OptionSpec("--layers", value: "a-b", help: "with --ablate: ablate only at these layers (default all)"),
+        OptionSpec("--erase", value: "FILE", help: "apply a LEACE eraser file (steer leace's eraser.safetensors) at resid_pre, every position"),
+        OptionSpec("--layers", value: "a-b", help: "with --ablate or --erase: only at these layers (default all / every layer of the eraser)"),
         OptionSpec("--ablate-layers", value: "a-b", help: "same as --layers"),
     ] + WeightingArgument.options.map { OptionSpec($0.name, value: $0.value, help: "with --ablate: " + $0.help) } + [
         OptionSpec("--add", value: "FILE", help: "add scale × the direction of a direction file to resid_pre of --layer"),
@@ -118,10 +119,14 @@ enum InterventionFlags {
             } else {
                 list.append(try DirectionalAblation(direction: try d.requireVector(path: path), layers: layers))
             }
-        } else if args.string("--ablate-layers") != nil || args.string("--layers") != nil {
-            throw UsageError("--layers needs --ablate FILE")
+        } else if args.string("--ablate-layers") != nil || (args.string("--layers") != nil && args.string("--erase") == nil) {
+            throw UsageError("--layers needs --ablate FILE or --erase FILE")
         } else if args.string("--peak") != nil {
             throw UsageError("--peak needs --ablate FILE")
+        }
+        if let path = args.string("--erase") {
+            let layers = try args.string("--layers").map { try LayerArgument.parse($0, option: "--layers", layerCount: n) }
+            list.append(LeaceErasure(eraser: try LeaceEraser.read(from: URL(fileURLWithPath: path)), layers: layers, source: path))
         }
         if let path = args.string("--add") {
             let d = try Direction.read(from: URL(fileURLWithPath: path))
