@@ -11,20 +11,15 @@ enum LatentsCommand: Command {
         name: "latents", summary: "rank SAE latents by their attribution to the refusal metric; borderline prompts (SPEC §6)",
         positionals: [("DIR", "Hugging Face model folder")],
         options: [
-            OptionSpec("--sae", value: "SAEDIR", help: "SAELens folder (cfg.json + sae_weights.safetensors) of an SAE on the residual stream", required: true),
-            OptionSpec("--direction", value: "FILE", help: "direction file (its 'direction' r; the metric uses r/‖r‖)", required: true),
-            OptionSpec("--metric-layer", value: "M", help: "the metric reads resid_pre[M] at the last position (above the SAE's hook; M = layers is the stream before the final norm)", required: true),
-        ] + GradientInputs.promptOptions + GradientInputs.idOptions + [
+            OptionSpec("--sae", value: "SAEDIR", help: "SAELens folder (cfg.json + sae_weights.safetensors) of an SAE on the residual stream, below --metric-layer", required: true),
+        ] + GradientInputs.metricOptions + GradientInputs.promptOptions + GradientInputs.idOptions + [
             OptionSpec("--out", value: "DIR", help: "output folder: latents.json, prompts.json, report.html", required: true),
             OptionSpec("--top", value: "K", help: "latents kept in latents.json and the report (default 50)"),
             OptionSpec("--test", value: "N", help: "steer along each of the top N latents (added and ablated) and report refusal rates"),
             OptionSpec("--scale", value: "C", help: "with --test: the added multiple of W_dec[i] (default: the latent's largest activation on the prompts)"),
             OptionSpec("--max-tokens", value: "N", help: "with --test: new tokens per completion (default 64)"),
             OptionSpec("--batch-size", value: "N", help: "with --test: prompts per generation batch (default 16)"),
-            OptionSpec("--tokens-per-pass", value: "N", help: "tokens per forward/backward pass (default: what keeps the recorded activations near 1 GB)"),
-            OptionSpec("--weights", value: "f32|bf16", help: "weight storage (default f32)"),
-            ThreadOption.spec,
-        ],
+        ] + GradientInputs.passOptions + [ThreadOption.spec],
         discussion: """
         x_t is the stream at the SAE's hook (blocks.L.hook_resid_pre, hook_resid_mid or hook_resid_post = resid_pre[L+1]) at every
         position of every prompt, g_t the gradient of m = ⟨resid_pre[M][last], r̂⟩ there; a latent's attribution is
