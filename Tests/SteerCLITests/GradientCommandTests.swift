@@ -108,9 +108,12 @@ final class GradientCommandTests: XCTestCase {
     func testLatentsErrors() throws {
         let (ids, _) = try idsFile("qwen2")
         let base = ["latents", path("models/qwen2"), "--direction", path("gradient/qwen2.safetensors"), "--ids-file", ids]
+        let empty = temp.appendingPathComponent("empty")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
         let cases: [([String], String)] = [
-            (["--sae", temp.path, "--metric-layer", "2"], "has no cfg.json"),
-            (["--sae", path("gradient/sae_standard"), "--metric-layer", "2"], "not before resid_pre[2]"),
+            (["--sae", empty.path, "--metric-layer", "2"], "has no cfg.json"),
+            // blocks.1.hook_resid_mid is inside block 1: below resid_pre[2], not below resid_pre[1].
+            (["--sae", path("gradient/sae_standard"), "--metric-layer", "1"], "not before resid_pre[1]"),
             (["--sae", path("gradient/sae_jumprelu"), "--metric-layer", "1"], "not before resid_pre[1]"),
             (["--sae", path("models/qwen2"), "--metric-layer", "2"], "cfg.json"),
         ]
