@@ -6,6 +6,8 @@ import Foundation
 /// fixture family has yet (post-only norms, whole q/k norms, layers without RoPE, residual multipliers).
 enum SyntheticFamily: ModelFamily {
     static let modelTypes = ["synthetic"]
+    /// The loader checks the layers present under this prefix against the config's count.
+    static let layerNamePrefix = "layers."
 
     static func config(_ reader: ConfigReader) throws -> ModelConfig {
         throw ModelError.unsupportedFeature(path: reader.path, feature: "synthetic models are built in memory")
@@ -50,8 +52,9 @@ final class SyntheticSource: TensorSource {
 extension LanguageModel {
     /// A model of `blocks` (hidden size `d`, vocabulary 50, tied embeddings) with weights uniform in ±0.3·scale
     /// (norm weights 1 ± 0.2, or ± 0.2 with Gemma's offset 1), biases when `bias`.
+    /// `modelType` only matters to the loader's validation (partial rotary tables are allowed for `phi3`, `qwen`).
     static func synthetic(blocks: [BlockSpec], ropes: [RoPE], d: Int = 32, normOffset: Float = 0, bias: Bool = false,
-                          seed: UInt64 = 7) throws -> LanguageModel {
+                          seed: UInt64 = 7, modelType: String = "synthetic") throws -> LanguageModel {
         var state = seed
         func floats(_ n: Int, center: Float = 0, spread: Float) -> [Float] {
             (0..<n).map { _ in
@@ -59,7 +62,7 @@ extension LanguageModel {
                 return center + (Float(state >> 40) / Float(1 << 24) * 2 - 1) * spread
             }
         }
-        let config = ModelConfig(modelType: "synthetic", vocabSize: 50, hiddenSize: d, numLayers: blocks.count, normEps: 1e-5,
+        let config = ModelConfig(modelType: modelType, vocabSize: 50, hiddenSize: d, numLayers: blocks.count, normEps: 1e-5,
                                  normWeightOffset: normOffset, ropes: ropes, tieWordEmbeddings: true, blocks: blocks)
         let source = SyntheticSource(), norm = normOffset == 0 ? Float(1) : 0
         source.add(SyntheticFamily.embeddingName, shape: [50, d], values: floats(50 * d, spread: 1))
