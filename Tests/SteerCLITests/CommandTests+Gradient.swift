@@ -4,32 +4,12 @@ import ModelFormats
 import XCTest
 
 /// `steer gradient`, `steer latents` and `generate --add-latent/--ablate-latent` end to end.
-final class GradientCommandTests: XCTestCase {
-    let fixtures = CommandTests.fixtures
-    var temp: URL!
-
-    override func setUpWithError() throws {
-        temp = FileManager.default.temporaryDirectory.appendingPathComponent("steer-gradient-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: temp, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: temp) }
-
-    func steer(_ args: [String]) -> (Int32, String, String) {
-        var out = "", err = ""
-        return (SteerCLI.main(args, console: Console(out: { out += $0 }, err: { err += $0 })), out, err)
-    }
-
-    func path(_ p: String) -> String { fixtures.appendingPathComponent(p).path }
-
+extension CommandTests {
     /// The fixture prompts of `model` as an --ids-file.
     func idsFile(_ model: String) throws -> (String, [[Int]]) {
-        let file = try SafeTensorsFile(url: fixtures.appendingPathComponent("gradient/\(model).safetensors"))
+        let file = try SafeTensorsFile(url: Self.fixtures.appendingPathComponent("gradient/\(model).safetensors"))
         var prompts: [[Int]] = []
-        while file.contains("ids.\(prompts.count)") {
-            let raw = try file.rawBytes("ids.\(prompts.count)")
-            prompts.append((0..<(raw.count / 8)).map { Int(raw.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self)) })
-        }
+        while file.contains("ids.\(prompts.count)") { prompts.append(try ints(file, "ids.\(prompts.count)")) }
         let url = temp.appendingPathComponent("\(model)-ids.json")
         try JSONSerialization.data(withJSONObject: prompts).write(to: url)
         return (url.path, prompts)
@@ -37,9 +17,9 @@ final class GradientCommandTests: XCTestCase {
 
     /// --ids (one prompt) and --ids-file (all) give torch's gradients (case 0 of the fixture: resid_pre[0] → M = 2).
     func testGradientFileMatchesTorch() throws {
-        let (ids, prompts) = try idsFile("qwen2"), ref = try SafeTensorsFile(url: fixtures.appendingPathComponent("gradient/qwen2.safetensors"))
+        let (ids, prompts) = try idsFile("qwen2"), ref = try SafeTensorsFile(url: Self.fixtures.appendingPathComponent("gradient/qwen2.safetensors"))
         let out = temp.appendingPathComponent("g.safetensors").path
-        let common = ["gradient", path("models/qwen2"), "--direction", path("gradient/qwen2.safetensors"), "--layer", "0", "--metric-layer", "2",
+        let common = ["gradient", fixture("models/qwen2"), "--direction", fixture("gradient/qwen2.safetensors"), "--layer", "0", "--metric-layer", "2",
                       "--out", out]
         for (args, count) in [(["--ids-file", ids], prompts.count), (["--ids", prompts[1].map(String.init).joined(separator: ",")], 1)] {
             let (status, _, err) = steer(common + args)
@@ -66,13 +46,13 @@ final class GradientCommandTests: XCTestCase {
     /// latents.json on the fixture equals the Python ranking; prompts.json is sorted by gradient norm; the page exists.
     func testLatentsRankingMatchesPython() throws {
         let (ids, prompts) = try idsFile("qwen2"), out = temp.appendingPathComponent("latents")
-        let (status, stdout, err) = steer(["latents", path("models/qwen2"), "--sae", path("gradient/sae_jumprelu"), "--direction",
-                                           path("gradient/qwen2.safetensors"), "--metric-layer", "2", "--ids-file", ids, "--top", "12",
+        let (status, stdout, err) = steer(["latents", fixture("models/qwen2"), "--sae", fixture("gradient/sae_jumprelu"), "--direction",
+                                           fixture("gradient/qwen2.safetensors"), "--metric-layer", "2", "--ids-file", ids, "--top", "12",
                                            "--out", out.path])
         XCTAssertEqual(status, 0, err)
         XCTAssertTrue(stdout.contains("blocks.0.hook_resid_post"), stdout)
-        let fixture = try JSONSerialization.jsonObject(with: Data(contentsOf: fixtures.appendingPathComponent("gradient/fixture.json")))
-        let ranking = try XCTUnwrap((((fixture as? [String: Any])?["saes"] as? [String: Any])?["sae_jumprelu"] as? [String: Any])?["ranking"] as? [Int])
+        let reference = try JSONSerialization.jsonObject(with: Data(contentsOf: Self.fixtures.appendingPathComponent("gradient/fixture.json")))
+        let ranking = try XCTUnwrap((((reference as? [String: Any])?["saes"] as? [String: Any])?["sae_jumprelu"] as? [String: Any])?["ranking"] as? [Int])
         let latents = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("latents.json"))) as? [String: Any])
         XCTAssertEqual(latents["hook"] as? String, "blocks.0.hook_resid_post")
         let list = try XCTUnwrap(latents["latents"] as? [[String: Any]])
@@ -92,8 +72,8 @@ final class GradientCommandTests: XCTestCase {
         var writer = SafeTensorsWriter()
         writer.add("direction", floats: (0..<64).map { Float(sin(Double($0))) }, shape: [64], as: .f32)
         try writer.write(to: direction)
-        let (status, _, err) = steer(["latents", path("pipeline/model"), "--sae", path("gradient/sae_jumprelu"), "--direction", direction.path,
-                                      "--metric-layer", "4", "--prompts", path("pipeline/prompts/harmful_val.json"), "--out", out.path,
+        let (status, _, err) = steer(["latents", fixture("pipeline/model"), "--sae", fixture("gradient/sae_jumprelu"), "--direction", direction.path,
+                                      "--metric-layer", "4", "--prompts", fixture("pipeline/prompts/harmful_val.json"), "--out", out.path,
                                       "--top", "5", "--test", "2", "--max-tokens", "4", "--threads", "1"])
         XCTAssertEqual(status, 0, err)
         let latents = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("latents.json"))) as? [String: Any])
@@ -107,15 +87,15 @@ final class GradientCommandTests: XCTestCase {
 
     func testLatentsErrors() throws {
         let (ids, _) = try idsFile("qwen2")
-        let base = ["latents", path("models/qwen2"), "--direction", path("gradient/qwen2.safetensors"), "--ids-file", ids]
+        let base = ["latents", fixture("models/qwen2"), "--direction", fixture("gradient/qwen2.safetensors"), "--ids-file", ids]
         let empty = temp.appendingPathComponent("empty")
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
         let cases: [([String], String)] = [
             (["--sae", empty.path, "--metric-layer", "2"], "has no cfg.json"),
             // blocks.1.hook_resid_mid is inside block 1: below resid_pre[2], not below resid_pre[1].
-            (["--sae", path("gradient/sae_standard"), "--metric-layer", "1"], "not before resid_pre[1]"),
-            (["--sae", path("gradient/sae_jumprelu"), "--metric-layer", "1"], "not before resid_pre[1]"),
-            (["--sae", path("models/qwen2"), "--metric-layer", "2"], "cfg.json"),
+            (["--sae", fixture("gradient/sae_standard"), "--metric-layer", "1"], "not before resid_pre[1]"),
+            (["--sae", fixture("gradient/sae_jumprelu"), "--metric-layer", "1"], "not before resid_pre[1]"),
+            (["--sae", fixture("models/qwen2"), "--metric-layer", "2"], "cfg.json"),
         ]
         for (args, message) in cases {
             let (status, _, err) = steer(base + args + ["--out", temp.appendingPathComponent("o").path])
@@ -126,9 +106,9 @@ final class GradientCommandTests: XCTestCase {
 
     /// --add-latent and --ablate-latent change the continuation; a bad reference is a clear error.
     func testGenerateAlongALatent() throws {
-        let ids = "5,9,14,3,77", sae = path("gradient/sae_jumprelu")
+        let ids = "5,9,14,3,77", sae = fixture("gradient/sae_jumprelu")
         func run(_ extra: [String]) -> String {
-            let (status, out, err) = steer(["generate", path("models/qwen2"), "--ids", ids, "--max-tokens", "8"] + extra)
+            let (status, out, err) = steer(["generate", fixture("models/qwen2"), "--ids", ids, "--max-tokens", "8"] + extra)
             XCTAssertEqual(status, 0, err)
             return out
         }
@@ -136,7 +116,7 @@ final class GradientCommandTests: XCTestCase {
         XCTAssertNotEqual(plain, added)
         XCTAssertEqual(run(["--add-latent", "\(sae):57", "--scale", "0"]), plain)
         XCTAssertFalse(ablated.isEmpty)
-        let (status, _, err) = steer(["generate", path("models/qwen2"), "--ids", ids, "--add-latent", "\(sae):500"])
+        let (status, _, err) = steer(["generate", fixture("models/qwen2"), "--ids", ids, "--add-latent", "\(sae):500"])
         XCTAssertEqual(status, 1)
         XCTAssertTrue(err.contains("latent 500"), err)
     }
