@@ -73,6 +73,7 @@ public final class Tokenizer: @unchecked Sendable {
         let model = try BPEModel(json: modelJSON)
         let normalizer = try json.object("normalizer").map(Normalizer.init(json:))
         let pre = try json.object("pre_tokenizer").map(PreTokenizer.init(json:))
+        try TextGrowth.check(normalizer: normalizer, preTokenizer: pre, file: file)
         let decoder = try json.object("decoder").map(Decoder.init(json:))
         let post = try json.object("post_processor").map(PostProcessor.init(json:))
         // Like tokenizers, the `id` written in the file is not trusted: a token in the model

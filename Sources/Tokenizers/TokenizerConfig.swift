@@ -42,7 +42,7 @@ public struct TokenizerConfig: Sendable {
         unkToken = try token("unk_token")
         addBosToken = try json.bool("add_bos_token")
         addEosToken = try json.bool("add_eos_token")
-        if let d = try json.double("model_max_length"), d < 1e18 { modelMaxLength = Int(d) } else { modelMaxLength = nil }
+        if let d = try json.double("model_max_length"), d >= 0, d < 1e18 { modelMaxLength = Int(d) } else { modelMaxLength = nil }
         addedTokensDecoder = [:]
         if let dec = try json.object("added_tokens_decoder") {
             for key in dec.dict.keys.sorted() {

@@ -53,6 +53,33 @@ final class LoadingTests: XCTestCase {
         }
     }
 
+    /// Stages that lengthen text compound: 13 ByteLevel stages could grow a text 2^13 times and are refused at
+    /// load (the fuzzer's case had 1,002 and encoded for ever); 2 are a real, if odd, tokenizer and load.
+    func testStagesThatCouldGrowTextWithoutBoundAreRefused() throws {
+        for (count, refused) in [(2, false), (13, true)] {
+            var js = try gpt2JSON()
+            let stage: [String: Any] = ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": false]
+            js["pre_tokenizer"] = ["type": "Sequence", "pretokenizers": Array(repeating: stage, count: count)]
+            let data = try JSONSerialization.data(withJSONObject: js)
+            if refused {
+                expectError({ _ = try Tokenizer(tokenizerJSON: data) }) {
+                    if case .invalidValue(_, let key, let reason) = $0 { return key == "normalizer/pre_tokenizer" && reason.contains("8192 times") }
+                    return false
+                }
+            } else {
+                XCTAssertFalse(try Tokenizer(tokenizerJSON: data).encode("héllo").isEmpty)
+            }
+        }
+        var js = try gpt2JSON()
+        let replace: [String: Any] = ["type": "Replace", "pattern": ["String": " "], "content": "          "]
+        js["normalizer"] = ["type": "Sequence", "normalizers": Array(repeating: replace, count: 4)]
+        let data = try JSONSerialization.data(withJSONObject: js)
+        expectError({ _ = try Tokenizer(tokenizerJSON: data) }) {
+            if case .invalidValue(_, let key, _) = $0 { return key == "normalizer/pre_tokenizer" }
+            return false
+        }
+    }
+
     func testMalformedJSONNamesFile() throws {
         let dir = try tempDir()
         try Data("{\"model\": [1, 2".utf8).write(to: dir.appendingPathComponent("tokenizer.json"))
