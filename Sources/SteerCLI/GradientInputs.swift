@@ -21,6 +21,18 @@ struct GradientInputs {
         OptionSpec("--system", value: "TEXT", help: "system message for the chat template"),
     ]
 
+    /// `--direction` and `--metric-layer`, as both commands take them.
+    static let metricOptions: [OptionSpec] = [
+        OptionSpec("--direction", value: "FILE", help: "direction file (its 'direction' r; the metric uses r/‖r‖)", required: true),
+        OptionSpec("--metric-layer", value: "M", help: "the metric reads resid_pre[M] at the last position (M = layers is the stream before the final norm)", required: true),
+    ]
+
+    /// How the passes run: tokens per pass and weight storage.
+    static let passOptions: [OptionSpec] = [
+        OptionSpec("--tokens-per-pass", value: "N", help: "tokens per forward/backward pass (default: what keeps the recorded activations near 1 GB)"),
+        OptionSpec("--weights", value: "f32|bf16", help: "weight storage (default f32)"),
+    ]
+
     static let idOptions: [OptionSpec] = [
         OptionSpec("--ids", value: "LIST", help: "one prompt as token ids, comma-separated (used as given, no BOS added)"),
         OptionSpec("--ids-file", value: "FILE", help: "prompts as token ids: a JSON array of arrays, each used as given"),

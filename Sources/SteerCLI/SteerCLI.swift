@@ -36,7 +36,7 @@ public enum SteerCLI {
         TemplateCommand.self, CaptureCommand.self, RefusalCommand.self, LocalityCommand.self, SearchCommand.self, LeaceCommand.self,
         AbliterateCommand.self,
         VectorCommand.self, RolloutsCommand.self, TraceCommand.self, ProfilesCommand.self, ArticulationCommand.self,
-        DemoCommand.self, BenchCommand.self, GradientCommand.self,
+        DemoCommand.self, BenchCommand.self, GradientCommand.self, LatentsCommand.self,
     ]
 
     public static let version = "0.1.0"

@@ -131,7 +131,7 @@ final class BackwardFiniteDifferenceTests: XCTestCase {
             BlockSpec(attention: $0, mlp: .gated(width: 40, activation: .silu), residualMultiplier: 0.6)
         }
         try checkBoth("residual multiplier, a layer without RoPE, partial rotary, two tables",
-                      try .synthetic(blocks: blocks, ropes: [rope, partial]))
+                      try .synthetic(blocks: blocks, ropes: [rope, partial], modelType: "phi3"))
     }
 
     /// With a window of 3 and one block, the last token cannot see positions before T − 3: their gradient is

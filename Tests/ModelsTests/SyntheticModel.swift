@@ -52,8 +52,9 @@ final class SyntheticSource: TensorSource {
 extension LanguageModel {
     /// A model of `blocks` (hidden size `d`, vocabulary 50, tied embeddings) with weights uniform in ±0.3·scale
     /// (norm weights 1 ± 0.2, or ± 0.2 with Gemma's offset 1), biases when `bias`.
+    /// `modelType` only matters to the loader's validation (partial rotary tables are allowed for `phi3`, `qwen`).
     static func synthetic(blocks: [BlockSpec], ropes: [RoPE], d: Int = 32, normOffset: Float = 0, bias: Bool = false,
-                          seed: UInt64 = 7) throws -> LanguageModel {
+                          seed: UInt64 = 7, modelType: String = "synthetic") throws -> LanguageModel {
         var state = seed
         func floats(_ n: Int, center: Float = 0, spread: Float) -> [Float] {
             (0..<n).map { _ in

@@ -9,16 +9,10 @@ enum GradientCommand: Command {
         name: "gradient", summary: "gradient of the refusal metric ⟨resid_pre[M], r̂⟩ with respect to resid_pre[l] (SPEC §6)",
         positionals: [("DIR", "Hugging Face model folder")],
         options: [
-            OptionSpec("--direction", value: "FILE", help: "direction file (its 'direction' r; the metric uses r/‖r‖)", required: true),
-            OptionSpec("--layer", value: "l", help: "the gradient is taken with respect to resid_pre[l]", required: true),
-            OptionSpec("--metric-layer", value: "M", help: "the metric reads resid_pre[M] at the last position (l < M ≤ layers; M = layers is the stream before the final norm)", required: true),
-        ] + GradientInputs.idOptions + GradientInputs.promptOptions + [
+            OptionSpec("--layer", value: "l", help: "the gradient is taken with respect to resid_pre[l] (l < M)", required: true),
+        ] + GradientInputs.metricOptions + GradientInputs.idOptions + GradientInputs.promptOptions + [
             OptionSpec("--out", value: "FILE", help: "output .safetensors: 'metric' F32 [n] and 'grad.i' F32 [T_i, d]", required: true),
-            OptionSpec("--tokens-per-pass", value: "N", help: "tokens per forward/backward pass (default: what keeps the recorded activations near 1 GB)"),
-            OptionSpec("--weights", value: "f32|bf16", help: "weight storage (default f32)"),
-            ThreadOption.spec,
-            BackendOption.spec,
-        ],
+        ] + GradientInputs.passOptions + [ThreadOption.spec, BackendOption.spec],
         discussion: """
         For each prompt, m = ⟨resid_pre[M] at the last position, r̂⟩ and ∂m/∂resid_pre[l] at every position, by
         reverse mode through blocks l … M−1 (weights are constants; only those blocks' activations are kept).

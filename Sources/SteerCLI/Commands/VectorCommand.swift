@@ -99,7 +99,9 @@ enum InterventionFlags {
         OptionSpec("--add", value: "FILE", help: "add scale × the direction of a direction file to resid_pre of --layer"),
         OptionSpec("--layer", value: "L", help: "layer for --add (default: the direction file's 'layer')"),
         OptionSpec("--control-vector", value: "FILE", help: "apply a llama.cpp control vector (.gguf or .safetensors) to resid_post"),
-        OptionSpec("--scale", value: "C", help: "scale of --add and --control-vector (default 1)"),
+        OptionSpec("--add-latent", value: "SAEDIR:i", help: "add scale × the SAE latent's decoder row W_dec[i] at the SAE's hook, every position"),
+        OptionSpec("--ablate-latent", value: "SAEDIR:i", help: "project the SAE latent's decoder direction out at the SAE's hook, every position"),
+        OptionSpec("--scale", value: "C", help: "scale of --add, --add-latent and --control-vector (default 1)"),
     ]
 
     /// The edits the flags ask for (none when no flag is given).
@@ -142,8 +144,15 @@ enum InterventionFlags {
         if let path = args.string("--control-vector") {
             list.append(ControlVectorSteering(vector: try ControlVectorFile.read(from: URL(fileURLWithPath: path)), scale: scale))
         }
+        for (flag, mode) in [("--add-latent", LatentSteering.Mode.add(scale: scale)), ("--ablate-latent", .ablate)] {
+            guard let reference = args.string(flag) else { continue }
+            let (folder, latent) = try LatentSteering.parse(reference)
+            let sae = try SparseAutoencoder(folder: folder, backend: model.backend)
+            try sae.check(model: model)
+            list.append(try LatentSteering(sae: sae, latent: latent, mode: mode))
+        }
         if list.isEmpty {
-            if args.string("--scale") != nil { throw UsageError("--scale needs --add or --control-vector") }
+            if args.string("--scale") != nil { throw UsageError("--scale needs --add, --add-latent or --control-vector") }
             return []
         }
         return try InterventionSet(list).edits(for: model)
