@@ -96,7 +96,7 @@ final class OptionParserTests: XCTestCase {
     }
 
     func testEveryComputingCommandTakesThreads() {
-        let computing = ["logits", "generate", "capture", "refusal", "locality", "search", "vector", "rollouts", "trace",
+        let computing = ["logits", "generate", "capture", "refusal", "locality", "search", "leace", "gradient", "vector", "rollouts", "trace",
                          "articulation", "demo", "bench"]
         for command in SteerCLI.commands {
             let has = command.spec.options.contains { $0.name == "--threads" }
