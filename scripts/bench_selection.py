@@ -50,7 +50,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=1)
     ap.add_argument("--shape", choices=["qwen2-0.5b", "qwen-1.8b"], help="random model of the paper's sizes")
-    ap.add_argument("--n-test", type=int, default=100, help="test prompts per class with --shape")
+    ap.add_argument("--n-test", type=int, default=100, help="test prompts per class (for --eval)")
     ap.add_argument("--seed", type=int, default=0, help="shuffle seed of the pools with --shape")
     ap.add_argument("--eval", action="store_true", help="Steer also runs its evaluation stage")
     ap.add_argument("--ref-candidates", type=int, help="the reference scores only this many candidates (extrapolated)")
