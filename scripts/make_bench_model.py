@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""Writes a random model with the Qwen2-0.5B shape as a Hugging Face folder, for benchmarks (not committed).
+"""Writes a random model with the Qwen2-0.5B (or Qwen-1.8B) shape as a Hugging Face folder, for benchmarks (not committed).
 
-Usage: STEER_VENV=... scripts/py.sh scripts/make_bench_model.py OUT_DIR [--dtype bf16|f32] [--seed N] [--shape 0.5b|7b]
+Usage: STEER_VENV=... scripts/py.sh scripts/make_bench_model.py OUT_DIR [--dtype bf16|f32] [--seed N]
+    [--shape qwen2-0.5b|qwen-1.8b|7b]
 
 `--shape 7b` writes the Qwen2.5-7B shape instead (hidden 3584, 28 layers, 28 heads, 4 KV heads, intermediate
 18944, vocab 152064, untied head; about 15 GB in bf16), for the CUDA backend's benchmark.
 
-Shape: hidden 896, 24 layers, 14 heads, 2 KV heads (head_dim 64), intermediate 4864, vocab 151936, tied
-embeddings, rope_theta 1e6, q/k/v biases (as Qwen2). Weights are random (seeded): matrices N(0, 0.02),
+Shape qwen2-0.5b (default): hidden 896, 24 layers, 14 heads, 2 KV heads (head_dim 64), intermediate 4864, vocab
+151936, tied embeddings, rope_theta 1e6, q/k/v biases (as Qwen2). Shape qwen-1.8b: the dimensions of Qwen-1.8B-Chat
+(the paper's smallest model) in the Qwen2 layout (as Qwen1.5-1.8B): hidden 2048, 24 layers, 16 heads, 16 KV heads,
+intermediate 5504, vocab 151936, untied embeddings. Weights are random (seeded): matrices N(0, 0.02),
 embeddings N(0, 0.05), biases N(0, 0.02), norm weights 1 +- 0.1. Nothing about the numbers matters for
 timing; the shapes, dtype and file layout do.
 """
@@ -28,22 +31,23 @@ def main():
     ap.add_argument("out_dir", type=Path)
     ap.add_argument("--dtype", choices=["bf16", "f32"], default="bf16")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--shape", choices=["0.5b", "7b"], default="0.5b")
+    ap.add_argument("--shape", choices=["qwen2-0.5b", "qwen-1.8b", "7b"], default="qwen2-0.5b")
     args = ap.parse_args()
     torch.set_num_threads(2)
     transformers.logging.set_verbosity_error()
     transformers.logging.disable_progress_bar()
 
+    small = args.shape == "qwen2-0.5b"
     cfg = Qwen2Config(
         vocab_size=151936,
-        hidden_size=896,
-        intermediate_size=4864,
+        hidden_size=896 if small else 2048,
+        intermediate_size=4864 if small else 5504,
         num_hidden_layers=24,
-        num_attention_heads=14,
-        num_key_value_heads=2,
+        num_attention_heads=14 if small else 16,
+        num_key_value_heads=2 if small else 16,
         max_position_embeddings=32768,
         rms_norm_eps=1e-6,
-        tie_word_embeddings=True,
+        tie_word_embeddings=small,
         use_sliding_window=False,
         bos_token_id=151643,
         eos_token_id=151643,

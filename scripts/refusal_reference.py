@@ -347,6 +347,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--no-self-check", action="store_true")
+    ap.add_argument("--candidates", type=int, help="score only this many candidates, evenly spread over the (position, "
+                    "layer) grid, for timing large models (per_candidate_s extrapolates; the selection covers the subset)")
     ap.add_argument("--out", default="refusal_reference_out")
     args = ap.parse_args(argv)
 
@@ -388,20 +390,24 @@ def main(argv=None) -> dict:
     else:
         base_harmful, base_harmless = base_harmful_all, base_harmless_all
     base_harmless_logits = last_logits(model, tokenizer, harmless_val, bs, device)
+    sync()
+    t_base = time.perf_counter()
 
-    # Scores for every candidate.
+    # Scores for every candidate (or an evenly spread subset of --candidates of them).
+    grid = [(p, l) for p in range(n_eoi) for l in range(L)]
+    if args.candidates is not None and 0 < args.candidates < len(grid):
+        grid = [grid[i * len(grid) // args.candidates] for i in range(args.candidates)]
     scored = []
-    for p in range(n_eoi):
-        for l in range(L):
-            r = candidates[p, l].to(device)
-            r_hat = r / r.norm()
-            with hooks(model, ablate_dir=r_hat):
-                bypass = mean(refusal_scores(last_logits(model, tokenizer, harmful_val, bs, device), refusal_ids))
-                kl = mean(kl_div(base_harmless_logits, last_logits(model, tokenizer, harmless_val, bs, device)))
-            with hooks(model, add_vec=r, add_layer=l):
-                induce = mean(refusal_scores(last_logits(model, tokenizer, harmless_val, bs, device), refusal_ids))
-            scored.append({"position": p - n_eoi, "pos_index": p, "layer": l,
-                           "bypass": bypass, "induce": induce, "kl": kl})
+    for p, l in grid:
+        r = candidates[p, l].to(device)
+        r_hat = r / r.norm()
+        with hooks(model, ablate_dir=r_hat):
+            bypass = mean(refusal_scores(last_logits(model, tokenizer, harmful_val, bs, device), refusal_ids))
+            kl = mean(kl_div(base_harmless_logits, last_logits(model, tokenizer, harmless_val, bs, device)))
+        with hooks(model, add_vec=r, add_layer=l):
+            induce = mean(refusal_scores(last_logits(model, tokenizer, harmless_val, bs, device), refusal_ids))
+        scored.append({"position": p - n_eoi, "pos_index": p, "layer": l,
+                       "bypass": bypass, "induce": induce, "kl": kl})
     selected = select(scored, L)
     sync()
     t_sel = time.perf_counter()
@@ -448,6 +454,8 @@ def main(argv=None) -> dict:
     timings = {"activations_s": round(t_acts - t_loaded, 4), "selection_s": round(t_sel - t_acts, 4),
                "self_check_s": round(t_check - t_sel, 4), "load_s": round(t_loaded - t_start, 4),
                "total_s": round(time.perf_counter() - t_start, 4), "n_candidates": len(scored),
+               "n_grid": n_eoi * L, "baseline_s": round(t_base - t_acts, 4),
+               "per_candidate_s": round((t_sel - t_base) / max(len(scored), 1), 4),
                "selected": None if selected is None else [selected["position"], selected["layer"]]}
     print(json.dumps(timings))
     return report
