@@ -3,7 +3,9 @@
 # `main`) against the working tree. Both binaries run the same commands, alternating, REPEAT times each;
 # the script prints the median of every figure and the ratio new/old.
 #
-#   scripts/compare_builds.sh [REF] [--repeat N] [--threads N] [--model DIR]
+#   scripts/compare_builds.sh [REF] [--repeat N] [--threads N] [--model DIR] [--old-bin PATH] [--new-bin PATH]
+#
+# --old-bin / --new-bin use binaries already built (say which builds they are when you quote the figures).
 #
 # Figures: `steer bench` (prefill 16 × 64, decode batch 1 and 16, 128 new tokens; one run per round
 # on both sides) and one 512-token prompt's prefill on a random Qwen2-0.5B-shaped model
@@ -11,12 +13,14 @@
 # and the selection stage of `steer demo` (timings.json) on the bundled demo model.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-ref=main; repeat=3; threads=2; model=""
+ref=main; repeat=3; threads=2; model=""; old=""; new=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --repeat) repeat="$2"; shift 2 ;;
         --threads) threads="$2"; shift 2 ;;
         --model) model="$2"; shift 2 ;;
+        --old-bin) old="$2"; shift 2 ;;
+        --new-bin) new="$2"; shift 2 ;;
         -*) echo "unknown option $1" >&2; exit 64 ;;
         *) ref="$1"; shift ;;
     esac
@@ -24,11 +28,17 @@ done
 bash scripts/setup.sh
 work="$(mktemp -d)"
 trap 'git worktree remove --force "$work/old" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
-echo "building $ref (old) and the working tree (new)…" >&2
-git worktree add -q --detach "$work/old" "$ref"
-(cd "$work/old" && swift build -c release --product steer >/dev/null)
-swift build -c release --product steer >/dev/null
-old="$work/old/.build/release/steer"; new=".build/release/steer"
+if [ -z "$old" ]; then
+    echo "building $ref (old)…" >&2
+    git worktree add -q --detach "$work/old" "$ref"
+    (cd "$work/old" && swift build -c release --product steer >/dev/null)
+    old="$work/old/.build/release/steer"
+fi
+if [ -z "$new" ]; then
+    echo "building the working tree (new)…" >&2
+    swift build -c release --product steer >/dev/null
+    new=".build/release/steer"
+fi
 if [ -z "$model" ]; then
     model=/tmp/steer-bench-qwen2-0.5b
     [ -f "$model/config.json" ] || scripts/py.sh scripts/make_bench_model.py "$model" --dtype bf16 >&2

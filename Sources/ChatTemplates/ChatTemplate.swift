@@ -89,7 +89,10 @@ enum Globals {
             throw TemplateError(.raised, try sandbox.str(args.first ?? .undefined))
         })
         s.vars["strftime_now"] = .function(TemplateFunction("strftime_now") { args, _ in
-            .string(Strftime.format(try sandbox.str(args.first ?? .string("")), now))
+            let format = try sandbox.str(args.first ?? .string(""))
+            // strftime walks its format a character at a time, about as slow per byte as a statement step.
+            try sandbox.step(1 + format.utf8.count)
+            return .string(Strftime.format(format, now))
         })
         s.vars["range"] = .function(TemplateFunction("range") { args, _ in
             .array(try range(args).map { .int($0) })

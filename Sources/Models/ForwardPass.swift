@@ -21,7 +21,7 @@ extension LanguageModel {
     /// its fused projections into its record and every row of the last block.
     func forward(_ input: ForwardInput, kv: KVStore, edits: PreparedEdits?, stopAtLayer: Int?, workspace: Workspace?,
                  recorder: ForwardRecorder?) throws -> FloatBuffer? {
-        let c = config, d = c.hiddenSize, L = c.numLayers, be = backend
+        let c = config, L = c.numLayers, be = backend
         try input.validate(config: c, slots: kv.slots)
         guard kv.layers == L, kv.kvDim >= c.blocks.map(\.attention.kvDim).max() ?? 0 else {
             throw ModelError.badInput("forward: the key/value store does not fit this model")
