@@ -93,8 +93,7 @@ public enum Gemma3: ModelFamily {
 
     public static func tensors(layer l: Int, config c: ModelConfig, has: (String) -> Bool) -> BlockTensors {
         let p = LlamaLayout.prefix(l)
-        let bias = has(p + "self_attn.q_proj.bias")
-        var t = LlamaLayout.tensors(l, attentionBias: bias, outputBias: bias, mlpBias: false)
+        var t = LlamaLayout.tensors(l, has: has, mlpBias: false)
         t.qNorm = p + "self_attn.q_norm.weight"
         t.kNorm = p + "self_attn.k_norm.weight"
         t.postAttentionNorm = p + "post_attention_layernorm.weight"

@@ -40,8 +40,7 @@ public enum GptOss: ModelFamily {
 
     public static func tensors(layer l: Int, config c: ModelConfig, has: (String) -> Bool) -> BlockTensors {
         let p = LlamaLayout.prefix(l), e = p + "mlp.experts."
-        let bias = has(p + "self_attn.q_proj.bias")
-        var t = LlamaLayout.tensors(l, attentionBias: bias, outputBias: bias, mlpBias: false)
+        var t = LlamaLayout.tensors(l, has: has, mlpBias: false)
         t.gateUp = []; t.down = ""
         t.sinks = p + "self_attn.sinks"
         let packed = has(e + "gate_up_proj" + ExpertLayout.blocksSuffix)

@@ -22,8 +22,6 @@ public enum Granite: ModelFamily {
     }
 
     public static func tensors(layer l: Int, config c: ModelConfig, has: (String) -> Bool) -> BlockTensors {
-        let p = LlamaLayout.prefix(l)
-        let bias = has(p + "self_attn.q_proj.bias")
-        return LlamaLayout.tensors(l, attentionBias: bias, outputBias: bias, mlpBias: has(p + "mlp.down_proj.bias"))
+        LlamaLayout.tensors(l, has: has)
     }
 }

@@ -9,8 +9,6 @@ public enum Llama: ModelFamily {
     }
 
     public static func tensors(layer l: Int, config c: ModelConfig, has: (String) -> Bool) -> BlockTensors {
-        let bias = has(LlamaLayout.prefix(l) + "self_attn.q_proj.bias")
-        let mlpBias = has(LlamaLayout.prefix(l) + "mlp.down_proj.bias")
-        return LlamaLayout.tensors(l, attentionBias: bias, outputBias: bias, mlpBias: mlpBias)
+        LlamaLayout.tensors(l, has: has)
     }
 }

@@ -52,6 +52,13 @@ public enum ModelRegistry {
 enum LlamaLayout {
     static func prefix(_ l: Int) -> String { "model.layers.\(l)." }  // Llama's layerNamePrefix
 
+    /// A Llama-style block with the biases the checkpoint holds: q/k/v and o_proj biases when `q_proj` has one
+    /// (transformers' `attention_bias`), MLP biases when `down_proj` has one and the family allows them (`mlp_bias`).
+    static func tensors(_ l: Int, has: (String) -> Bool, mlpBias: Bool = true) -> BlockTensors {
+        let p = prefix(l), bias = has(p + "self_attn.q_proj.bias")
+        return tensors(l, attentionBias: bias, outputBias: bias, mlpBias: mlpBias && has(p + "mlp.down_proj.bias"))
+    }
+
     /// A Llama-style block. `attentionBias`: q/k/v biases; `outputBias`: o_proj bias; `mlpBias`: MLP biases.
     static func tensors(_ l: Int, attentionBias: Bool, outputBias: Bool, mlpBias: Bool) -> BlockTensors {
         let p = prefix(l), a = p + "self_attn.", m = p + "mlp."

@@ -22,8 +22,7 @@ public enum OLMo2: ModelFamily {
 
     public static func tensors(layer l: Int, config c: ModelConfig, has: (String) -> Bool) -> BlockTensors {
         let p = LlamaLayout.prefix(l), a = p + "self_attn."
-        let bias = has(a + "q_proj.bias")
-        var t = LlamaLayout.tensors(l, attentionBias: bias, outputBias: bias, mlpBias: false)
+        var t = LlamaLayout.tensors(l, has: has, mlpBias: false)
         t.inputNorm = nil
         t.preMLPNorm = nil
         t.qNorm = a + "q_norm.weight"

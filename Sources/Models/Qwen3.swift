@@ -14,8 +14,7 @@ public enum Qwen3: ModelFamily {
 
     public static func tensors(layer l: Int, config c: ModelConfig, has: (String) -> Bool) -> BlockTensors {
         let a = LlamaLayout.prefix(l) + "self_attn."
-        let bias = has(a + "q_proj.bias")
-        var t = LlamaLayout.tensors(l, attentionBias: bias, outputBias: bias, mlpBias: false)
+        var t = LlamaLayout.tensors(l, has: has, mlpBias: false)
         t.qNorm = a + "q_norm.weight"
         t.kNorm = a + "k_norm.weight"
         return t
