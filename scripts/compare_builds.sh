@@ -93,6 +93,6 @@ for k in keys:
         continue
     o, n = statistics.median(figs[k]["old"]), statistics.median(figs[k]["new"])
     spread = lambda xs: f"{min(xs):.3g}–{max(xs):.3g}"
-    better = "higher is better" if "per_s" in k else "lower is better"
+    better = "higher is better" if ("per_s" in k or "gflops" in k) else "lower is better"
     print(f"{k:30s} old {o:10.3f} [{spread(figs[k]['old'])}]  new {n:10.3f} [{spread(figs[k]['new'])}]  new/old {n / o:5.2f}  ({better})")
 EOF
