@@ -13,12 +13,6 @@ final class BackendOptionTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: temp) }
 
-    private func steer(_ args: [String]) -> (Int32, String, String) {
-        var out = "", err = ""
-        let status = SteerCLI.main(args, console: Console(out: { out += $0 }, err: { err += $0 }))
-        return (status, out, err)
-    }
-
     private func logits(_ extra: [String]) -> (Int32, String, String) {
         steer(["logits", CommandTests.fixtures.appendingPathComponent("models/llama").path, "--ids", "1,2,3",
                "--out", temp.appendingPathComponent("logits.safetensors").path] + extra)

@@ -11,12 +11,6 @@ final class BenchCommandTests: XCTestCase {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures")
 
-    func steer(_ args: [String]) -> (Int32, String, String) {
-        var out = "", err = ""
-        let status = SteerCLI.main(args, console: Console(out: { out += $0 }, err: { err += $0 }))
-        return (status, out, err)
-    }
-
     func testBenchReportsMediansBandwidthAndMachine() throws {
         let json = FileManager.default.temporaryDirectory.appendingPathComponent("steer-bench-\(UUID().uuidString).json")
         defer { try? FileManager.default.removeItem(at: json) }

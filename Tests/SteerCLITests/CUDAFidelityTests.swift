@@ -18,9 +18,8 @@ final class CUDAFidelityTests: XCTestCase {
 
     override func tearDownWithError() throws { if let temp { try? FileManager.default.removeItem(at: temp) } }
 
-    private func steer(_ args: [String]) throws -> String {
-        var out = "", err = ""
-        let status = SteerCLI.main(args, console: Console(out: { out += $0 }, err: { err += $0 }))
+    private func steerOutput(_ args: [String]) throws -> String {
+        let (status, out, err) = steer(args)
         if status == 1 && err.contains("backend cuda is not available") { throw XCTSkip(err) }
         XCTAssertEqual(status, 0, "steer \(args.joined(separator: " ")): \(err)")
         return out
@@ -43,7 +42,7 @@ final class CUDAFidelityTests: XCTestCase {
             var logits: [[Float]] = []
             for backend in ["cpu", "cuda"] {
                 let file = temp.appendingPathComponent("\(family)-\(backend).safetensors")
-                _ = try steer(["logits", dir.path, "--ids", ids.joined(separator: ","), "--out", file.path, "--backend", backend])
+                _ = try steerOutput(["logits", dir.path, "--ids", ids.joined(separator: ","), "--out", file.path, "--backend", backend])
                 logits.append(try SafeTensorsFile(url: file).floats("logits"))
             }
             let worst = zip(logits[0], logits[1]).map { abs($0 - $1) }.max() ?? .infinity
@@ -66,7 +65,7 @@ final class CUDAFidelityTests: XCTestCase {
         var same = 0
         for prompt in prompts {
             let replies = try ["cpu", "cuda"].map {
-                try steer(["generate", demo.path, "--prompt", prompt, "--max-tokens", "32", "--weights", "bf16", "--backend", $0])
+                try steerOutput(["generate", demo.path, "--prompt", prompt, "--max-tokens", "32", "--weights", "bf16", "--backend", $0])
             }
             if replies[0] == replies[1] { same += 1 }
         }

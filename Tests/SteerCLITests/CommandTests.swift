@@ -15,13 +15,6 @@ final class CommandTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: temp) }
 
-    /// Runs `steer args…`, returning (status, stdout, stderr).
-    func steer(_ args: [String]) -> (Int32, String, String) {
-        var out = "", err = ""
-        let status = SteerCLI.main(args, console: Console(out: { out += $0 }, err: { err += $0 }))
-        return (status, out, err)
-    }
-
     func fixture(_ path: String) -> String { Self.fixtures.appendingPathComponent(path).path }
 
     func ints(_ file: SafeTensorsFile, _ key: String) throws -> [Int] {

@@ -16,12 +16,6 @@ final class ReasoningCommandTests: XCTestCase {
 
     override func tearDownWithError() throws { try? FileManager.default.removeItem(at: temp) }
 
-    func steer(_ args: [String]) -> (Int32, String, String) {
-        var out = "", err = ""
-        let status = SteerCLI.main(args, console: Console(out: { out += $0 }, err: { err += $0 }))
-        return (status, out, err)
-    }
-
     func path(_ name: String) -> String { temp.appendingPathComponent(name).path }
 
     func jsonLines(_ path: String) throws -> [[String: Any]] {

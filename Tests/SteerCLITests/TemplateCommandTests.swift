@@ -69,10 +69,4 @@ final class TemplateCommandTests: XCTestCase {
             XCTAssert(err.contains("limit error") || err.contains("overflow error"), err)
         }
     }
-
-    private func steer(_ args: [String]) -> (Int32, String, String) {
-        var out = "", err = ""
-        let status = SteerCLI.main(args, console: Console(out: { out += $0 }, err: { err += $0 }))
-        return (status, out, err)
-    }
 }
