@@ -76,7 +76,8 @@ def main():
             cmd = [str(steer), "refusal", args.model,
                    "--harmful-train", files["harmful_train"], "--harmful-val", files["harmful_val"],
                    "--harmless-train", files["harmless_train"], "--harmless-val", files["harmless_val"],
-                   "--no-filter-val", "--threads", str(args.threads), "--weights", args.weights,
+                   # --score-all-layers: the reference scores every candidate, so Steer does too.
+                   "--no-filter-val", "--score-all-layers", "--threads", str(args.threads), "--weights", args.weights,
                    "--out", f"{tmp}/steer{i}"]
             cmd += ["--harmful-test", files["harmful_test"], "--harmless-test", files["harmless_test"]] \
                 if args.eval else ["--no-eval"]

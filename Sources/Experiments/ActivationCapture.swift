@@ -54,7 +54,7 @@ public struct ActivationCapture {
         let need = try Self.check(prompts, offsets: offsets)
         if let empty = prompts.firstIndex(where: \.isEmpty) { throw ModelError.badInput("prompt \(empty) has no tokens") }
         let budget = tokensPerPass > 0 ? tokensPerPass : PackedGroup.tokenBudget(c, concurrentPasses: be.threads)
-        let chunks = PackedGroup.chunks(prompts, budget: budget)
+        let chunks = PackedGroup.balancedChunks(prompts, budget: budget, parts: be.threads)
         var sums = [[Double]](repeating: [], count: chunks.count)
         var done = 0
         let lock = NSLock(), pool = Workspace.Pool(backend: be)

@@ -64,6 +64,9 @@ public struct SelectionSettings: Codable, Sendable {
     /// start at their layer instead of the embedding; above it they run from the embedding (the same scores
     /// up to float32 rounding).
     public var baselineCacheMB = 2048
+    /// Also score the candidates the layer filter discards (for the full position × layer picture);
+    /// by default they are not run, since no score can bring them back (about a fifth of the candidates).
+    public var scoreFilteredLayers = false
 
     public init() {}
 
@@ -73,6 +76,18 @@ public struct SelectionSettings: Codable, Sendable {
         case minInduce = "min_induce"
         case tokensPerPass = "tokens_per_pass"
         case baselineCacheMB = "baseline_cache_mb"
+        case scoreFilteredLayers = "score_filtered_layers"
+    }
+
+    // Keys added later are optional, so that settings written by an earlier version still read.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        maxLayerFraction = try c.decode(Double.self, forKey: .maxLayerFraction)
+        maxKL = try c.decode(Double.self, forKey: .maxKL)
+        minInduce = try c.decode(Double.self, forKey: .minInduce)
+        tokensPerPass = try c.decodeIfPresent(Int.self, forKey: .tokensPerPass) ?? 0
+        baselineCacheMB = try c.decodeIfPresent(Int.self, forKey: .baselineCacheMB) ?? 2048
+        scoreFilteredLayers = try c.decodeIfPresent(Bool.self, forKey: .scoreFilteredLayers) ?? false
     }
 }
 
@@ -116,16 +131,21 @@ public struct DirectionSelector {
         self.settings = settings
     }
 
-    /// Scores every candidate. `candidates[p][l]` is the raw direction for position `positions[p]`, layer `l`.
-    /// `progress(done, total)` is called after each candidate (from any thread, one call at a time).
+    /// Scores every candidate the layer filter keeps (every one with `scoreFilteredLayers`; the others are
+    /// listed with null scores, filtered by "layer"). `candidates[p][l]` is the raw direction for position
+    /// `positions[p]`, layer `l`. `progress(done, total)` is called after each scored candidate (from any
+    /// thread, one call at a time).
     public func select(candidates: [[[Float]]], positions: [Int], harmfulVal: [[Int]], harmlessVal: [[Int]],
                        progress: @escaping (Int, Int) -> Void = { _, _ in }) throws -> SelectionResult {
         let model = runner.model
         let L = model.config.numLayers
         let maxLayer = Int(settings.maxLayerFraction * Double(L))
-        var grid: [(position: Int, layer: Int)] = [], jobs: [ScoringJob] = []
+        // Every (position, layer); only those the layer filter keeps become jobs unless all are asked for.
+        var grid: [(position: Int, layer: Int)] = [], jobs: [ScoringJob] = [], jobGrid: [Int] = []
         for (pi, p) in positions.enumerated() {
             for l in 0..<L {
+                grid.append((p, l))
+                guard settings.scoreFilteredLayers || l < maxLayer else { continue }
                 let r = candidates[pi][l]
                 let norm = r.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot()
                 var job = ScoringJob()
@@ -133,31 +153,37 @@ public struct DirectionSelector {
                 if norm > 0 && norm.isFinite { job.ablate = try DirectionalAblation(direction: r).edits(for: model) }
                 // Adding a zero direction changes nothing: its induce score is the baseline's.
                 if !r.allSatisfy({ $0 == 0 }) { job.add = (r, l) }
-                grid.append((p, l)); jobs.append(job)
+                jobs.append(job); jobGrid.append(grid.count - 1)
             }
         }
         var byKey: [String: CandidateScore] = [:]
         for d in done { byKey["\(d.position),\(d.layer)"] = d }
-        let pending = Set(grid.indices.filter { byKey["\(grid[$0].position),\(grid[$0].layer)"] == nil })
-        progress(grid.count - pending.count, grid.count)
+        let pending = Set(jobs.indices.filter { byKey["\(grid[jobGrid[$0]].position),\(grid[jobGrid[$0]].layer)"] == nil })
+        let total = jobs.count
+        progress(total - pending.count, total)
         var scorer = InterventionScorer(model: model, refusalTokens: refusalTokens, harmful: harmfulVal, harmless: harmlessVal)
         scorer.tokensPerPass = settings.tokensPerPass
         scorer.baselineCacheMB = settings.baselineCacheMB
         var finished = 0
         let onScore = self.onScore
         let baseline = try scorer.score(jobs, pending: pending) { j, s in
-            let c = CandidateScore(position: grid[j].position, layer: grid[j].layer, bypass: s.bypass, induce: s.induce, kl: s.kl,
-                                   filteredBy: nil)
+            let g = grid[jobGrid[j]]
+            let c = CandidateScore(position: g.position, layer: g.layer, bypass: s.bypass, induce: s.induce, kl: s.kl, filteredBy: nil)
             byKey["\(c.position),\(c.layer)"] = c
             onScore(c)
             finished += 1
-            progress(grid.count - pending.count + finished, grid.count)
+            progress(total - pending.count + finished, total)
         }
         var scores: [CandidateScore] = []
         for g in grid {
-            guard var s = byKey["\(g.position),\(g.layer)"] else { continue }
-            s.filteredBy = filter(s, maxLayer: maxLayer)
-            scores.append(s)
+            if var s = byKey["\(g.position),\(g.layer)"] {
+                s.filteredBy = filter(s, maxLayer: maxLayer)
+                scores.append(s)
+            } else {
+                // Not scored (discarded by layer): no scores, written as null.
+                scores.append(CandidateScore(position: g.position, layer: g.layer, bypass: .nan, induce: .nan, kl: .nan,
+                                             filteredBy: g.layer >= maxLayer ? "layer" : "nan"))
+            }
         }
         let kept = scores.filter { $0.filteredBy == nil }
         let selected = kept.min { $0.bypass < $1.bypass }

@@ -105,8 +105,9 @@ struct ScoringPlan {
     init(jobs: [ScoringJob], harmful: [[Int]], harmless: [[Int]], tokensPerPass: Int) {
         self.jobs = jobs
         ablationChunks = PackedGroup.chunks(harmful + harmless, budget: tokensPerPass)
-        harmlessChunks = PackedGroup.chunks(harmless, budget: tokensPerPass)
-        harmfulChunks = PackedGroup.chunks(harmful, budget: tokensPerPass)
+        // Even sizes: the baseline runs these chunks as one set of jobs.
+        harmlessChunks = PackedGroup.balancedChunks(harmless, budget: tokensPerPass, parts: 1)
+        harmfulChunks = PackedGroup.balancedChunks(harmful, budget: tokensPerPass, parts: 1)
         let all = harmful + harmless
         func cost(_ rows: [[Int]], _ r: Range<Int>) -> Int { rows[r].reduce(0) { $0 + $1.count } }
         var units: [Unit] = [], costs: [Int] = []

@@ -77,9 +77,8 @@ public struct LeaceEvaluationSummary: Codable, Sendable {
         }
         let results = try ConditionResults.generate(conditions, evaluator: evaluator, store: store, key: key, progress: progress)
         let responses = (results.records["harmless_baseline"] ?? []).map(\.tokens)
-        func ce(_ edits: [ActivationEdit]) throws -> Double {
-            try evaluator.crossEntropy(prompts: harmlessIds, responses: responses, edits: edits)
-        }
+        let damage = harmless.isEmpty ? nil
+            : try evaluator.damage(prompts: harmlessIds, responses: responses, conditions: [leace] + (ablation.map { [$0] } ?? []))
         var rates: [String: Double?] = [:]
         for c in conditions { rates[c.name] = results.rates[c.name] }
         for c in Self.conditions where rates[c] == nil { rates[c] = .some(nil) }
@@ -87,9 +86,9 @@ public struct LeaceEvaluationSummary: Codable, Sendable {
         func finite(_ v: Double?) -> Double? { v.flatMap { $0.isFinite ? $0 : nil } }
         return LeaceEvaluationSummary(
             refusalRate: rates.mapValues(finite),
-            klHarmless: ["leace": finite(harmless.isEmpty ? nil : try evaluator.meanKL(harmlessIds, edits: leace)),
-                         "ablation": finite(try ablation.flatMap { harmless.isEmpty ? nil : try evaluator.meanKL(harmlessIds, edits: $0) })],
-            ceLoss: ["baseline": finite(try ce([])), "leace": finite(try ce(leace)), "ablation": finite(try ablation.map(ce))],
+            klHarmless: ["leace": finite(damage?.kl[0]), "ablation": finite(ablation == nil ? nil : damage?.kl[1])],
+            ceLoss: ["baseline": finite(damage?.baselineCE), "leace": finite(damage?.ce[0]),
+                     "ablation": finite(ablation == nil ? nil : damage?.ce[1])],
             refusalRateCI: results.intervals, degeneration: results.degeneration.filter { $0.value.degenerate.trials > 0 },
             n: Counts(harmfulTest: harmful.count, harmlessTest: harmless.count), maxNewTokens: evaluator.maxNewTokens)
     }

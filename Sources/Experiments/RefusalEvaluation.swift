@@ -54,31 +54,4 @@ public struct RefusalEvaluator {
     public func text(_ ids: [Int]) -> String {
         tokenizer.decode(ids.filter { !eosTokenIds.contains($0) }, skipSpecialTokens: true)
     }
-
-    /// Mean KL(baseline ‖ hooked) of the last-position distributions over `prompts`.
-    public func meanKL(_ prompts: [[Int]], edits: [ActivationEdit]) throws -> Double {
-        let runner = BatchRunner(model: model, batchSize: batchSize)
-        let base = try runner.lastLogits(prompts), other = try runner.lastLogits(prompts, edits: edits)
-        let v = model.config.vocabSize
-        var s = 0.0
-        for i in 0..<prompts.count { s += RefusalMetrics.kl(base.pointer + i * v, other.pointer + i * v, vocab: v) }
-        return s / Double(max(1, prompts.count))
-    }
-
-    /// Mean cross-entropy of `responses[i]` after `prompts[i]` (response tokens only), token-weighted.
-    /// Prompts run on every thread at once; the total is summed in prompt order.
-    public func crossEntropy(prompts: [[Int]], responses: [[Int]], edits: [ActivationEdit]) throws -> Double {
-        let v = model.config.vocabSize
-        var perPrompt = [(ce: Double, count: Int)](repeating: (0, 0), count: prompts.count)
-        let lock = NSLock()
-        try model.backend.jobs(prompts.count) { i in
-            guard !responses[i].isEmpty else { return }
-            let (_, logits) = try model.prefill([prompts[i] + responses[i]], edits: edits, logits: .all)
-            guard let logits else { return }
-            let ce = RefusalMetrics.crossEntropy(logits.pointer + (prompts[i].count - 1) * v, vocab: v, targets: responses[i])
-            lock.lock(); perPrompt[i] = (ce * Double(responses[i].count), responses[i].count); lock.unlock()
-        }
-        let count = perPrompt.reduce(0) { $0 + $1.count }
-        return count == 0 ? .nan : perPrompt.reduce(0) { $0 + $1.ce } / Double(count)
-    }
 }

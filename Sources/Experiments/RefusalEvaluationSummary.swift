@@ -62,13 +62,11 @@ public struct RefusalEvaluationSummary: Codable, Sendable {
         let results = try ConditionResults.generate(conditions, evaluator: evaluator, store: store, key: key, progress: progress)
         let rates = results.rates, records = results.records
         let ablation = try Steering.ablation(direction, model: evaluator.model)
-        let kl = try evaluator.meanKL(harmlessIds, edits: ablation)
+        let addition = try Steering.addition(direction, layer: layer, scale: 1, model: evaluator.model)
         let responses = (records["harmless_baseline"] ?? []).map(\.tokens)
-        let ce = Loss(
-            baseline: try evaluator.crossEntropy(prompts: harmlessIds, responses: responses, edits: []),
-            ablation: try evaluator.crossEntropy(prompts: harmlessIds, responses: responses, edits: ablation),
-            addition: try evaluator.crossEntropy(prompts: harmlessIds, responses: responses,
-                                                 edits: try Steering.addition(direction, layer: layer, scale: 1, model: evaluator.model)))
+        let damage = try evaluator.damage(prompts: harmlessIds, responses: responses, conditions: [ablation, addition])
+        let kl = damage.kl[0]
+        let ce = Loss(baseline: damage.baselineCE, ablation: damage.ce[0], addition: damage.ce[1])
         return RefusalEvaluationSummary(
             selected: Selected(position: position, layer: layer),
             refusalRate: Rates(harmfulBaseline: rates["harmful_baseline"] ?? .nan, harmfulAblation: rates["harmful_ablation"] ?? .nan,

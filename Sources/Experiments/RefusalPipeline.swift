@@ -125,7 +125,7 @@ public final class RefusalPipeline {
         // thresholds (or other speed settings) reuses every score from the checkpoint.
         let scoreKey = store.key(meansKey, "scores", harmfulVal, harmlessVal, refusalTokens)
         let s = settings.selection
-        let selKey = store.key(scoreKey, "selection", s.maxLayerFraction, s.maxKL, s.minInduce)
+        let selKey = store.key(scoreKey, "selection", s.maxLayerFraction, s.maxKL, s.minInduce, s.scoreFilteredLayers)
         let selection: SelectionResult = try timed("selection") {
             if let cached: SelectionResult = try store.loadJSON("selection.json", key: selKey) { return cached }
             var selector = DirectionSelector(runner: runner, refusalTokens: refusalTokens, settings: settings.selection)

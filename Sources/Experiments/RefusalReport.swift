@@ -106,7 +106,7 @@ public enum RefusalReport {
             sel.candidates.first { $0.position == p && $0.layer == l }?.filteredBy.flatMap { $0 == "nan" ? nil : $0 }
         } }
         page.heading("Candidates over position × layer")
-        page.paragraph("Each cell is one candidate direction r = mean(harmful) − mean(harmless) at that post-instruction position and layer. Bypass: mean refusal score on harmful validation prompts with r̂ ablated everywhere (lower is better). Induce: mean refusal score on harmless prompts with r added at its layer (higher is better). KL: divergence of harmless next-token distributions under ablation (lower is better). Hatched cells were removed by a filter (the tooltip names it); grey cells have no score (a zero direction).")
+        page.paragraph("Each cell is one candidate direction r = mean(harmful) − mean(harmless) at that post-instruction position and layer. Bypass: mean refusal score on harmful validation prompts with r̂ ablated everywhere (lower is better). Induce: mean refusal score on harmless prompts with r added at its layer (higher is better). KL: divergence of harmless next-token distributions under ablation (lower is better). Hatched cells were removed by a filter (the tooltip names it); grey cells have no score: a zero direction, or a candidate at a layer the layer filter discards, which is not run unless --score-all-layers is given.")
         let rows = positions.map(String.init), cols = (0..<layers).map(String.init)
         for (name, scale, digits, value) in [("bypass score", ColorScale.diverging(center: 0), nil, { (s: CandidateScore) in s.bypass }),
                                              ("induce score", ColorScale.diverging(center: 0), nil, { (s: CandidateScore) in s.induce }),
@@ -114,7 +114,7 @@ public enum RefusalReport {
             let map = HeatMap(values: grid(value), rowLabels: rows, columnLabels: cols, title: name,
                               rowAxisTitle: "position", columnAxisTitle: "layer", scale: scale, valueLabel: name,
                               marker: marker, markerLabel: marker == nil ? nil : "selected",
-                              missingLabel: "no score (zero direction)", filtered: filtered, filteredLabel: "removed by a filter",
+                              missingLabel: "no score (zero direction or not run)", filtered: filtered, filteredLabel: "removed by a filter",
                               significantDigits: digits)
             page.chart(map.svg())
         }

@@ -50,6 +50,8 @@ extension LanguageModel {
                 started += 1
                 active = g.rows.upperBound
             }
+            // Every group may start above this block (a pass of rows that all resume from a later `resid_pre`).
+            if active == 0 { continue }
             let rows = 0..<active, spec = c.blocks[l], w = blocks[l], a = spec.attention
             runner.apply(.residPre, layer: l, to: x, count: active, map: nil)
             if l == stopAtLayer { return nil }

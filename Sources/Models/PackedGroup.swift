@@ -18,11 +18,17 @@ public struct PackedGroup {
     public var initialState: Tensor?
     /// Edits acting on this group's rows only (their `rows` scope is replaced by the group).
     public var edits: [ActivationEdit]
+    /// Per row, the token indices (within the row, after the prefix) whose next-token logits the pass
+    /// returns; nil: each row's last token only.
+    public var logitRanges: [Range<Int>]?
 
     public init(prefix: [Int], rows: [[Int]], startLayer: Int = 0, initialState: Tensor? = nil, edits: [ActivationEdit] = []) {
         self.prefix = prefix; self.rows = rows; self.startLayer = startLayer
         self.initialState = initialState; self.edits = edits
     }
+
+    /// Logit rows the pass returns for this group.
+    public var logitCount: Int { logitRanges?.reduce(0) { $0 + $1.count } ?? rows.count }
 
     /// Prefix tokens plus every row's tokens.
     public var tokenCount: Int { prefix.count + rows.reduce(0) { $0 + $1.count } }
@@ -63,6 +69,35 @@ public struct PackedGroup {
         return out
     }
 
+    /// Consecutive ranges of about equal total size for `parts` passes running at once: as few ranges
+    /// as keep each near `budget`, their number rounded up to a multiple of `parts` (while there are
+    /// items to go round), so that no thread idles while another runs a long last pass. `chunks(sizes:budget:)`
+    /// fills ranges up to the budget and leaves a short remainder: 3,700 tokens at a budget of 3,600
+    /// became one pass of 3,600 and one of 100, and two threads ran at one thread's speed.
+    public static func balancedChunks(sizes: [Int], budget: Int, parts: Int) -> [Range<Int>] {
+        guard !sizes.isEmpty else { return [] }
+        let total = sizes.reduce(0, +), p = max(1, parts)
+        var n = max(1, (total + max(1, budget) - 1) / max(1, budget))
+        n = min(sizes.count, (n + p - 1) / p * p)
+        guard n > 1 else { return [0..<sizes.count] }
+        // Cut before an item whose midpoint lies past the next of the n - 1 equal boundaries.
+        var out: [Range<Int>] = [], start = 0, running = 0
+        for (i, size) in sizes.enumerated() {
+            let boundary = Double(total) * Double(out.count + 1) / Double(n)
+            if i > start, out.count < n - 1, Double(running) + Double(size) / 2 > boundary {
+                out.append(start..<i); start = i
+            }
+            running += size
+        }
+        out.append(start..<sizes.count)
+        return out
+    }
+
+    /// `balancedChunks(sizes:budget:parts:)` of the prompts' lengths.
+    public static func balancedChunks(_ prompts: [[Int]], budget: Int, parts: Int) -> [Range<Int>] {
+        balancedChunks(sizes: prompts.map(\.count), budget: budget, parts: parts)
+    }
+
     /// Tokens per pass that keep one pass's activations near `bytes` (at most 4096 tokens). By default
     /// `concurrentPasses` passes running at once share 1 GB (at least 32 MB each).
     public static func tokenBudget(_ c: ModelConfig, concurrentPasses: Int = 1, bytes: Int? = nil) -> Int {
@@ -81,8 +116,8 @@ public struct PackedGroup {
 }
 
 extension LanguageModel {
-    /// One forward pass over packed groups; returns the next-token logits of every row's last token,
-    /// `[Σ rows × vocab]` in group order. With `stopAtLayer: l` the pass ends after the `resid_pre`
+    /// One forward pass over packed groups; returns the next-token logits of every row's last token
+    /// (or of its `logitRanges`), `[Σ logit rows × vocab]` in group order. With `stopAtLayer: l` the pass ends after the `resid_pre`
     /// edits of block `l` and returns nil (for captures). `extraEdits` act on every group (captures
     /// address rows of the pass: see `packedLayout`).
     ///
@@ -95,6 +130,11 @@ extension LanguageModel {
         for g in groups {
             guard !g.rows.isEmpty, g.rows.allSatisfy({ !$0.isEmpty }) else {
                 throw ModelError.badInput("forwardPacked: every group needs rows, and every row a token after the prefix")
+            }
+            if let r = g.logitRanges {
+                guard r.count == g.rows.count, zip(r, g.rows).allSatisfy({ $0.lowerBound >= 0 && $0.upperBound <= $1.count }) else {
+                    throw ModelError.badInput("forwardPacked: logit ranges must lie within their rows")
+                }
             }
             guard (0..<config.numLayers).contains(g.startLayer), g.startLayer == 0 || g.initialState != nil else {
                 throw ModelError.badInput("forwardPacked: start layer \(g.startLayer) needs 0..<\(config.numLayers) and an initial state above 0")
@@ -126,7 +166,7 @@ struct PackedPlan {
     /// Group indices in run order (stable by start layer).
     let order: [Int]
     let input: ForwardInput
-    /// Per group (run order): the number of rows (= logits).
+    /// Per group (run order): the number of logit rows.
     let rowCounts: [Int]
     /// Per group (caller order): the first output row of its logits.
     let outputStart: [Int]
@@ -144,21 +184,21 @@ struct PackedPlan {
                 tokens += g.prefix
                 info += (0..<P).map { RowInfo(sequence: -1, position: $0, promptLength: P) }
             }
-            for r in g.rows {
+            for (ri, r) in g.rows.enumerated() {
                 let own = tokens.count
                 let c = layout.addContext((P > 0 ? [prefixRun] : []) + [KVRun(slot: own, position: P, count: r.count)])
                 layout.addRows(count: r.count, firstPosition: P, firstSlot: own, context: c)
                 tokens += r
                 info += (0..<r.count).map { RowInfo(sequence: sequence, position: P + $0, promptLength: P + r.count) }
-                logits.append(tokens.count - 1)
+                if let ranges = g.logitRanges { logits += ranges[ri].map { own + $0 } } else { logits.append(tokens.count - 1) }
                 sequence += 1
             }
             rowGroups.append(RowGroup(rows: first..<tokens.count, startLayer: g.startLayer, initialState: g.initialState))
         }
         input = ForwardInput(layout: layout, tokens: tokens, info: info, groups: rowGroups, logitRows: logits)
-        rowCounts = order.map { groups[$0].rows.count }
+        rowCounts = order.map { groups[$0].logitCount }
         var out: [Int] = [], o = 0
-        for g in groups { out.append(o); o += g.rows.count }
+        for g in groups { out.append(o); o += g.logitCount }
         outputStart = out
     }
 

@@ -52,7 +52,7 @@ final class PipelineReferenceTests: XCTestCase {
     func testSelectionMatchesPythonReference() throws {
         let folder = temp()
         defer { try? FileManager.default.removeItem(at: folder) }
-        try checkAgainstReference(try runPipeline(folder: folder), folder: folder)
+        try checkAgainstReference(try runPipeline(folder: folder) { $0.selection.scoreFilteredLayers = true }, folder: folder)
     }
 
     /// The speed settings change scores only by float32 rounding: one thread, passes of a few prompts (every
@@ -121,8 +121,12 @@ final class PipelineReferenceTests: XCTestCase {
             guard let s = run.selection.candidates.first(where: { $0.position == r.position && $0.layer == r.layer }) else {
                 XCTFail("missing candidate \(r.position),\(r.layer)"); continue
             }
+            // By default the candidates the layer filter discards are not scored.
+            let unscored = !run.selection.settings.scoreFilteredLayers && r.filtered_by == "layer"
             for (name, a, b) in [("bypass", s.bypass, r.bypass), ("induce", s.induce, r.induce), ("kl", s.kl, r.kl)] {
-                if let b { XCTAssertEqual(a, b, accuracy: 1e-3, "\(name) at \(r.position),\(r.layer)") } else {
+                if unscored {
+                    XCTAssertTrue(a.isNaN, "\(name) at \(r.position),\(r.layer) is filtered by layer and should not be scored")
+                } else if let b { XCTAssertEqual(a, b, accuracy: 1e-3, "\(name) at \(r.position),\(r.layer)") } else {
                     XCTAssertTrue(a.isNaN, "\(name) at \(r.position),\(r.layer) should be NaN, is \(a)")
                 }
             }

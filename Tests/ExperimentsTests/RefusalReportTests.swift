@@ -43,10 +43,14 @@ final class RefusalReportTests: XCTestCase {
         }
 
         let html = try String(contentsOf: folder.appendingPathComponent("report.html"), encoding: .utf8)
-        // Three heat maps; each hatches every candidate a filter removed (other than the scoreless "nan" ones).
-        let removed = run.selection.candidates.filter { $0.filteredBy != nil && $0.filteredBy != "nan" }.count
+        // Three heat maps; each hatches every scored candidate a filter removed (other than the scoreless "nan"
+        // ones); the candidates the layer filter discards are not run, and their grey cells say so.
+        let removed = run.selection.candidates.filter { $0.filteredBy != nil && $0.filteredBy != "nan" && !$0.bypass.isNaN }.count
+        let unscored = run.selection.candidates.filter { $0.filteredBy == "layer" && $0.bypass.isNaN && $0.induce.isNaN }.count
         XCTAssertGreaterThan(removed, 0)
+        XCTAssertGreaterThan(unscored, 0)
         XCTAssertEqual(count("class=\"cell filtered\"", in: html), 3 * removed)
+        XCTAssertEqual(count("not computed — removed by a filter: layer", in: html), 3 * unscored)
         let klMap = try XCTUnwrap(html.components(separatedBy: "aria-label=\"KL\"").dropFirst().first?.components(separatedBy: "</svg>").first)
         // Cell values are the texts drawn in the cells' middle (font-size 10, centred); none reads 0.00.
         let cellTexts = klMap.components(separatedBy: "font-size=\"10\" text-anchor=\"middle\"").dropFirst()

@@ -69,6 +69,36 @@ final class PackedForwardTests: XCTestCase {
         }
     }
 
+    /// `logitRanges` return the logits of those rows (transformers' at those positions), and a pass whose
+    /// groups all start above block 0 runs (it used to end at block 0 with no rows and return nothing).
+    func testLogitRangesAndAPassOfLateGroupsOnly() throws {
+        for name in ["qwen2", "llama"] {
+            let f = try FixtureModel(name)
+            let model = try f.load()
+            let ids = try f.ints("input_ids"), ref = try f.floats("logits")
+            let v = model.config.vocabSize, d = model.config.hiddenSize
+            var g = PackedGroup(prefix: Array(ids[0..<Self.prefix]), rows: [Array(ids[Self.prefix..<24]), Array(ids[Self.prefix..<9])])
+            g.logitRanges = [4..<18, 0..<2]
+            let positions = Array((Self.prefix + 4)..<24) + Array(Self.prefix..<(Self.prefix + 2))
+            let state = model.backend.tensor(rows: g.tokenCount, cols: d)
+            let copy = ActivationEdit(point: .residPre, layers: [1], op: .capture(Capture(rows: Array(0..<g.tokenCount), mode: .copy([1: state]))))
+            let full = try XCTUnwrap(try model.forwardPacked([g], extraEdits: [copy]))
+            XCTAssertEqual(full.count, positions.count * v)
+            for (i, t) in positions.enumerated() {
+                let diff = maxAbsDiff(Array(UnsafeBufferPointer(start: full.pointer + i * v, count: v)), Array(ref[(t * v)..<((t + 1) * v)]))
+                XCTAssertLessThan(diff, FidelityTests.tolerance, "\(name): logit row \(i) (position \(t)) differs by \(diff)")
+            }
+            var late = g
+            late.startLayer = 1
+            late.initialState = state
+            let resumed = try XCTUnwrap(try model.forwardPacked([late]), "\(name): a pass of late groups only")
+            let diff = maxAbsDiff(resumed.array, full.array)
+            XCTAssertLessThanOrEqual(diff, roundingBound(model, resumed.array, full.array, tokens: 24), "\(name): resumed pass differs by \(diff)")
+            g.logitRanges = [0..<19, 0..<1]
+            XCTAssertThrowsError(try model.forwardPacked([g])) { XCTAssertTrue("\($0)".contains("logit ranges")) }
+        }
+    }
+
     /// A group's edit changes only that group, and equals the same edit in `prefill`, including edits of
     /// the last block, which act on the rows' last tokens only.
     func testGroupHooksEqualPrefillHooks() throws {

@@ -117,8 +117,10 @@ public struct HeatMap: Sendable {
                 let where_ = "\(rowAxisTitle.isEmpty ? "row" : rowAxisTitle) \(label(rowLabels, r)), "
                     + "\(columnAxisTitle.isEmpty ? "column" : columnAxisTitle) \(label(columnLabels, c))"
                 guard value.isFinite else {
+                    // A filter's reason, where there is one, says why there is no value (not computed).
+                    let why = filterReason(r, c).map { "not computed — \(filteredLabel): \($0)" } ?? missingLabel
                     svg.rect(x, y, cellWidth, cellHeight, fill: "#e4e4e4", stroke: "#fff", strokeWidth: 0.5,
-                             cssClass: "cell missing", tooltip: "\(where_): \(missingLabel)")
+                             cssClass: "cell missing", tooltip: "\(where_): \(why)")
                     svg.line(x + 2, y + cellHeight - 2, x + cellWidth - 2, y + 2, stroke: "#a0a0a0", width: 1)
                     continue
                 }

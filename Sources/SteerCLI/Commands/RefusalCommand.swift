@@ -12,6 +12,7 @@ enum RefusalCommand: Command {
             OptionSpec("--out", value: "RUN", help: "run folder (created; an existing one resumes)", required: true),
             OptionSpec("--refusal-tokens", value: "LIST", help: "refusal token ids (default: first tokens of refusal phrases)"),
             OptionSpec("--max-layer-fraction", value: "F", help: "discard candidates at layers ≥ int(F·L) (default 0.8)"),
+            OptionSpec("--score-all-layers", help: "also score the candidates the layer filter discards, for the full heatmap (default: not run)"),
             OptionSpec("--max-kl", value: "X", help: "discard candidates with KL above X (default 0.1)"),
             OptionSpec("--min-induce", value: "X", help: "discard candidates with induce score below X (default 0)"),
             OptionSpec("--no-filter-val", help: "keep every validation prompt (default: only those the model already refuses / answers)"),
@@ -41,6 +42,7 @@ enum RefusalCommand: Command {
         var settings = RefusalSettings()
         settings.refusalTokens = try args.intList("--refusal-tokens")
         settings.selection.maxLayerFraction = try args.double("--max-layer-fraction", range: 0...1) ?? 0.8
+        settings.selection.scoreFilteredLayers = args.flag("--score-all-layers")
         settings.selection.maxKL = try args.double("--max-kl", range: 0...Double.greatestFiniteMagnitude) ?? 0.1
         settings.selection.minInduce = try args.double("--min-induce") ?? 0
         settings.filterValidation = !args.flag("--no-filter-val")
