@@ -40,7 +40,7 @@ public struct RefusalEvaluator {
     /// A batch's tokens do not depend on which thread runs it. `progress(done)` counts prompts, after each batch.
     public func complete(_ sets: [(prompts: [[Int]], edits: [ActivationEdit])], progress: (Int) -> Void = { _ in }) throws -> [[[Int]]] {
         let options = GenerationOptions(maxNewTokens: maxNewTokens, eosTokenIds: eosTokenIds)
-        let perSet = sets.map { GenerationBatch.split($0.prompts, size: batchSize, options: options, edits: $0.edits) }
+        let perSet = sets.map { GenerationBatch.split($0.prompts, size: batchSize, options: options, edits: $0.edits, even: true) }
         let results = try model.generate(batches: perSet.flatMap { $0 }, progress: progress)
         var out: [[[Int]]] = [], next = 0
         for batches in perSet {

@@ -22,7 +22,10 @@ public struct RefusalSettings: Codable, Sendable {
     /// Keep harmful validation prompts with baseline score > 0 and harmless ones < 0 (SPEC §3.3).
     public var filterValidation = true
     public var refusalTokens: [Int]? = nil
-    public var batchSize = 16
+    /// Prompts per generation batch in evaluation (and per pass of the validation filter). Each batch runs
+    /// on one thread; 48 rows per weight read keep the products compute-bound (a 1.8B model decoded 25
+    /// tokens/s per core at 34 rows against 21 at 16).
+    public var batchSize = 48
     public var maxNewTokens = 64
     public var system: String? = nil
     public var evaluate = true

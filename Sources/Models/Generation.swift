@@ -96,10 +96,19 @@ public struct GenerationBatch {
         self.prompts = prompts; self.options = options; self.edits = edits
     }
 
-    /// `prompts` cut into consecutive batches of `size` with the same options and edits.
-    public static func split(_ prompts: [[Int]], size: Int, options: GenerationOptions, edits: [ActivationEdit] = []) -> [GenerationBatch] {
-        stride(from: 0, to: prompts.count, by: max(1, size)).map {
-            GenerationBatch(prompts: Array(prompts[$0..<min(prompts.count, $0 + max(1, size))]), options: options, edits: edits)
+    /// `prompts` cut into consecutive batches of `size` with the same options and edits; with `even`, into as
+    /// many batches but of sizes that differ by at most one (100 prompts at 48: 34 + 33 + 33, not 48 + 48 + 4,
+    /// so that batches run side by side finish together).
+    public static func split(_ prompts: [[Int]], size: Int, options: GenerationOptions, edits: [ActivationEdit] = [],
+                             even: Bool = false) -> [GenerationBatch] {
+        let size = max(1, size), n = (prompts.count + size - 1) / size
+        guard even, n > 0 else {
+            return stride(from: 0, to: prompts.count, by: size).map {
+                GenerationBatch(prompts: Array(prompts[$0..<min(prompts.count, $0 + size)]), options: options, edits: edits)
+            }
+        }
+        return (0..<n).map { k in
+            GenerationBatch(prompts: Array(prompts[(k * prompts.count / n)..<((k + 1) * prompts.count / n)]), options: options, edits: edits)
         }
     }
 }

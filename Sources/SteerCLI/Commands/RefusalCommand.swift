@@ -17,7 +17,7 @@ enum RefusalCommand: Command {
             OptionSpec("--min-induce", value: "X", help: "discard candidates with induce score below X (default 0)"),
             OptionSpec("--no-filter-val", help: "keep every validation prompt (default: only those the model already refuses / answers)"),
             OptionSpec("--system", value: "TEXT", help: "system prompt for every prompt (default none)"),
-            OptionSpec("--batch-size", value: "N", help: "prompts per forward pass in capture and evaluation (default 16)"),
+            OptionSpec("--batch-size", value: "N", help: "prompts per generation batch in evaluation, split evenly (default 48)"),
             OptionSpec("--tokens-per-pass", value: "N", help: "tokens per packed forward pass in selection (default: the threads share about 1 GB of activations; at most 4096)"),
             OptionSpec("--max-new-tokens", value: "N", help: "greedy tokens per evaluation completion (default 64)"),
             OptionSpec("--no-eval", help: "stop after selecting the direction"),
@@ -47,7 +47,7 @@ enum RefusalCommand: Command {
         settings.selection.minInduce = try args.double("--min-induce") ?? 0
         settings.filterValidation = !args.flag("--no-filter-val")
         settings.system = args.string("--system")
-        settings.batchSize = try args.int("--batch-size", default: 16, range: 1...4096)
+        settings.batchSize = try args.int("--batch-size", default: 48, range: 1...4096)
         settings.selection.tokensPerPass = try args.int("--tokens-per-pass", default: 0, range: 0...1_000_000)
         settings.maxNewTokens = try args.int("--max-new-tokens", default: 64, range: 1...100_000)
         settings.evaluate = !args.flag("--no-eval")
