@@ -10,6 +10,9 @@ The model (scripts/make_bench_model.py, written once to /tmp/steer-bench-SHAPE) 
 chat template; the prompts are data/prompts/*_pool.json shuffled with --seed and cut into 128 train / 32 val / 100
 test per class (the paper's sizes), as in scripts/bench_selection.py. Validation filtering is off (a random model
 refuses nothing, so filtering would leave random subsets), so selection scores all 32 + 32 validation prompts.
+A random model has no refusal direction either: under the paper's induce and KL thresholds every candidate is
+removed and the run stops before its evaluation. The script therefore passes --min-induce -1e9 --max-kl 1e9
+(the same computation; only which candidate is chosen differs); --paper-filters keeps the defaults.
 Progress lines are printed with the seconds since the start; at the end: the stage timings Steer wrote
 (timings.json), the total wall time including hashing and loading, the CPU and the load average.
 Needs a release build: swift build -c release --product steer.
@@ -47,7 +50,8 @@ def main():
     ap.add_argument("--n-train", type=int, default=128)
     ap.add_argument("--n-val", type=int, default=32)
     ap.add_argument("--n-test", type=int, default=100)
-    ap.add_argument("--keep", help="run folder to keep (default: a temporary one)")
+    ap.add_argument("--keep", help="run folder to keep (default: a temporary one); an existing one resumes")
+    ap.add_argument("--paper-filters", action="store_true", help="keep the default induce / KL thresholds")
     ap.add_argument("extra", nargs="*", help="more steer refusal options (after --)")
     args = ap.parse_args()
     steer = ROOT / ".build/release/steer"
@@ -60,12 +64,14 @@ def main():
         run = args.keep or f"{tmp}/run"
         cmd = [str(steer), "refusal", str(model), "--no-filter-val", "--threads", str(args.threads),
                "--weights", args.weights, "--out", run] + args.extra
+        if not args.paper_filters:
+            cmd += ["--min-induce", "-1e9", "--max-kl", "1e9"]
         for k, f in files.items():
             cmd += [f"--{k.replace('_', '-')}", f]
         load0 = os.getloadavg()[0]
         t0 = time.time()
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        for line in proc.stdout:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1)
+        for line in iter(proc.stdout.readline, ""):  # line by line as they come (a for loop reads ahead)
             print(f"{time.time() - t0:8.1f}s  {line.rstrip()}", flush=True)
         if proc.wait() != 0:
             sys.exit(f"steer refusal failed ({proc.returncode})")

@@ -17,6 +17,15 @@ final class PromptSetSplitTests: XCTestCase {
         var start = 0
         for size in [1, 63, 64, 65, 7, 800] { hash.update(long[start..<(start + size)]); start += size }
         XCTAssertEqual(hash.finalize(), SHA256.digest(long))
+        // Sequences without contiguous storage go byte by byte; mixed with contiguous chunks, the same digest.
+        var mixed = SHA256()
+        start = 0
+        for (k, size) in [3, 100, 61, 200, 5, 631].enumerated() {
+            let part = long[start..<(start + size)]
+            if k % 2 == 0 { mixed.update(AnySequence(part)) } else { mixed.update(Data(part)) }
+            start += size
+        }
+        XCTAssertEqual(mixed.finalize(), SHA256.digest(long))
     }
 
     func testSplitMix64MatchesPython() throws {

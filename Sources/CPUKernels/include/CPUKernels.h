@@ -89,6 +89,21 @@ void steer_attention_values(const float *p, long ldp, long rows, const float *v,
 /// Σ of `n` floats read once, front to back (for measuring memory bandwidth).
 float steer_stream_sum(const float *x, long n);
 
+/// A team of persistent worker threads for parallel loops (Pool.c): workers wait for the next loop by
+/// spinning with the pause hint up to `spin` times, then sleep; no sched_yield.
+typedef struct steer_pool steer_pool;
+/// One item of a loop.
+typedef void (*steer_pool_task)(void *context, long item);
+/// A team of `workers` threads besides the caller (NULL when none could be made).
+steer_pool *steer_pool_create(int workers, long spin);
+/// How many worker threads the team has.
+int steer_pool_workers(const steer_pool *pool);
+/// Runs `task(context, i)` for i < count on the caller and up to `participants` workers, items handed out
+/// one at a time; returns when every item is done. One caller at a time.
+void steer_pool_run(steer_pool *pool, long count, int participants, steer_pool_task task, void *context);
+/// Stops and joins the workers and frees the team.
+void steer_pool_destroy(steer_pool *pool);
+
 #ifdef __cplusplus
 }
 #endif

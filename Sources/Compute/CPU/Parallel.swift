@@ -1,3 +1,4 @@
+import CPUKernels
 import Foundation
 
 /// The CPU backend's one pool of threads, for its own kernels and for matrix products alike.
@@ -7,7 +8,8 @@ import Foundation
 /// into blocks whose size follows from the shapes only, each block one single-threaded BLAS call or
 /// kernel run. Items are handed out one at a time to whichever thread is free (uneven items balance),
 /// and since an item computes its elements the same way on any thread, results are bit-identical
-/// whatever `threads` is. Idle workers sleep (libdispatch parks them on a futex); nothing spins.
+/// whatever `threads` is. `forEach` runs on a persistent team (`Team`) whose workers spin briefly with the
+/// pause hint between loops and then sleep; `jobs` runs on libdispatch's threads. Nothing calls sched_yield.
 enum Parallel {
     /// Number of worker threads used by `forEach` (defaults to the processor count).
     nonisolated(unsafe) static var threads: Int = ProcessInfo.processInfo.activeProcessorCount
@@ -26,9 +28,47 @@ enum Parallel {
             for i in 0..<count { body(i) }
             return
         }
+        if Team.run(count, participants: workers - 1, body) { return }
+        // The team is busy (a loop started from another thread): libdispatch's threads instead.
         let items = JobState()
         DispatchQueue.concurrentPerform(iterations: workers) { _ in
             while let i = items.next(below: count) { body(i) }
+        }
+    }
+
+    /// The persistent worker team of `forEach` (`steer_pool` in CPUKernels): its workers spin briefly
+    /// between loops instead of being woken through the kernel for each one, which cost about a tenth of a
+    /// decode step (a hundred short loops per token). Made on first use, remade when more threads are asked for.
+    enum Team {
+        /// Pause iterations a worker spins before sleeping (about 0.4 ms).
+        static let spin = 20_000
+        private static let lock = NSLock()
+        nonisolated(unsafe) private static var pool: OpaquePointer?
+
+        /// Carries the loop body through C.
+        private final class Body {
+            let run: (Int) -> Void
+            init(_ run: @escaping (Int) -> Void) { self.run = run }
+        }
+
+        /// Runs the loop on the team; false when another thread is using it.
+        static func run(_ count: Int, participants: Int, _ body: (Int) -> Void) -> Bool {
+            guard lock.try() else { return false }
+            defer { lock.unlock() }
+            if pool == nil || Int(steer_pool_workers(pool)) < participants {
+                if let old = pool { steer_pool_destroy(old) }
+                pool = steer_pool_create(Int32(participants), spin)
+            }
+            guard let pool, Int(steer_pool_workers(pool)) >= participants else { return false }
+            withoutActuallyEscaping(body) { escaping in
+                let box = Body(escaping)
+                withExtendedLifetime(box) {
+                    steer_pool_run(pool, count, Int32(participants), { context, item in
+                        Unmanaged<Body>.fromOpaque(context!).takeUnretainedValue().run(item)
+                    }, Unmanaged.passUnretained(box).toOpaque())
+                }
+            }
+            return true
         }
     }
 
