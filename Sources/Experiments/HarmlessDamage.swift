@@ -22,8 +22,10 @@ extension RefusalEvaluator {
     /// computed only for the rows that predict a reply token; prompts share their common prefix; and a
     /// condition whose edits all act at layer `l` or above starts at block `l` from the baseline pass's
     /// `resid_pre[l]` (blocks below it compute what the baseline computed). Chunks of prompts run on
-    /// every thread at once; sums are taken in prompt order.
-    public func damage(prompts: [[Int]], responses: [[Int]], conditions: [[ActivationEdit]]) throws -> HarmlessDamage {
+    /// every thread at once; sums are taken in prompt order. `progress(prompts done)` is called after each
+    /// chunk, one call at a time.
+    public func damage(prompts: [[Int]], responses: [[Int]], conditions: [[ActivationEdit]],
+                       progress: (Int) -> Void = { _ in }) throws -> HarmlessDamage {
         guard prompts.count == responses.count else { throw ModelError.badInput("damage: \(prompts.count) prompts, \(responses.count) replies") }
         if let empty = prompts.firstIndex(where: \.isEmpty) { throw ModelError.badInput("prompt \(empty) has no tokens") }
         let v = model.config.vocabSize, be = model.backend, d = model.config.hiddenSize
@@ -35,6 +37,7 @@ extension RefusalEvaluator {
         let chunks = PackedGroup.balancedChunks(sizes: logitRows, budget: rowBudget, parts: be.threads)
         var perPrompt = [(ce: [Double], kl: [Double])](repeating: ([], []), count: prompts.count)
         let lock = NSLock(), pool = Workspace.Pool(backend: be)
+        var done = 0
         try be.jobs(chunks.count) { k in
             let range = chunks[k]
             var group = PackedGroup(prompts: Array(prompts[range]))
@@ -71,6 +74,8 @@ extension RefusalEvaluator {
             }
             lock.lock(); defer { lock.unlock() }
             for (j, i) in range.enumerated() { perPrompt[i] = results[j] }
+            done += range.count
+            progress(done)
         }
         let tokens = responses.reduce(0) { $0 + $1.count }
         func meanCE(_ c: Int) -> Double {

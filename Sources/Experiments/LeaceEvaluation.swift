@@ -78,7 +78,9 @@ public struct LeaceEvaluationSummary: Codable, Sendable {
         let results = try ConditionResults.generate(conditions, evaluator: evaluator, store: store, key: key, progress: progress)
         let responses = (results.records["harmless_baseline"] ?? []).map(\.tokens)
         let damage = harmless.isEmpty ? nil
-            : try evaluator.damage(prompts: harmlessIds, responses: responses, conditions: [leace] + (ablation.map { [$0] } ?? []))
+            : try evaluator.damage(prompts: harmlessIds, responses: responses, conditions: [leace] + (ablation.map { [$0] } ?? [])) {
+                progress("KL and loss", $0, harmlessIds.count)
+            }
         var rates: [String: Double?] = [:]
         for c in conditions { rates[c.name] = results.rates[c.name] }
         for c in Self.conditions where rates[c] == nil { rates[c] = .some(nil) }

@@ -64,7 +64,9 @@ public struct RefusalEvaluationSummary: Codable, Sendable {
         let ablation = try Steering.ablation(direction, model: evaluator.model)
         let addition = try Steering.addition(direction, layer: layer, scale: 1, model: evaluator.model)
         let responses = (records["harmless_baseline"] ?? []).map(\.tokens)
-        let damage = try evaluator.damage(prompts: harmlessIds, responses: responses, conditions: [ablation, addition])
+        let damage = try evaluator.damage(prompts: harmlessIds, responses: responses, conditions: [ablation, addition]) {
+            progress("KL and loss", $0, harmlessIds.count)
+        }
         let kl = damage.kl[0]
         let ce = Loss(baseline: damage.baselineCE, ablation: damage.ce[0], addition: damage.ce[1])
         return RefusalEvaluationSummary(

@@ -40,10 +40,14 @@ enum Parallel {
     /// between loops instead of being woken through the kernel for each one, which cost about a tenth of a
     /// decode step (a hundred short loops per token). Made on first use, remade when more threads are asked for.
     enum Team {
-        /// Pause iterations a worker spins before sleeping (about 0.4 ms).
-        static let spin = 20_000
+        /// Pause iterations a worker spins before sleeping (about 0.4 ms); none when there are more threads
+        /// than processors, where a spinning worker would take a core from one with work.
+        static func spin(participants: Int) -> Int {
+            participants + 1 <= ProcessInfo.processInfo.activeProcessorCount ? 20_000 : 0
+        }
         private static let lock = NSLock()
         nonisolated(unsafe) private static var pool: OpaquePointer?
+        nonisolated(unsafe) private static var poolSpin = 0
 
         /// Carries the loop body through C.
         private final class Body {
@@ -55,9 +59,11 @@ enum Parallel {
         static func run(_ count: Int, participants: Int, _ body: (Int) -> Void) -> Bool {
             guard lock.try() else { return false }
             defer { lock.unlock() }
-            if pool == nil || Int(steer_pool_workers(pool)) < participants {
+            let spin = spin(participants: participants)
+            if pool == nil || Int(steer_pool_workers(pool)) < participants || poolSpin != spin {
                 if let old = pool { steer_pool_destroy(old) }
                 pool = steer_pool_create(Int32(participants), spin)
+                poolSpin = spin
             }
             guard let pool, Int(steer_pool_workers(pool)) >= participants else { return false }
             withoutActuallyEscaping(body) { escaping in
