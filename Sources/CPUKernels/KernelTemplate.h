@@ -54,6 +54,9 @@ ALWAYS void NAME(gemv_block)(int dtype, const void *w, long cols, long r, const 
     for (int q = 0; q < R; q++) for (int i = 0; i < M; i++) acc[q][i][0] = acc[q][i][1] = (NAME(vf)){0};
     long k = 0;
     for (; k + 2 * LANES <= cols; k += 2 * LANES) {
+        // Ask for the weights a few hundred bytes ahead: a single stream per thread leaves the
+        // hardware prefetcher too little in flight to reach the memory's bandwidth.
+        for (int q = 0; q < R; q++) __builtin_prefetch((const char *)w + ((r + q) * cols + k) * size + 768);
         for (int c = 0; c < 2; c++) {
             NAME(vf) wv[2];
             for (int q = 0; q < R; q++) wv[q] = NAME(load)((const char *)w + (r + q) * cols * size, k + c * LANES, dtype);
