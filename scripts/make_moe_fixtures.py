@@ -48,6 +48,21 @@ base._ST_DTYPES.setdefault(torch.uint8, "U8")
 MIN_GREEDY_MARGIN = 5e-3
 SMALL = dict(base.COMMON, hidden_size=48)
 
+
+def gpt_oss_config() -> GptOssConfig:
+    """The tiny gpt-oss shape both gpt-oss fixtures use (plain and MXFP4 experts)."""
+    return GptOssConfig(
+        **{**base.COMMON, "intermediate_size": 32},
+        head_dim=16, tie_word_embeddings=False, rms_norm_eps=1e-5, sliding_window=6,
+        num_local_experts=4, num_experts_per_tok=2, swiglu_limit=1.5,
+        layer_types=["sliding_attention", "full_attention"],
+        # gpt-oss's own YaRN (factor 32 over 4096 positions, not truncated): with head_dim 16 and theta 150000
+        # the ramp covers frequencies 2..4 of 8.
+        rope_parameters={"rope_type": "yarn", "rope_theta": 150000.0, "factor": 32.0, "beta_fast": 32.0,
+                         "beta_slow": 1.0, "truncate": False, "original_max_position_embeddings": 4096},
+    )
+
+
 MOE_SPECS = [
     dict(
         name="qwen3_moe",
@@ -83,16 +98,7 @@ MOE_SPECS = [
     ),
     dict(
         name="gpt_oss",
-        config=GptOssConfig(
-            **{**base.COMMON, "intermediate_size": 32},
-            head_dim=16, tie_word_embeddings=False, rms_norm_eps=1e-5, sliding_window=6,
-            num_local_experts=4, num_experts_per_tok=2, swiglu_limit=1.5,
-            layer_types=["sliding_attention", "full_attention"],
-            # gpt-oss's own YaRN (factor 32 over 4096 positions, not truncated): with head_dim 16 and theta 150000
-            # the ramp covers frequencies 2..4 of 8.
-            rope_parameters={"rope_type": "yarn", "rope_theta": 150000.0, "factor": 32.0, "beta_fast": 32.0,
-                             "beta_slow": 1.0, "truncate": False, "original_max_position_embeddings": 4096},
-        ),
+        config=gpt_oss_config(),
         style="v5",
         generation={"bos_token_id": 1, "eos_token_id": [2, 3]},
         exercises=["attention sinks", "q/k/v/o biases", "sliding window 6 on layer 0, full attention on layer 1",
@@ -103,14 +109,7 @@ MOE_SPECS = [
     ),
     dict(
         name="gpt_oss_mxfp4",
-        config=GptOssConfig(
-            **{**base.COMMON, "intermediate_size": 32},
-            head_dim=16, tie_word_embeddings=False, rms_norm_eps=1e-5, sliding_window=6,
-            num_local_experts=4, num_experts_per_tok=2, swiglu_limit=1.5,
-            layer_types=["sliding_attention", "full_attention"],
-            rope_parameters={"rope_type": "yarn", "rope_theta": 150000.0, "factor": 32.0, "beta_fast": 32.0,
-                             "beta_slow": 1.0, "truncate": False, "original_max_position_embeddings": 4096},
-        ),
+        config=gpt_oss_config(),
         style="v4", mxfp4=True,
         generation={"bos_token_id": 1, "eos_token_id": [2, 3]},
         exercises=["MXFP4 experts in the published layout (*_blocks, *_scales, quantization_config mxfp4)",

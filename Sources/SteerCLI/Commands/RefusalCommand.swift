@@ -47,7 +47,7 @@ enum RefusalCommand: Command {
         settings.selection.minInduce = try args.double("--min-induce") ?? 0
         settings.filterValidation = !args.flag("--no-filter-val")
         settings.system = args.string("--system")
-        settings.batchSize = try args.int("--batch-size", default: 48, range: 1...4096)
+        settings.batchSize = try args.int("--batch-size", default: RefusalSettings().batchSize, range: 1...4096)
         settings.selection.tokensPerPass = try args.int("--tokens-per-pass", default: 0, range: 0...1_000_000)
         settings.maxNewTokens = try args.int("--max-new-tokens", default: 64, range: 1...100_000)
         settings.evaluate = !args.flag("--no-eval")
