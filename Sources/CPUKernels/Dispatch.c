@@ -6,7 +6,8 @@
 #define DECLARE(sfx)                                                                                    \
     void steer_gemv_##sfx(steer_dtype, const void *, long, long, long, const float *, long, long, float *, long); \
     void steer_widen_##sfx(steer_dtype, const void *, float *, long);                                 \
-    float steer_stream_sum_##sfx(const float *, long);                                                 \
+    uint64_t steer_stream_read_##sfx(const void *, long);                                              \
+    float steer_fma_peak_##sfx(long);                                                                  \
     void steer_attention_scores_##sfx(const float *, long, long, const float *, long, long, long, float, float *, long); \
     void steer_attention_values_##sfx(const float *, long, long, const float *, long, long, long, float *, long); \
     void steer_gemm_##sfx(steer_dtype, const void *, long, long, long, const float *, long, long, float *, long, float *); \
@@ -97,10 +98,17 @@ void steer_gemv(steer_dtype dtype, const void *w, long cols, long r0, long r1, c
 #define WIDEN(sfx) steer_widen_##sfx(dtype, src, out, n)
 void steer_widen(steer_dtype dtype, const void *src, float *out, long n) { DISPATCH(WIDEN) }
 
-#define SUM(sfx) s = steer_stream_sum_##sfx(x, n)
-float steer_stream_sum(const float *x, long n) {
+#define READ(sfx) s = steer_stream_read_##sfx(p, bytes)
+uint64_t steer_stream_read(const void *p, long bytes) {
+    uint64_t s = 0;
+    DISPATCH(READ)
+    return s;
+}
+
+#define PEAK(sfx) s = steer_fma_peak_##sfx(iterations)
+float steer_fma_peak(long iterations) {
     float s = 0;
-    DISPATCH(SUM)
+    DISPATCH(PEAK)
     return s;
 }
 

@@ -54,6 +54,9 @@ public protocol ComputeBackend: AnyObject {
                  offset: Float, eps: Float, out: Tensor, outColumn: Int)
     /// `out[rows, column ..< column + weight.rows] = x[rows, xColumn ..< xColumn + weight.cols] · Wᵀ (+ bias)`.
     func linear(_ x: Tensor, rows: Range<Int>, xColumn: Int, weight: Weight, bias: Weight?, out: Tensor, column: Int)
+    /// `linear` of each part in turn, written side by side from `column` on (as if the parts were one
+    /// weight stacked by rows); a backend may run them as one operation.
+    func linear(_ x: Tensor, rows: Range<Int>, xColumn: Int, parts: [Weight], out: Tensor, column: Int)
     /// `x[rows, column ..< column + bias.count] += bias`.
     func addBias(_ bias: Weight, to x: Tensor, rows: Range<Int>, column: Int)
     /// cos/sin tables of `rope` for the given positions (one row per position in the list).
@@ -140,6 +143,14 @@ public protocol ComputeBackend: AnyObject {
 }
 
 extension ComputeBackend {
+    public func linear(_ x: Tensor, rows: Range<Int>, xColumn: Int, parts: [Weight], out: Tensor, column: Int) {
+        var c = column
+        for p in parts {
+            linear(x, rows: rows, xColumn: xColumn, weight: p, bias: nil, out: out, column: c)
+            c += p.rows
+        }
+    }
+
     /// A tensor holding `values` as one row (or `rows` rows).
     public func upload(_ values: [Float], rows: Int = 1) -> Tensor {
         values.withUnsafeBufferPointer { upload($0, rows: rows, cols: values.count / max(1, rows)) }

@@ -24,6 +24,19 @@ public struct Degeneration: Codable, Sendable, Equatable {
         case degenerate
     }
 
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        repeatedNGramRate = try c.decodeNumberOrNaN(.repeatedNGramRate)
+        degenerate = try c.decode(WilsonInterval.self, forKey: .degenerate)
+    }
+
+    /// The mean rate is written `null` for no completions.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeNumberOrNull(repeatedNGramRate, forKey: .repeatedNGramRate)
+        try c.encode(degenerate, forKey: .degenerate)
+    }
+
     /// The share of degenerate completions (NaN for none).
     public var degenerateRate: Double { degenerate.proportion }
 

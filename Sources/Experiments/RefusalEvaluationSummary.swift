@@ -4,6 +4,7 @@ import Models
 /// `evaluation.json`: the held-out results of a run, in the keys other tools read (rates in [0, 1]).
 public struct RefusalEvaluationSummary: Codable, Sendable {
     public struct Selected: Codable, Sendable { public var position: Int; public var layer: Int }
+    /// Rates of the five conditions; NaN (written `null`) for a condition with no prompts.
     public struct Rates: Codable, Sendable {
         public var harmfulBaseline, harmfulAblation, harmfulSubtraction, harmlessBaseline, harmlessAddition: Double
         enum CodingKeys: String, CodingKey {
@@ -11,8 +12,51 @@ public struct RefusalEvaluationSummary: Codable, Sendable {
             case harmfulSubtraction = "harmful_subtraction", harmlessBaseline = "harmless_baseline"
             case harmlessAddition = "harmless_addition"
         }
+
+        public init(harmfulBaseline: Double, harmfulAblation: Double, harmfulSubtraction: Double, harmlessBaseline: Double,
+                    harmlessAddition: Double) {
+            self.harmfulBaseline = harmfulBaseline; self.harmfulAblation = harmfulAblation
+            self.harmfulSubtraction = harmfulSubtraction; self.harmlessBaseline = harmlessBaseline
+            self.harmlessAddition = harmlessAddition
+        }
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            harmfulBaseline = try c.decodeNumberOrNaN(.harmfulBaseline); harmfulAblation = try c.decodeNumberOrNaN(.harmfulAblation)
+            harmfulSubtraction = try c.decodeNumberOrNaN(.harmfulSubtraction)
+            harmlessBaseline = try c.decodeNumberOrNaN(.harmlessBaseline); harmlessAddition = try c.decodeNumberOrNaN(.harmlessAddition)
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            for (k, v) in [(CodingKeys.harmfulBaseline, harmfulBaseline), (.harmfulAblation, harmfulAblation),
+                           (.harmfulSubtraction, harmfulSubtraction), (.harmlessBaseline, harmlessBaseline),
+                           (.harmlessAddition, harmlessAddition)] { try c.encodeNumberOrNull(v, forKey: k) }
+        }
     }
-    public struct Loss: Codable, Sendable { public var baseline, ablation, addition: Double }
+
+    /// Mean cross-entropy per reply token; NaN (written `null`) when the harmless replies have no tokens.
+    public struct Loss: Codable, Sendable {
+        public var baseline, ablation, addition: Double
+        enum CodingKeys: String, CodingKey { case baseline, ablation, addition }
+
+        public init(baseline: Double, ablation: Double, addition: Double) {
+            self.baseline = baseline; self.ablation = ablation; self.addition = addition
+        }
+
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            baseline = try c.decodeNumberOrNaN(.baseline); ablation = try c.decodeNumberOrNaN(.ablation)
+            addition = try c.decodeNumberOrNaN(.addition)
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            for (k, v) in [(CodingKeys.baseline, baseline), (.ablation, ablation), (.addition, addition)] {
+                try c.encodeNumberOrNull(v, forKey: k)
+            }
+        }
+    }
     public struct Counts: Codable, Sendable {
         public var harmfulTest, harmlessTest: Int
         enum CodingKeys: String, CodingKey { case harmfulTest = "harmful_test", harmlessTest = "harmless_test" }
@@ -27,6 +71,7 @@ public struct RefusalEvaluationSummary: Codable, Sendable {
     public var refusalRateCI: [String: WilsonInterval]?
     /// Per condition: how repetitive the completions are (`Degeneration`).
     public var degeneration: [String: Degeneration]?
+    /// Mean KL of the ablation on harmless prompts; NaN (written `null`) when there are none.
     public var klHarmlessAblation: Double
     public var ceLoss: Loss
     public var n: Counts
@@ -42,6 +87,39 @@ public struct RefusalEvaluationSummary: Codable, Sendable {
         case klHarmlessAblation = "kl_harmless_ablation"
         case ceLoss = "ce_loss"
         case maxNewTokens = "max_new_tokens"
+    }
+
+    public init(selected: Selected, refusalRate: Rates, refusalRateCI: [String: WilsonInterval]?, degeneration: [String: Degeneration]?,
+                klHarmlessAblation: Double, ceLoss: Loss, n: Counts, timings: [String: Double] = [:], maxNewTokens: Int) {
+        self.selected = selected; self.refusalRate = refusalRate; self.refusalRateCI = refusalRateCI
+        self.degeneration = degeneration; self.klHarmlessAblation = klHarmlessAblation; self.ceLoss = ceLoss; self.n = n
+        self.timings = timings; self.maxNewTokens = maxNewTokens
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        selected = try c.decode(Selected.self, forKey: .selected)
+        refusalRate = try c.decode(Rates.self, forKey: .refusalRate)
+        refusalRateCI = try c.decodeIfPresent([String: WilsonInterval].self, forKey: .refusalRateCI)
+        degeneration = try c.decodeIfPresent([String: Degeneration].self, forKey: .degeneration)
+        klHarmlessAblation = try c.decodeNumberOrNaN(.klHarmlessAblation)
+        ceLoss = try c.decode(Loss.self, forKey: .ceLoss)
+        n = try c.decode(Counts.self, forKey: .n)
+        timings = try c.decodeIfPresent([String: Double].self, forKey: .timings) ?? [:]
+        maxNewTokens = try c.decode(Int.self, forKey: .maxNewTokens)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(selected, forKey: .selected)
+        try c.encode(refusalRate, forKey: .refusalRate)
+        try c.encodeIfPresent(refusalRateCI, forKey: .refusalRateCI)
+        try c.encodeIfPresent(degeneration, forKey: .degeneration)
+        try c.encodeNumberOrNull(klHarmlessAblation, forKey: .klHarmlessAblation)
+        try c.encode(ceLoss, forKey: .ceLoss)
+        try c.encode(n, forKey: .n)
+        try c.encode(timings, forKey: .timings)
+        try c.encode(maxNewTokens, forKey: .maxNewTokens)
     }
 
     /// The five generation conditions, their prompts and hooks.

@@ -122,11 +122,7 @@ extension LanguageModel {
 
     /// The parts of a fused projection side by side in `out`, then its bias.
     private func linear(_ parts: [Weight], bias: Weight?, input: Tensor, rows: Range<Int>, out: Tensor) {
-        var column = 0
-        for p in parts {
-            backend.linear(input, rows: rows, xColumn: 0, weight: p, bias: nil, out: out, column: column)
-            column += p.rows
-        }
+        backend.linear(input, rows: rows, xColumn: 0, parts: parts, out: out, column: 0)
         if let bias { backend.addBias(bias, to: out, rows: rows, column: 0) }
     }
 

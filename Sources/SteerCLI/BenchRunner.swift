@@ -62,19 +62,23 @@ struct BenchRunner {
         return flops
     }
 
-    /// Bytes of weight matrices one decode step reads (every block's projections and the output head,
-    /// in the dtype the backend holds them; a routed MLP its router and `active` of its experts, as if
-    /// all were the same size); norms, biases and the key/value cache are left out.
-    var decodeBytesPerStep: Double {
-        func bytes(_ w: Weight) -> Double { Double(w.rows * w.cols * w.dtype.byteSize) }
-        func sum(_ ws: [Weight]) -> Double { ws.reduce(0) { $0 + bytes($1) } }
-        var total = bytes(model.outputHead)
+    /// The weight matrices one decode step reads: every block's projections and the output head; a
+    /// routed MLP its router and the first `active` of its experts (as if all were the same size).
+    /// Norms, biases and the key/value cache are left out.
+    var decodeWeights: [Weight] {
+        var list = [model.outputHead]
         for (b, spec) in zip(model.blocks, model.config.blocks) {
-            total += sum(b.qkv + [b.o]) + sum(b.gateUp) + (b.down.map(bytes) ?? 0)
-            if let e = b.experts, let s = spec.mlp.experts, let first = e.gateUp.first, let down = e.down.first {
-                total += bytes(e.router) + Double(s.active) * (sum(first) + bytes(down))
+            list += b.qkv + [b.o] + b.gateUp + (b.down.map { [$0] } ?? [])
+            if let e = b.experts, let s = spec.mlp.experts {
+                list.append(e.router)
+                for i in 0..<min(s.active, e.gateUp.count, e.down.count) { list += e.gateUp[i] + [e.down[i]] }
             }
         }
-        return total
+        return list
+    }
+
+    /// Bytes of `decodeWeights`, in the dtype the backend holds them.
+    var decodeBytesPerStep: Double {
+        decodeWeights.reduce(0) { $0 + Double($1.rows * $1.cols * $1.dtype.byteSize) }
     }
 }

@@ -98,6 +98,25 @@ extension BackendChecker {
                 "joined parts of 19 and 18 columns")
     }
 
+    /// Parts run as one operation (kept 16-bit, so the CPU does not join them: one parallel loop over
+    /// every part's blocks) compute the stacked product side by side, for the matrix-vector kernel's
+    /// row counts and above them.
+    func checkLinearParts() throws {
+        let parts = [try weight("q", rows: 300, cols: 37, dtype: .bf16, keepHalf: true),
+                     try weight("k", rows: 7, cols: 37, dtype: .f16, keepHalf: true),
+                     try weight("v", rows: 33, cols: 37, dtype: .bf16, keepHalf: true, misaligned: true)]
+        let stacked = Grid(rows: 340, cols: 37, floats: parts.flatMap(\.values.values).map { Float($0) })
+        for m in [1, 3, 16, 17] {
+            let first = 1, xColumn = 2, column = 3
+            let x = random.grid(first + m + 1, xColumn + 37 + 1)
+            var out = random.grid(first + m + 1, column + 340 + 2)
+            let ot = upload(out)
+            backend.linear(upload(x), rows: first..<(first + m), xColumn: xColumn, parts: parts.map(\.weight), out: ot, column: column)
+            ReferenceOps.linear(x, rows: first..<(first + m), xColumn: xColumn, weight: stacked, bias: nil, out: &out, column: column)
+            expect(ot, out, "linear(parts:)", "q+k+v kept 16-bit, rows=\(m)")
+        }
+    }
+
     /// addBias, gated activations, add, softcap, scale, gather and copyRows.
     func checkElementwise() throws {
         let (bias, biasValues) = try weight("bias", rows: 1, cols: 9, dtype: .bf16, keepHalf: true)

@@ -39,6 +39,7 @@ final class BackendChecker {
         try checkRMSNorm()
         try checkLinear()
         try checkJoined()
+        try checkLinearParts()
         try checkElementwise()
         checkInterventions()
         checkErase()

@@ -148,16 +148,41 @@ final class CPUKernelTests: XCTestCase {
         }
     }
 
-    /// The streaming read that measures bandwidth sums what it reads (n terms: within γₙ·Σ|x|).
-    func testStreamSum() {
+    /// The streaming read that measures bandwidth adds every little-endian 64-bit word it reads
+    /// (wrapping), then the tail bytes: integer sums, so exactly the plain sum, for any start and length.
+    func testStreamReadSumsEveryByte() {
+        let bytes = (0..<4099).map { _ in UInt8.random(in: 0...255, using: &random) }
         for level in levels {
             KernelLevel.current = level
-            for n in [1, 63, 64, 1000] {
-                let x = random.floats(n)
-                let exact = x.reduce(0.0) { $0 + Double($1) }, magnitude = x.reduce(0.0) { $0 + abs(Double($1)) }
-                let got = x.withUnsafeBufferPointer { steer_stream_sum($0.baseAddress!, n) }
-                XCTAssertLessThanOrEqual(abs(Double(got) - exact), Float32Error.gamma(n) * magnitude, "\(level) n=\(n)")
+            for (start, n) in [(0, 0), (0, 7), (1, 8), (3, 257), (5, 1024), (0, 4096), (2, 4097)] {
+                var expected: UInt64 = 0, k = 0
+                while k + 8 <= n {
+                    var word: UInt64 = 0
+                    for j in 0..<8 { word |= UInt64(bytes[start + k + j]) << (8 * j) }
+                    expected &+= word
+                    k += 8
+                }
+                while k < n { expected &+= UInt64(bytes[start + k]); k += 1 }
+                let got = bytes.withUnsafeBytes { steer_stream_read($0.baseAddress! + start, n) }
+                XCTAssertEqual(got, expected, "\(level) start \(start) n \(n)")
             }
+        }
+    }
+
+    /// The peak measurement runs the chains it claims: 12 chains of `a = a·m + c` from a = i, one
+    /// rounding per step where the level has fused multiply-add (AVX2, AVX-512) and two at the baseline,
+    /// summed in chain order; its lanes are equal, so the pairwise lane sum is `lanes ×` that exactly.
+    func testFMAPeakRunsFusedChains() {
+        let m: Float = 0.999999, c: Float = 1e-7, iterations = 1000
+        for level in levels {
+            KernelLevel.current = level
+            var sum: Float = 0
+            for i in 0..<12 {
+                var a = Float(i)
+                for _ in 0..<iterations { a = level >= .avx2 ? c.addingProduct(a, m) : a * m + c }
+                sum += a
+            }
+            XCTAssertEqual(steer_fma_peak(iterations), Float(level.lanes) * sum, "\(level)")
         }
     }
 

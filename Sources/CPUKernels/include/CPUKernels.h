@@ -86,8 +86,15 @@ void steer_attention_scores(const float *q, long ldq, long rows, const float *kt
 void steer_attention_values(const float *p, long ldp, long rows, const float *v, long ldv, long n, long hd,
                             float *o, long ldo);
 
-/// Σ of `n` floats read once, front to back (for measuring memory bandwidth).
-float steer_stream_sum(const float *x, long n);
+/// The wrapping sum of the little-endian 64-bit words in `bytes` bytes at `p` (any alignment), the
+/// last `bytes mod 8` bytes added one by one: every byte read once, front to back, with integer adds
+/// only (for measuring memory bandwidth over memory of any content, weights included).
+uint64_t steer_stream_read(const void *p, long bytes);
+
+/// Runs `iterations` rounds of 12 independent vector fused multiply-adds (one per chain, as wide as
+/// the kernel level's vectors) and returns a sum of the chains: 24·lanes·iterations FLOPs on the
+/// calling thread with no memory traffic (for measuring the cores' arithmetic peak).
+float steer_fma_peak(long iterations);
 
 /// A team of persistent worker threads for parallel loops (Pool.c): workers wait for the next loop by
 /// spinning with the pause hint up to `spin` times, then sleep; no sched_yield.

@@ -27,6 +27,26 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
     /// every weight once, so this bounds its speed).
     public func measureBandwidth(bytes: Int = 1 << 30) -> Double { MachineRates.readBandwidth(bytes: bytes) }
 
+    /// GB/s of a plain streaming read of these weights' own memory (mapped file pages or owned
+    /// buffers, wherever they sit), in the same blocks and pool: the ceiling of a decode step that
+    /// reads them. Nil when a weight is not this backend's.
+    public func measureBandwidth(of weights: [Weight]) -> Double? {
+        var regions: [(UnsafeRawPointer, Int)] = []
+        for w in weights {
+            guard let m = (w as? CPUWeight)?.matrix else { return nil }
+            switch m.storage {
+            case .f32(let p): regions.append((UnsafeRawPointer(p), m.rows * m.cols * 4))
+            case .bf16(let p), .f16(let p): regions.append((UnsafeRawPointer(p), m.rows * m.cols * 2))
+            case .panels(let p): regions.append((UnsafeRawPointer(p), (m.rows + Matrix.panel - 1) / Matrix.panel * Matrix.panel * m.cols * 4))
+            }
+        }
+        return MachineRates.readBandwidth(regions: regions)
+    }
+
+    /// GFLOP/s of register-only fused multiply-adds on every thread of the pool: the arithmetic peak
+    /// of the kernels' instruction set, which no matrix product can pass.
+    public func measureFMAPeak() -> Double { MachineRates.fmaPeakGFLOPS() }
+
     /// The kernels in use: the instruction set of Steer's own (`avx512`, `avx2`, `baseline`), the kernel
     /// set of the system BLAS (`SkylakeX`, `Haswell`, … for OpenBLAS), and whether that BLAS runs any
     /// matrix products (only for row-major weights without AVX2, or with `STEER_GEMM=blas`).
@@ -158,6 +178,16 @@ public final class CPUBackend: ComputeBackend, @unchecked Sendable {
             let b = cpu(bias).vector
             for i in 0..<rows.count { Kernels.add(b, into: y + i * out.cols, w.rows) }
         }
+    }
+
+    /// Parts of one projection (q, k, v; gate, up) in one parallel loop when the matrix-vector kernel
+    /// runs them: small parts (k and v) then fill the threads the large ones leave idle, and one
+    /// hand-off replaces one per part. Each element is computed exactly as `linear` computes it.
+    public func linear(_ x: Tensor, rows: Range<Int>, xColumn: Int, parts: [Weight], out: Tensor, column: Int) {
+        guard !rows.isEmpty else { return }
+        let y = cpu(out).pointer + rows.lowerBound * out.cols + column
+        Matrix.apply(parts.map { cpu($0).matrix }, cpu(x).pointer + rows.lowerBound * x.cols + xColumn, m: rows.count,
+                     lda: x.cols, into: y, ldy: out.cols)
     }
 
     public func addBias(_ bias: Weight, to x: Tensor, rows: Range<Int>, column: Int) {

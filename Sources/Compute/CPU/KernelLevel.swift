@@ -18,6 +18,11 @@ enum KernelLevel: Int, CaseIterable, Comparable {
 
     var name: String { String(cString: steer_kernel_level_name(steer_level(rawValue: UInt32(rawValue)))) }
 
+    /// Floats per vector of the level's kernels.
+    var lanes: Int {
+        switch self { case .baseline: return 4; case .avx2: return 8; case .avx512: return 16 }
+    }
+
     static func < (a: KernelLevel, b: KernelLevel) -> Bool { a.rawValue < b.rawValue }
 
     private init(_ level: steer_level) { self = KernelLevel(rawValue: Int(level.rawValue)) ?? .baseline }

@@ -34,6 +34,39 @@ extension Matrix {
         }
     }
 
+    /// `apply` of each matrix in turn, written side by side from `y` on. Row-major matrices within
+    /// `gemvRows` rows run all their matrix-vector blocks in one parallel loop (the same blocks and
+    /// kernel calls as one by one, so the same bits).
+    static func apply(_ parts: [Matrix], _ x: UnsafePointer<Float>, m: Int, lda: Int, into y: UnsafeMutablePointer<Float>,
+                      ldy: Int) {
+        let rowMajor = parts.compactMap(\.rowMajor)
+        guard parts.count > 1, m <= gemvRows, rowMajor.count == parts.count else {
+            var column = 0
+            for p in parts {
+                p.apply(x, m: m, lda: lda, into: y + column, ldy: ldy)
+                column += p.rows
+            }
+            return
+        }
+        // (part, first row, end row, first output column) of every block.
+        var blocks: [(Int, Int, Int, Int)] = []
+        var column = 0, cost = 0
+        for (i, p) in parts.enumerated() {
+            let block = gemvBlock(cols: p.cols, size: rowMajor[i].size)
+            for r in stride(from: 0, to: p.rows, by: block) { blocks.append((i, r, min(p.rows, r + block), column)) }
+            column += p.rows
+            cost += p.rows * p.cols * m
+        }
+        blocks.withUnsafeBufferPointer { list in
+            rowMajor.withUnsafeBufferPointer { mats in
+                Parallel.forEach(list.count, cost: cost / max(1, list.count)) { b in
+                    let (i, r0, r1, c) = list[b], mat = mats[i]
+                    steer_gemv(mat.dtype, mat.base, parts[i].cols, r0, r1, x, m, lda, y + c, ldy)
+                }
+            }
+        }
+    }
+
     private func applyPanels(_ p: UnsafePointer<Float>, _ x: UnsafePointer<Float>, m: Int, lda: Int,
                              into y: UnsafeMutablePointer<Float>, ldy: Int) {
         let (mb, nb) = Self.tiles(m: m, rows: rows)

@@ -65,6 +65,7 @@ enum BenchCommand: Command {
         let peak = Double(Memory.peakResidentBytes())
         out.info("machine rates…")
         let gflops = cpu.measureGFLOPS(), bandwidth = cpu.measureBandwidth(bytes: bandwidthMiB << 20)
+        let fmaPeak = cpu.measureFMAPeak(), weightRead = batches.isEmpty ? nil : cpu.measureBandwidth(of: runner.decodeWeights)
 
         let kernels = cpu.kernels, stepBytes = runner.decodeBytesPerStep
         out.print("machine        \(BenchMachine.cpuModel), \(ProcessInfo.processInfo.activeProcessorCount) cores, \(threads) threads")
@@ -74,12 +75,19 @@ enum BenchCommand: Command {
         out.print("kernels        Steer \(kernels.own) (matrix products, attention; one pool) · system BLAS \(kernels.blas) "
                   + (kernels.blasRunsProducts ? "runs row-major products, one thread per block" : "unused"))
         out.print(String(format: "sgemm          %.1f GFLOP/s (1024³ Float32 product as a converted model runs it, best of 5)", gflops))
-        out.print(String(format: "memory read    %.1f GB/s (%d MiB streaming read, best of 5)", bandwidth, bandwidthMiB))
+        out.print(String(format: "fma peak       %.1f GFLOP/s (register-only fused multiply-adds on every thread: no product can pass it)", fmaPeak))
+        out.print(String(format: "memory read    %.1f GB/s (%d MiB streaming read of fresh memory, best of 5)", bandwidth, bandwidthMiB))
+        if let w = weightRead {
+            out.print(String(format: "weights read   %.1f GB/s (the same streaming read over the decode step's own weight memory, best of 5)", w))
+            figures["weight_memory_read_gb_per_s"] = w
+        }
         out.print(String(format: "weights        %@, %.1f MB of matrices read per decode step; tokens/s: median [min–max] of %d runs",
                          precision.rawValue, stepBytes / 1e6, repeats))
         figures["sgemm_gflops"] = gflops
         figures["memory_read_gb_per_s"] = bandwidth
+        figures["fma_peak_gflops"] = fmaPeak
         figures["decode_weight_bytes_per_step"] = stepBytes
+        var ceilings: [String: Double] = [:]
         for (i, (key, label, sample)) in ours.enumerated() {
             sample.record(key + "_tokens_per_s", into: &figures)
             if i < shapes.count {
@@ -87,13 +95,16 @@ enum BenchCommand: Command {
                 if i == 0 { figures["prefill_tokens_per_s"] = sample.median }  // the first batch, under the key older builds wrote
                 let gf = runner.prefillFLOPs(prompts: p, tokens: t) * sample.median / Double(p * t) / 1e9
                 figures[key + "_gflops"] = gf
-                out.print(pad(label, 16) + pad(sample.text + " tokens/s", 33) + String(format: "%.1f GFLOP/s (%.0f%% of sgemm)", gf, 100 * gf / gflops))
+                ceilings[key] = sample.median * fmaPeak / gf
+                out.print(pad(label, 16) + pad(sample.text + " tokens/s", 33)
+                          + String(format: "%.1f GFLOP/s (%.0f%% of sgemm, %.0f%% of fma peak)", gf, 100 * gf / gflops, 100 * gf / fmaPeak))
             } else {
                 let b = batches[i - shapes.count]
                 let gbs = stepBytes * sample.median / Double(b) / 1e9
                 figures[key + "_gb_per_s"] = gbs
+                let own = weightRead.map { String(format: ", %.0f%% of the weights' read", 100 * gbs / $0) } ?? ""
                 out.print(pad(label, 16) + pad(sample.text + " tokens/s", 33)
-                          + String(format: "weights read at %.1f GB/s (%.0f%% of memory read)", gbs, 100 * gbs / bandwidth))
+                          + String(format: "weights read at %.1f GB/s (%.0f%% of memory read", gbs, 100 * gbs / bandwidth) + own + ")")
             }
         }
         let files = Double(ModelDirectory.weightFileBytes(dir))
@@ -108,7 +119,7 @@ enum BenchCommand: Command {
             let ref = try ReferenceBenchmark.run(model: dir, prefill: prefillIds, decode: decodeIds, newTokens: newTokens,
                                                  threads: threads, repeats: repeats, dtype: precision.rawValue,
                                                  device: backend is CUDABackend ? "cuda" : "cpu")
-            printComparison(ours, ref, peak: peak, into: &figures, out)
+            printComparison(ours, ref, peak: peak, ceilings: ceilings, into: &figures, out)
         }
         if let l0 = loadBefore, let l1 = BenchMachine.loadAverage {
             figures["load_average_before"] = l0
@@ -139,8 +150,10 @@ enum BenchCommand: Command {
         }
     }
 
+    /// Ratios against transformers; `ceilings` (tokens/s at the FMA peak, per prefill key) add the
+    /// highest ratio any float32 implementation could reach on these cores.
     static func printComparison(_ ours: [(key: String, label: String, sample: BenchSample)], _ ref: ReferenceBenchmark.Result,
-                                peak: Double, into figures: inout [String: Double], _ out: Console) {
+                                peak: Double, ceilings: [String: Double], into figures: inout [String: Double], _ out: Console) {
         let i = ref.info
         out.print("against transformers \(i["transformers_version"] ?? "?") / torch \(i["torch_version"] ?? "?") "
                   + "(\(i["dtype"] ?? "?"), \(i["threads"] ?? "?") threads, \(i["attn_implementation"] ?? "?") attention, "
@@ -149,8 +162,10 @@ enum BenchCommand: Command {
             guard let theirs = ref.samples[key], theirs.median > 0 else { continue }
             theirs.record("transformers_\(key)_tokens_per_s", into: &figures)
             figures["ratio_\(key)_tokens_per_s"] = sample.median / theirs.median
+            let bound = ceilings[key].map { String(format: " (at the fma peak: %.2f×)", $0 / theirs.median) } ?? ""
+            if let c = ceilings[key] { figures["ratio_\(key)_at_fma_peak"] = c / theirs.median }
             out.print("  " + pad(label, 16) + "steer " + pad(sample.text, 24) + "transformers " + pad(theirs.text, 24)
-                      + String(format: "ratio %.2f×", sample.median / theirs.median))
+                      + String(format: "ratio %.2f×", sample.median / theirs.median) + bound)
         }
         if let p = ref.peakRSSBytes {
             figures["transformers_peak_rss_bytes"] = p
