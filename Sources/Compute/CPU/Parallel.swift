@@ -43,8 +43,11 @@ enum Parallel {
         /// Pause iterations a worker spins before sleeping (about 0.4 ms); none when there are more threads
         /// than processors, where a spinning worker would take a core from one with work.
         static func spin(participants: Int) -> Int {
-            participants + 1 <= ProcessInfo.processInfo.activeProcessorCount ? 20_000 : 0
+            participants + 1 <= processors ? 20_000 : 0
         }
+        /// Read once: on Linux each `activeProcessorCount` reads the cgroup's CPU quota files, which took
+        /// a few percent of a bf16 decode step when asked on every loop.
+        private static let processors = ProcessInfo.processInfo.activeProcessorCount
         private static let lock = NSLock()
         nonisolated(unsafe) private static var pool: OpaquePointer?
         nonisolated(unsafe) private static var poolSpin = 0
