@@ -43,6 +43,18 @@ ALWAYS float NAME(hsum)(NAME(vf) v) {
 /// Input rows per pass of the matrix-vector kernel (registers: R weight rows × G inputs × 2 chains).
 enum { NAME(G) = LANES >= 16 ? 4 : 2 };
 
+/// One vector of terms from element k of R weight rows against M inputs, added to chain `c` of each sum.
+ALWAYS void NAME(gemv_step)(int dtype, const void *w, long cols, long r, const float *x, long lda, long k, int c,
+                            NAME(vf) acc[2][NAME(G)][2], const int R, const int M) {
+    const long size = dtype == STEER_F32 ? 4 : 2;
+    NAME(vf) wv[2];
+    for (int q = 0; q < R; q++) wv[q] = NAME(load)((const char *)w + (r + q) * cols * size, k, dtype);
+    for (int i = 0; i < M; i++) {
+        NAME(vf) xv = *(const NAME(vfu) *)(x + i * lda + k);
+        for (int q = 0; q < R; q++) acc[q][i][c] += wv[q] * xv;
+    }
+}
+
 /// y[i·ldy + r + q] = x_i · W_{r+q} for q < R weight rows and i < M input rows (R, M constants): two
 /// vectors of LANES partial sums per element (chain c, lane l adds the terms k ≡ c·LANES + l mod 2·LANES
 /// in order; a last single vector of terms goes to chain 0), added, summed pairwise, then the tail terms
@@ -53,9 +65,9 @@ ALWAYS void NAME(gemv_block)(int dtype, const void *w, long cols, long r, const 
     NAME(vf) acc[2][NAME(G)][2];
     for (int q = 0; q < R; q++) for (int i = 0; i < M; i++) acc[q][i][0] = acc[q][i][1] = (NAME(vf)){0};
     long k = 0;
-    // Two steps per round of the loop: fewer instructions per byte read, so the core's out-of-order
+    // Four vectors per round of the loop: fewer instructions per byte read, so the core's out-of-order
     // window holds more loads in flight (16-bit weights widened in registers need more instructions
-    // per byte than Float32 ones). The chains see the same terms in the same order as one step at a time.
+    // per byte than Float32 ones). Vector j of a row always goes to chain j mod 2, in order.
     for (; k + 4 * LANES <= cols; k += 4 * LANES) {
         // Ask for every cache line of the weights twice: into L2 8 KiB ahead, into L1 1 KiB ahead. A
         // single stream per thread leaves the hardware prefetchers too little in flight to reach the
@@ -68,34 +80,9 @@ ALWAYS void NAME(gemv_block)(int dtype, const void *w, long cols, long r, const 
                 __builtin_prefetch(row + b + 1024, 0, 3);
             }
         }
-        for (int c = 0; c < 4; c++) {
-            NAME(vf) wv[2];
-            for (int q = 0; q < R; q++) wv[q] = NAME(load)((const char *)w + (r + q) * cols * size, k + c * LANES, dtype);
-            for (int i = 0; i < M; i++) {
-                NAME(vf) xv = *(const NAME(vfu) *)(x + i * lda + k + c * LANES);
-                for (int q = 0; q < R; q++) acc[q][i][c & 1] += wv[q] * xv;
-            }
-        }
+        for (int c = 0; c < 4; c++) NAME(gemv_step)(dtype, w, cols, r, x, lda, k + c * LANES, c & 1, acc, R, M);
     }
-    for (; k + 2 * LANES <= cols; k += 2 * LANES) {
-        for (int c = 0; c < 2; c++) {
-            NAME(vf) wv[2];
-            for (int q = 0; q < R; q++) wv[q] = NAME(load)((const char *)w + (r + q) * cols * size, k + c * LANES, dtype);
-            for (int i = 0; i < M; i++) {
-                NAME(vf) xv = *(const NAME(vfu) *)(x + i * lda + k + c * LANES);
-                for (int q = 0; q < R; q++) acc[q][i][c] += wv[q] * xv;
-            }
-        }
-    }
-    if (k + LANES <= cols) {
-        NAME(vf) wv[2];
-        for (int q = 0; q < R; q++) wv[q] = NAME(load)((const char *)w + (r + q) * cols * size, k, dtype);
-        for (int i = 0; i < M; i++) {
-            NAME(vf) xv = *(const NAME(vfu) *)(x + i * lda + k);
-            for (int q = 0; q < R; q++) acc[q][i][0] += wv[q] * xv;
-        }
-        k += LANES;
-    }
+    for (int c = 0; k + LANES <= cols; k += LANES, c++) NAME(gemv_step)(dtype, w, cols, r, x, lda, k, c & 1, acc, R, M);
     for (int q = 0; q < R; q++) {
         const void *wr = (const char *)w + (r + q) * cols * size;
         for (int i = 0; i < M; i++) {

@@ -24,7 +24,7 @@ extension Matrix {
             applyPanels(p, x, m: m, lda: lda, into: y, ldy: ldy)
         } else if let (dtype, base, size) = rowMajor {
             if m <= Self.gemvRows {
-                applyGEMV(dtype, base, size, x, m: m, lda: lda, into: y, ldy: ldy)
+                Self.applyGEMV([self], [(dtype, base, size)], x, m: m, lda: lda, into: y, ldy: ldy)
             } else {
                 applyGEMM(dtype, base, size, x, m: m, lda: lda, into: y, ldy: ldy)
             }
@@ -40,7 +40,7 @@ extension Matrix {
     static func apply(_ parts: [Matrix], _ x: UnsafePointer<Float>, m: Int, lda: Int, into y: UnsafeMutablePointer<Float>,
                       ldy: Int) {
         let rowMajor = parts.compactMap(\.rowMajor)
-        guard parts.count > 1, m <= gemvRows, rowMajor.count == parts.count else {
+        guard m > 0, m <= gemvRows, rowMajor.count == parts.count else {
             var column = 0
             for p in parts {
                 p.apply(x, m: m, lda: lda, into: y + column, ldy: ldy)
@@ -48,6 +48,13 @@ extension Matrix {
             }
             return
         }
+        applyGEMV(parts, rowMajor, x, m: m, lda: lda, into: y, ldy: ldy)
+    }
+
+    /// The matrix-vector kernel over blocks of `gemvBlock` weight rows of every part (`rowMajor[i]` is
+    /// part i's storage), parts side by side from `y` on, all blocks in one parallel loop.
+    private static func applyGEMV(_ parts: [Matrix], _ rowMajor: [(dtype: steer_dtype, base: UnsafeRawPointer, size: Int)],
+                                  _ x: UnsafePointer<Float>, m: Int, lda: Int, into y: UnsafeMutablePointer<Float>, ldy: Int) {
         // (part, first row, end row, first output column) of every block.
         var blocks: [(Int, Int, Int, Int)] = []
         var column = 0, cost = 0
@@ -76,15 +83,6 @@ extension Matrix {
         Parallel.forEach(mt * nt, cost: 2 * min(m, mb) * nb * cols) { t in
             let i0 = (t % mt) * mb, p0 = (t / mt) * np
             steer_panel_product(p, cols, rows, p0, min(panels, p0 + np), x + i0 * lda, lda, min(mb, m - i0), y + i0 * ldy, ldy)
-        }
-    }
-
-    private func applyGEMV(_ dtype: steer_dtype, _ base: UnsafeRawPointer, _ size: Int, _ x: UnsafePointer<Float>, m: Int,
-                           lda: Int, into y: UnsafeMutablePointer<Float>, ldy: Int) {
-        let block = Self.gemvBlock(cols: cols, size: size), blocks = (rows + block - 1) / block
-        let cols = self.cols, rows = self.rows
-        Parallel.forEach(blocks, cost: block * cols * m) { b in
-            steer_gemv(dtype, base, cols, b * block, min(rows, b * block + block), x, m, lda, y, ldy)
         }
     }
 
