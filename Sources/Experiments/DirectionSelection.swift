@@ -115,6 +115,14 @@ public struct SelectionResult: Codable, Sendable {
     }
 }
 
+/// Mean refusal scores of the validation sets without edits (SPEC §3.4's baseline).
+public struct SelectionBaseline: Codable, Sendable {
+    public var harmful: Double
+    public var harmless: Double
+    public init(harmful: Double, harmless: Double) { self.harmful = harmful; self.harmless = harmless }
+    var isFinite: Bool { harmful.isFinite && harmless.isFinite }
+}
+
 /// Scores candidate directions with the bypass / induce / KL tests and picks one.
 public struct DirectionSelector {
     public let runner: BatchRunner
@@ -124,6 +132,11 @@ public struct DirectionSelector {
     public var done: [CandidateScore] = []
     /// Called with each newly computed score (for checkpointing).
     public var onScore: (CandidateScore) -> Void = { _ in }
+    /// The baseline already computed for these validation sets (a checkpoint): when every candidate is in
+    /// `done` as well, `select` runs no forward pass.
+    public var baseline: SelectionBaseline?
+    /// Called with the baseline when it is computed (for checkpointing).
+    public var onBaseline: (SelectionBaseline) -> Void = { _ in }
 
     public init(runner: BatchRunner, refusalTokens: [Int], settings: SelectionSettings = SelectionSettings()) {
         self.runner = runner
@@ -166,13 +179,20 @@ public struct DirectionSelector {
         scorer.baselineCacheMB = settings.baselineCacheMB
         var finished = 0
         let onScore = self.onScore
-        let baseline = try scorer.score(jobs, pending: pending) { j, s in
-            let g = grid[jobGrid[j]]
-            let c = CandidateScore(position: g.position, layer: g.layer, bypass: s.bypass, induce: s.induce, kl: s.kl, filteredBy: nil)
-            byKey["\(c.position),\(c.layer)"] = c
-            onScore(c)
-            finished += 1
-            progress(total - pending.count + finished, total)
+        let baseline: SelectionBaseline
+        if pending.isEmpty, let known = self.baseline {
+            baseline = known
+        } else {
+            let b = try scorer.score(jobs, pending: pending) { j, s in
+                let g = grid[jobGrid[j]]
+                let c = CandidateScore(position: g.position, layer: g.layer, bypass: s.bypass, induce: s.induce, kl: s.kl, filteredBy: nil)
+                byKey["\(c.position),\(c.layer)"] = c
+                onScore(c)
+                finished += 1
+                progress(total - pending.count + finished, total)
+            }
+            baseline = SelectionBaseline(harmful: b.harmful, harmless: b.harmless)
+            onBaseline(baseline)
         }
         var scores: [CandidateScore] = []
         for g in grid {

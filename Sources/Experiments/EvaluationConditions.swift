@@ -1,12 +1,15 @@
 import Foundation
 import Models
 
-/// One generation condition of a held-out evaluation: its name (e.g. `harmful_ablation`), prompts and edits.
+/// One generation condition of a held-out evaluation: its name (e.g. `harmful_ablation`), prompts and edits,
+/// and the cache key its completions are checkpointed under (a key of what they depend on, so that runs that
+/// share a condition, such as the baselines of two selections, share its completions).
 struct EvaluationCondition {
     var name: String
     var texts: [String]
     var ids: [[Int]]
     var edits: [ActivationEdit]
+    var key: String
 }
 
 /// Greedy completions of several conditions (SPEC §3.8) and what is read from them: refusal rate by
@@ -18,14 +21,14 @@ struct ConditionResults {
     var intervals: [String: WilsonInterval] = [:]
     var degeneration: [String: Degeneration] = [:]
 
-    /// Generates every condition not already checkpointed under `key` in the run's cache (all missing ones
+    /// Generates every condition not already checkpointed under its key in the run's cache (all missing ones
     /// together, as one list of batches), checkpoints them, and publishes `completions/<name>.jsonl`.
-    static func generate(_ conditions: [EvaluationCondition], evaluator: RefusalEvaluator, store: RunStore, key: String,
+    static func generate(_ conditions: [EvaluationCondition], evaluator: RefusalEvaluator, store: RunStore,
                          stage: String = "evaluation", progress: ProgressHandler) throws -> ConditionResults {
         let total = conditions.reduce(0) { $0 + $1.texts.count }
         var cached: [String: [CompletionRecord]] = [:]
         for c in conditions {
-            let rows = store.readLines(CompletionRecord.self, cacheName: "\(key)-\(c.name).jsonl")
+            let rows = store.readLines(CompletionRecord.self, cacheName: "\(c.key)-\(c.name).jsonl")
             if rows.count == c.texts.count { cached[c.name] = rows }
         }
         let missing = conditions.filter { cached[$0.name] == nil }
@@ -38,7 +41,7 @@ struct ConditionResults {
                 return CompletionRecord(condition: c.name, prompt: text, completion: completion,
                                         refusal: RefusalPhrases.isRefusal(completion), tokens: tokens)
             }
-            let cacheName = "\(key)-\(c.name).jsonl"
+            let cacheName = "\(c.key)-\(c.name).jsonl"
             try? FileManager.default.removeItem(at: store.cache.appendingPathComponent(cacheName))
             for r in rows { try store.appendLine(r, cacheName: cacheName) }
             cached[c.name] = rows

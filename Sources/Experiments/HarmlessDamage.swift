@@ -5,12 +5,15 @@ import Compute
 /// The damage an edit does on harmless prompts (SPEC §3.8): cross-entropy of the baseline's replies,
 /// token-weighted over reply tokens, and the mean KL(baseline ‖ edited) of the next-token distribution
 /// after each prompt.
-public struct HarmlessDamage: Sendable {
+public struct HarmlessDamage: Codable, Sendable {
     /// Cross-entropy of the replies without edits (NaN when no reply has a token).
     public var baselineCE: Double
     /// Per edit set, in the order given: cross-entropy under it and KL from the baseline.
     public var ce: [Double]
     public var kl: [Double]
+
+    /// Whether JSON can hold every number (a run caches only such results).
+    var isFinite: Bool { ([baselineCE] + ce + kl).allSatisfy(\.isFinite) }
 }
 
 extension RefusalEvaluator {

@@ -66,16 +66,16 @@ public struct LeaceEvaluationSummary: Codable, Sendable {
         let leace = try erasure.edits(for: model)
         let ablation = try direction.map { try Steering.ablation($0, model: model) }
         var conditions = [
-            EvaluationCondition(name: "harmful_baseline", texts: harmful, ids: harmfulIds, edits: []),
-            EvaluationCondition(name: "harmful_leace", texts: harmful, ids: harmfulIds, edits: leace),
-            EvaluationCondition(name: "harmless_baseline", texts: harmless, ids: harmlessIds, edits: []),
-            EvaluationCondition(name: "harmless_leace", texts: harmless, ids: harmlessIds, edits: leace),
+            EvaluationCondition(name: "harmful_baseline", texts: harmful, ids: harmfulIds, edits: [], key: key),
+            EvaluationCondition(name: "harmful_leace", texts: harmful, ids: harmfulIds, edits: leace, key: key),
+            EvaluationCondition(name: "harmless_baseline", texts: harmless, ids: harmlessIds, edits: [], key: key),
+            EvaluationCondition(name: "harmless_leace", texts: harmless, ids: harmlessIds, edits: leace, key: key),
         ]
         if let ablation {
-            conditions.insert(EvaluationCondition(name: "harmful_ablation", texts: harmful, ids: harmfulIds, edits: ablation), at: 2)
-            conditions.append(EvaluationCondition(name: "harmless_ablation", texts: harmless, ids: harmlessIds, edits: ablation))
+            conditions.insert(EvaluationCondition(name: "harmful_ablation", texts: harmful, ids: harmfulIds, edits: ablation, key: key), at: 2)
+            conditions.append(EvaluationCondition(name: "harmless_ablation", texts: harmless, ids: harmlessIds, edits: ablation, key: key))
         }
-        let results = try ConditionResults.generate(conditions, evaluator: evaluator, store: store, key: key, progress: progress)
+        let results = try ConditionResults.generate(conditions, evaluator: evaluator, store: store, progress: progress)
         let responses = (results.records["harmless_baseline"] ?? []).map(\.tokens)
         let damage = harmless.isEmpty ? nil
             : try evaluator.damage(prompts: harmlessIds, responses: responses, conditions: [leace] + (ablation.map { [$0] } ?? [])) {

@@ -122,28 +122,33 @@ public struct RefusalEvaluationSummary: Codable, Sendable {
         try c.encode(maxNewTokens, forKey: .maxNewTokens)
     }
 
-    /// The five generation conditions, their prompts and hooks.
+    /// The five generation conditions, their prompts and hooks, then KL and loss on the harmless prompts.
+    /// `keys.baseline` keys what the baseline conditions depend on (model, test prompts, generation length),
+    /// `keys.direction` that plus the direction and its layer: completions and the KL / loss passes are cached
+    /// under them, so a rerun that selects the same direction (other thresholds, a resume) runs no pass, and
+    /// one that selects another regenerates only the conditions with edits.
     static func compute(evaluator: RefusalEvaluator, direction: [Float], position: Int, layer: Int, harmful: [String], harmless: [String],
-                        encode: ([String]) throws -> [[Int]], store: RunStore, key: String,
+                        encode: ([String]) throws -> [[Int]], store: RunStore, keys: (baseline: String, direction: String),
                         progress: ProgressHandler) throws -> RefusalEvaluationSummary {
         let harmfulIds = try encode(harmful), harmlessIds = try encode(harmless)
         let model = evaluator.model
+        let ablation = try Steering.ablation(direction, model: model)
+        let addition = try Steering.addition(direction, layer: layer, scale: 1, model: model)
         let conditions = [
-            EvaluationCondition(name: "harmful_baseline", texts: harmful, ids: harmfulIds, edits: []),
-            EvaluationCondition(name: "harmful_ablation", texts: harmful, ids: harmfulIds, edits: try Steering.ablation(direction, model: model)),
+            EvaluationCondition(name: "harmful_baseline", texts: harmful, ids: harmfulIds, edits: [], key: keys.baseline),
+            EvaluationCondition(name: "harmful_ablation", texts: harmful, ids: harmfulIds, edits: ablation, key: keys.direction),
             EvaluationCondition(name: "harmful_subtraction", texts: harmful, ids: harmfulIds,
-                                edits: try Steering.addition(direction, layer: layer, scale: -1, model: model)),
-            EvaluationCondition(name: "harmless_baseline", texts: harmless, ids: harmlessIds, edits: []),
-            EvaluationCondition(name: "harmless_addition", texts: harmless, ids: harmlessIds,
-                                edits: try Steering.addition(direction, layer: layer, scale: 1, model: model)),
+                                edits: try Steering.addition(direction, layer: layer, scale: -1, model: model), key: keys.direction),
+            EvaluationCondition(name: "harmless_baseline", texts: harmless, ids: harmlessIds, edits: [], key: keys.baseline),
+            EvaluationCondition(name: "harmless_addition", texts: harmless, ids: harmlessIds, edits: addition, key: keys.direction),
         ]
-        let results = try ConditionResults.generate(conditions, evaluator: evaluator, store: store, key: key, progress: progress)
+        let results = try ConditionResults.generate(conditions, evaluator: evaluator, store: store, progress: progress)
         let rates = results.rates, records = results.records
-        let ablation = try Steering.ablation(direction, model: evaluator.model)
-        let addition = try Steering.addition(direction, layer: layer, scale: 1, model: evaluator.model)
         let responses = (records["harmless_baseline"] ?? []).map(\.tokens)
-        let damage = try evaluator.damage(prompts: harmlessIds, responses: responses, conditions: [ablation, addition]) {
-            progress("KL and loss", $0, harmlessIds.count)
+        let damage = try store.cached("damage.json", key: store.key(keys.direction, "damage", keys.baseline), keep: \.isFinite) {
+            try evaluator.damage(prompts: harmlessIds, responses: responses, conditions: [ablation, addition]) {
+                progress("KL and loss", $0, harmlessIds.count)
+            }
         }
         let kl = damage.kl[0]
         let ce = Loss(baseline: damage.baselineCE, ablation: damage.ce[0], addition: damage.ce[1])

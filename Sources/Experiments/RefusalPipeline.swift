@@ -42,6 +42,13 @@ public struct RefusalSettings: Codable, Sendable {
     }
 }
 
+/// Baseline refusal scores of the validation prompts, which the validation filter reads (cached per run).
+struct ValidationScores: Codable {
+    var harmful: [Double]
+    var harmless: [Double]
+    var isFinite: Bool { (harmful + harmless).allSatisfy(\.isFinite) }
+}
+
 /// Progress of a long stage: `(stage, done, total)`.
 public typealias ProgressHandler = (String, Int, Int) -> Void
 
@@ -114,10 +121,14 @@ public final class RefusalPipeline {
         // 3. Validation sets, filtered by baseline refusal score.
         var harmfulVal = try encode(prompts.harmfulVal), harmlessVal = try encode(prompts.harmlessVal)
         if settings.filterValidation {
-            let hs = try runner.refusalScores(harmfulVal, refusalTokens: refusalTokens)
-            let ls = try runner.refusalScores(harmlessVal, refusalTokens: refusalTokens)
-            harmfulVal = zip(harmfulVal, hs).filter { $0.1 > 0 }.map(\.0)
-            harmlessVal = zip(harmlessVal, ls).filter { $0.1 < 0 }.map(\.0)
+            // Cached: a rerun (other thresholds, a resume) runs no pass for the filter.
+            let filterKey = store.key(inputKey, "validation-scores", harmfulVal, harmlessVal, refusalTokens)
+            let scores = try store.cached("validation-scores.json", key: filterKey, keep: \.isFinite) {
+                ValidationScores(harmful: try runner.refusalScores(harmfulVal, refusalTokens: refusalTokens),
+                                 harmless: try runner.refusalScores(harmlessVal, refusalTokens: refusalTokens))
+            }
+            harmfulVal = zip(harmfulVal, scores.harmful).filter { $0.1 > 0 }.map(\.0)
+            harmlessVal = zip(harmlessVal, scores.harmless).filter { $0.1 < 0 }.map(\.0)
             guard !harmfulVal.isEmpty, !harmlessVal.isEmpty else {
                 throw ModelError.badInput("after filtering the validation sets by baseline refusal score, \(harmfulVal.count) harmful and \(harmlessVal.count) harmless prompts remain; the model does not separate them (use --no-filter-val to keep all)")
             }
@@ -136,6 +147,9 @@ public final class RefusalPipeline {
             let checkpoint = "\(scoreKey)-selection-partial.jsonl"
             selector.done = store.readLines(CandidateScore.self, cacheName: checkpoint)
             selector.onScore = { try? self.store.appendLine($0, cacheName: checkpoint) }
+            // With every candidate checkpointed too, selection then runs no pass (a rerun with other thresholds).
+            selector.baseline = store.readCached("selection-baseline.json", key: scoreKey)
+            selector.onBaseline = { b in if b.isFinite { try? self.store.writeCached(b, "selection-baseline.json", key: scoreKey) } }
             let result = try selector.select(candidates: candidates, positions: positions, harmfulVal: harmfulVal,
                                              harmlessVal: harmlessVal) { [progress] in progress("selection", $0, $1) }
             try store.saveJSON(result, "selection.json", key: selKey)
@@ -156,11 +170,14 @@ public final class RefusalPipeline {
         if settings.evaluate {
             let evaluator = RefusalEvaluator(model: model, tokenizer: formatter.tokenizer,
                                              maxNewTokens: settings.maxNewTokens, batchSize: settings.batchSize)
-            let evalKey = store.key(selKey, "evaluation", prompts.harmfulTest, prompts.harmlessTest, settings.maxNewTokens)
+            // Keyed by what the completions depend on, not by the selection settings that led to the direction.
+            let baselineKey = store.key(inputKey, "evaluation-baseline", prompts.harmfulTest, prompts.harmlessTest,
+                                        settings.system ?? "", settings.maxNewTokens)
+            let directionKey = store.key(baselineKey, "evaluation-direction", direction, chosen.position, chosen.layer)
             run.evaluation = try timed("evaluation") {
                 try RefusalEvaluationSummary.compute(evaluator: evaluator, direction: direction, position: chosen.position, layer: chosen.layer,
-                                                     harmful: prompts.harmfulTest, harmless: prompts.harmlessTest,
-                                                     encode: encode, store: store, key: evalKey, progress: progress)
+                                                     harmful: prompts.harmfulTest, harmless: prompts.harmlessTest, encode: encode, store: store,
+                                                     keys: (baselineKey, directionKey), progress: progress)
             }
         }
         run.timings = timings

@@ -50,6 +50,26 @@ public final class RunStore {
         return value
     }
 
+    /// A value kept in `cache/` only (not published) under `key`, or nil when absent or unreadable (a
+    /// cache entry is recomputed rather than trusted when it does not decode).
+    func readCached<T: Decodable>(_ name: String, key: String) -> T? {
+        guard let data = FileManager.default.contents(atPath: cache.appendingPathComponent("\(key)-\(name)").path) else { return nil }
+        return try? JSONDecoder().decode(T.self, from: data)
+    }
+
+    func writeCached<T: Encodable>(_ value: T, _ name: String, key: String) throws {
+        try AtomicFile.write(try Self.encode(value), to: cache.appendingPathComponent("\(key)-\(name)"))
+    }
+
+    /// A stage result kept in `cache/` only: read back when present, else computed and saved. `keep` decides
+    /// whether a computed value is saved (JSON holds no NaN or infinity, so such values are recomputed).
+    func cached<T: Codable>(_ name: String, key: String, keep: (T) -> Bool = { _ in true }, _ compute: () throws -> T) throws -> T {
+        if let value: T = readCached(name, key: key) { return value }
+        let value = try compute()
+        if keep(value) { try writeCached(value, name, key: key) }
+        return value
+    }
+
     public static func encode<T: Encodable>(_ value: T) throws -> Data {
         let e = JSONEncoder()
         e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
