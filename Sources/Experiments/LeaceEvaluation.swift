@@ -57,7 +57,8 @@ public struct LeaceEvaluationSummary: Codable, Sendable {
         case maxNewTokens = "max_new_tokens"
     }
 
-    /// Generates the conditions (checkpointed under `key`), then KL and cross-entropy on the harmless prompts.
+    /// Generates the conditions (checkpointed under `key`), then KL and cross-entropy on the harmless prompts
+    /// (cached under `key` too).
     static func compute(evaluator: RefusalEvaluator, erasure: LeaceErasure, direction: [Float]?, harmful: [String], harmless: [String],
                         encode: ([String]) throws -> [[Int]], store: RunStore, key: String,
                         progress: ProgressHandler) throws -> LeaceEvaluationSummary {
@@ -77,10 +78,12 @@ public struct LeaceEvaluationSummary: Codable, Sendable {
         }
         let results = try ConditionResults.generate(conditions, evaluator: evaluator, store: store, progress: progress)
         let responses = (results.records["harmless_baseline"] ?? []).map(\.tokens)
-        let damage = harmless.isEmpty ? nil
-            : try evaluator.damage(prompts: harmlessIds, responses: responses, conditions: [leace] + (ablation.map { [$0] } ?? [])) {
+        // Cached with the completions: a repeated run runs no pass.
+        let damage = harmless.isEmpty ? nil : try store.cached("damage.json", key: store.key(key, "damage"), keep: \.isFinite) {
+            try evaluator.damage(prompts: harmlessIds, responses: responses, conditions: [leace] + (ablation.map { [$0] } ?? [])) {
                 progress("KL and loss", $0, harmlessIds.count)
             }
+        }
         var rates: [String: Double?] = [:]
         for c in conditions { rates[c.name] = results.rates[c.name] }
         for c in Self.conditions where rates[c] == nil { rates[c] = .some(nil) }

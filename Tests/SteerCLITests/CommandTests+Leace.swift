@@ -54,11 +54,19 @@ extension CommandTests {
         XCTAssertTrue(report.contains("Identity eraser (nothing erased) at layer 0"))
         XCTAssertTrue(report.contains("Class-mean gap per layer"))
 
-        // The same command again reads the fit and the completions back and writes the same files.
+        // The same command again reads the fit, the completions and KL / loss back and writes the same files
+        // (a cached KL, altered here, shows that it is read back rather than recomputed).
         let first = try Data(contentsOf: URL(fileURLWithPath: out + "/eraser.safetensors"))
+        let cache = URL(fileURLWithPath: out + "/cache")
+        let damage = try XCTUnwrap(try FileManager.default.contentsOfDirectory(atPath: cache.path).first { $0.hasSuffix("-damage.json") })
+        var cached = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: cache.appendingPathComponent(damage))) as? [String: Any])
+        cached["kl"] = [3.5, 4.5]
+        try JSONSerialization.data(withJSONObject: cached).write(to: cache.appendingPathComponent(damage))
         let again = steer(args)
         XCTAssertEqual(again.0, 0, again.2)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: out + "/eraser.safetensors")), first)
+        let reread = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/evaluation.json"))) as? [String: Any])
+        XCTAssertEqual((reread["kl_harmless"] as? [String: Double])?["leace"], 3.5)
 
         // Pooled post-instruction positions, two layers, no direction: the ablation entries are null.
         let eoi = temp.appendingPathComponent("eoi").path
