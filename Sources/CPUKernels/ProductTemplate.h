@@ -19,8 +19,10 @@ ALWAYS void NAME(micro_step)(const float *x, long lda, const float *b, long k, N
 }
 
 /// c[M × 32] (rows ldc apart) continues its sums over kc more terms: x[M × kc] (rows lda apart) times a
-/// panel slice b[kc × 32]; `first` starts the sums at zero instead of c. The first `lines` terms also
-/// ask for one cache line each of `pf` (into L2; see `panel_rows`); the terms run in order either way.
+/// panel slice b[kc × 32]; `first` starts the sums at zero instead of c. Alongside the terms it asks for
+/// `lines` cache lines from `pf` (into L2; see `panel_rows`): one per term, two per term where `lines`
+/// exceeds kc (a slice has two lines per term, all of them one group's share when it is the only group).
+/// The terms run in order either way.
 ALWAYS void NAME(micro)(const float *x, long lda, const float *b, long kc, float *c, long ldc, int first, const int M,
                         const char *pf, long lines) {
     NAME(vf) acc[NAME(MR)][NAME(NV)];
@@ -29,6 +31,7 @@ ALWAYS void NAME(micro)(const float *x, long lda, const float *b, long kc, float
     long k = 0;
     for (long end = lines < kc ? lines : kc; k < end; k++) {
         __builtin_prefetch(pf + k * 64, 0, 2);
+        if (k + kc < lines) __builtin_prefetch(pf + (k + kc) * 64, 0, 2);
         NAME(micro_step)(x, lda, b, k, acc, M);
     }
     for (; k < kc; k++) NAME(micro_step)(x, lda, b, k, acc, M);
@@ -44,7 +47,7 @@ ALWAYS void NAME(micro)(const float *x, long lda, const float *b, long kc, float
 /// floats from `next`; nil when there is none). Prefetches change no value.
 ALWAYS void NAME(panel_rows)(const float *x, long lda, long m, const float *b, long kc, float *c, long ldc, int first,
                              const float *next) {
-    long i = 0, groups = m / NAME(MR), lines = kc * STEER_PANEL * 4 / 64;
+    long i = 0, groups = m / NAME(MR), lines = kc * STEER_PANEL * (long)sizeof(float) / 64;
     long share = groups > 0 ? (lines + groups - 1) / groups : 0;
     for (long g = 0; i + NAME(MR) <= m; i += NAME(MR), g++) {
         long from = g * share, count = lines - from < share ? lines - from : share;
