@@ -10,6 +10,9 @@ struct EvaluationCondition {
     var ids: [[Int]]
     var edits: [ActivationEdit]
     var key: String
+
+    /// The checkpoint of its completions in the run's cache.
+    var cacheName: String { "\(key)-\(name).jsonl" }
 }
 
 /// Greedy completions of several conditions (SPEC §3.8) and what is read from them: refusal rate by
@@ -28,7 +31,7 @@ struct ConditionResults {
         let total = conditions.reduce(0) { $0 + $1.texts.count }
         var cached: [String: [CompletionRecord]] = [:]
         for c in conditions {
-            let rows = store.readLines(CompletionRecord.self, cacheName: "\(c.key)-\(c.name).jsonl")
+            let rows = store.readLines(CompletionRecord.self, cacheName: c.cacheName)
             if rows.count == c.texts.count { cached[c.name] = rows }
         }
         let missing = conditions.filter { cached[$0.name] == nil }
@@ -41,9 +44,8 @@ struct ConditionResults {
                 return CompletionRecord(condition: c.name, prompt: text, completion: completion,
                                         refusal: RefusalPhrases.isRefusal(completion), tokens: tokens)
             }
-            let cacheName = "\(c.key)-\(c.name).jsonl"
-            try? FileManager.default.removeItem(at: store.cache.appendingPathComponent(cacheName))
-            for r in rows { try store.appendLine(r, cacheName: cacheName) }
+            try? FileManager.default.removeItem(at: store.cache.appendingPathComponent(c.cacheName))
+            for r in rows { try store.appendLine(r, cacheName: c.cacheName) }
             cached[c.name] = rows
         }
         var out = ConditionResults()

@@ -112,7 +112,7 @@ public final class LeaceComparison {
         } else {
             (eraser, summaries) = try fit(harmful: try encode(prompts.harmfulFit), harmless: try encode(prompts.harmlessFit),
                                           positions: positions, layers: layers, metadata: metadata) { timings["activations"] = $0 }
-            try eraser.write(to: store.cache.appendingPathComponent("\(fitKey)-eraser.safetensors"))
+            try eraser.write(to: store.cacheURL("eraser.safetensors", key: fitKey))
             try store.saveJSON(summaries, "fit.json", key: fitKey)
         }
         try eraser.write(to: store.url("eraser.safetensors"))
@@ -140,7 +140,7 @@ public final class LeaceComparison {
 
     /// The eraser and layer summaries of an earlier run with the same inputs, if cached.
     func cachedFit(key: String) throws -> (eraser: LeaceEraser, summaries: [LeaceLayerSummary])? {
-        let file = store.cache.appendingPathComponent("\(key)-eraser.safetensors")
+        let file = store.cacheURL("eraser.safetensors", key: key)
         guard FileManager.default.fileExists(atPath: file.path),
               let summaries: [LeaceLayerSummary] = try store.loadJSON("fit.json", key: key) else { return nil }
         return (try LeaceEraser.read(from: file), summaries)

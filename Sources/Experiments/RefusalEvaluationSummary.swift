@@ -124,7 +124,7 @@ public struct RefusalEvaluationSummary: Codable, Sendable {
 
     /// The five generation conditions, their prompts and hooks, then KL and loss on the harmless prompts.
     /// `keys.baseline` keys what the baseline conditions depend on (model, test prompts, generation length),
-    /// `keys.direction` that plus the direction and its layer: completions and the KL / loss passes are cached
+    /// `keys.direction` (derived from it) that plus the direction and its layer: completions and the KL / loss passes are cached
     /// under them, so a rerun that selects the same direction (other thresholds, a resume) runs no pass, and
     /// one that selects another regenerates only the conditions with edits.
     static func compute(evaluator: RefusalEvaluator, direction: [Float], position: Int, layer: Int, harmful: [String], harmless: [String],
@@ -145,7 +145,7 @@ public struct RefusalEvaluationSummary: Codable, Sendable {
         let results = try ConditionResults.generate(conditions, evaluator: evaluator, store: store, progress: progress)
         let rates = results.rates, records = results.records
         let responses = (records["harmless_baseline"] ?? []).map(\.tokens)
-        let damage = try store.cached("damage.json", key: store.key(keys.direction, "damage", keys.baseline), keep: \.isFinite) {
+        let damage = try store.cached("damage.json", key: store.key(keys.direction, "damage"), keep: \.isFinite) {
             try evaluator.damage(prompts: harmlessIds, responses: responses, conditions: [ablation, addition]) {
                 progress("KL and loss", $0, harmlessIds.count)
             }

@@ -34,17 +34,19 @@ public final class RunStore {
 
     public func url(_ name: String) -> URL { folder.appendingPathComponent(name) }
 
+    /// Where the value `name` of the stage keyed `key` is cached.
+    func cacheURL(_ name: String, key: String) -> URL { cache.appendingPathComponent("\(key)-\(name)") }
+
     // MARK: JSON
 
     public func saveJSON<T: Encodable>(_ value: T, _ name: String, key: String? = nil) throws {
         let data = try Self.encode(value)
         try AtomicFile.write(data, to: url(name))
-        if let key { try AtomicFile.write(data, to: cache.appendingPathComponent("\(key)-\(name)")) }
+        if let key { try AtomicFile.write(data, to: cacheURL(name, key: key)) }
     }
 
     public func loadJSON<T: Decodable>(_ name: String, key: String) throws -> T? {
-        let cached = cache.appendingPathComponent("\(key)-\(name)")
-        guard let data = FileManager.default.contents(atPath: cached.path) else { return nil }
+        guard let data = FileManager.default.contents(atPath: cacheURL(name, key: key).path) else { return nil }
         let value = try JSONDecoder().decode(T.self, from: data)
         try AtomicFile.write(data, to: url(name))
         return value
@@ -53,12 +55,12 @@ public final class RunStore {
     /// A value kept in `cache/` only (not published) under `key`, or nil when absent or unreadable (a
     /// cache entry is recomputed rather than trusted when it does not decode).
     func readCached<T: Decodable>(_ name: String, key: String) -> T? {
-        guard let data = FileManager.default.contents(atPath: cache.appendingPathComponent("\(key)-\(name)").path) else { return nil }
+        guard let data = FileManager.default.contents(atPath: cacheURL(name, key: key).path) else { return nil }
         return try? JSONDecoder().decode(T.self, from: data)
     }
 
     func writeCached<T: Encodable>(_ value: T, _ name: String, key: String) throws {
-        try AtomicFile.write(try Self.encode(value), to: cache.appendingPathComponent("\(key)-\(name)"))
+        try AtomicFile.write(try Self.encode(value), to: cacheURL(name, key: key))
     }
 
     /// A stage result kept in `cache/` only: read back when present, else computed and saved. `keep` decides
@@ -113,7 +115,7 @@ public final class RunStore {
     // MARK: Tensors
 
     func loadMeans(key: String) throws -> ([Double], [Double])? {
-        let u = cache.appendingPathComponent("\(key)-means.safetensors")
+        let u = cacheURL("means.safetensors", key: key)
         guard FileManager.default.fileExists(atPath: u.path) else { return nil }
         let f = try SafeTensorsFile(url: u)
         // Means are cached as pairs of Float32 (high + residual) so Float64 survives the round trip.
@@ -131,7 +133,7 @@ public final class RunStore {
             w.add(n + ".hi", floats: hi, shape: shape, as: .f32)
             w.add(n + ".lo", floats: zip(v, hi).map { Float($0 - Double($1)) }, shape: shape, as: .f32)
         }
-        try w.write(to: cache.appendingPathComponent("\(key)-means.safetensors"))
+        try w.write(to: cacheURL("means.safetensors", key: key))
     }
 
     func writeCandidates(_ c: [[[Float]]], harmfulMean: [Double], harmlessMean: [Double], shape: [Int]) throws {
